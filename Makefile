@@ -1,0 +1,36 @@
+GO ?= go
+STATICCHECK_VERSION ?= 2025.1.1
+
+.PHONY: build test demo vet lint fuzz bench clean
+
+build:
+	$(GO) build -o bin/netfox ./cmd/netfox
+
+# The whole test suite, with the race detector. Tests that need nginx or
+# vsftpd skip with a message when those are not installed.
+test: build vet
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+vet:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+lint: vet
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+demo: build
+	NETFOX=bin/netfox bash scripts/demo.sh
+
+FUZZTIME ?= 60s
+fuzz:
+	$(GO) test ./segment -run '^$$' -fuzz '^FuzzParseContentRange$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./segment -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./siteinfo -run '^$$' -fuzz '^FuzzFilename$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./siteinfo -run '^$$' -fuzz '^FuzzParseRetryAfter$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./state -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./segment ./state ./fileaccess
+
+clean:
+	rm -rf bin

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/netfox/netfox"
+)
+
+// Exit codes, one per cause of failure; documented in the README.
+const (
+	exitOK            = 0
+	exitFailure       = 1 // anything not listed below
+	exitUsage         = 2
+	exitNetwork       = 3
+	exitHTTPStatus    = 4
+	exitRemoteChanged = 5
+	exitBadState      = 6
+	exitIO            = 7
+	exitBadResponse   = 8
+	exitExists        = 9
+	exitInterrupted   = 130
+)
+
+// usageError marks errors in the command line itself.
+type usageError struct{ error }
+
+func (e usageError) Unwrap() error { return e.error }
+
+func exitCode(err error) int {
+	var (
+		status  *netfox.StatusError
+		netErr  net.Error
+		opErr   *net.OpError
+		dnsErr  *net.DNSError
+		certErr *tls.CertificateVerificationError
+		unkAuth x509.UnknownAuthorityError
+	)
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, context.Canceled):
+		return exitInterrupted
+	case errors.As(err, new(usageError)), errors.Is(err, netfox.ErrUsage):
+		return exitUsage
+	case errors.Is(err, netfox.ErrRemoteChanged):
+		return exitRemoteChanged
+	case errors.Is(err, netfox.ErrBadState):
+		return exitBadState
+	case errors.Is(err, netfox.ErrIO):
+		return exitIO
+	case errors.Is(err, netfox.ErrExists), errors.Is(err, netfox.ErrBusy):
+		return exitExists
+	case errors.Is(err, netfox.ErrBadResponse), errors.Is(err, netfox.ErrRangeNotSupported):
+		return exitBadResponse
+	case errors.As(err, &status):
+		return exitHTTPStatus
+	case errors.As(err, &dnsErr), errors.As(err, &opErr), errors.As(err, &netErr),
+		errors.As(err, &certErr), errors.As(err, &unkAuth), isNetworkText(err):
+		return exitNetwork
+	}
+	return exitFailure
+}
+
+// isNetworkText catches transport failures that net/http reports without
+// a typed error, such as a connection closed before the headers.
+func isNetworkText(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "unexpected EOF") || strings.Contains(s, "connection reset") ||
+		strings.Contains(s, "server closed")
+}
+
+// message is the one line printed for err.
+func message(err error) string {
+	if errors.Is(err, context.Canceled) {
+		return "interrupted; progress is saved, run the same command again to resume"
+	}
+	return strings.ReplaceAll(err.Error(), "\n", " ")
+}

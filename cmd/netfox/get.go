@@ -1,0 +1,103 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/netfox/netfox"
+	"github.com/netfox/netfox/internal/ui"
+	"github.com/netfox/netfox/internal/units"
+)
+
+func getCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "get",
+		Usage:     "download a file over several connections, resuming where an earlier run stopped",
+		ArgsUsage: "URL",
+		Description: `Downloads URL into one file over N parallel range requests. Data goes to
+PATH.part and progress to PATH.info; on success PATH.part becomes PATH. After an
+interruption (Ctrl-C, kill, network loss, reboot) the same command resumes.
+
+Examples:
+   netfox get https://example.com/big.iso
+   netfox get -n 16 -o /tmp/big.iso https://example.com/big.iso
+   netfox get --restart https://example.com/big.iso     # discard the partial download`,
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "connections", Aliases: []string{"n"}, Value: netfox.DefaultConnections, Usage: "parallel connections (1-256)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `PATH` (default: the server's name for the file, in the current directory)"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output; errors still go to stderr"},
+			&cli.BoolFlag{Name: "restart", Usage: "discard PATH.part and PATH.info and start over"},
+			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing complete PATH"},
+			&cli.IntFlag{Name: "max-tries", Value: 5, Usage: "attempts per segment without progress before giving up"},
+			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "extra request header `'Name: value'` (repeatable)"},
+			&cli.StringFlag{Name: "user-agent", Value: "netfox/0.1", Usage: "User-Agent header"},
+		},
+		Action: runGet,
+	}
+}
+
+func runGet(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return usageError{errors.New("get needs a URL (netfox get [flags] URL)")}
+	}
+	if c.NArg() > 1 {
+		return usageError{fmt.Errorf("several URLs are mirrors of one file, which this netfox cannot use yet; got %d (put flags before the URL)", c.NArg())}
+	}
+	header := http.Header{}
+	header.Set("User-Agent", c.String("user-agent"))
+	for _, h := range c.StringSlice("header") {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return usageError{fmt.Errorf("bad header %q (want 'Name: value')", h)}
+		}
+		header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	if c.Int("max-tries") < 1 {
+		return usageError{fmt.Errorf("--max-tries must be at least 1, not %d", c.Int("max-tries"))}
+	}
+
+	progress := new(netfox.Progress)
+	req := netfox.Request{
+		URL:         c.Args().First(),
+		Output:      c.String("output"),
+		Connections: c.Int("connections"),
+		Restart:     c.Bool("restart"),
+		Overwrite:   c.Bool("overwrite"),
+		Header:      header,
+		MaxTries:    c.Int("max-tries"),
+		Progress:    progress,
+	}
+	if c.IsSet("connections") && req.Connections == 0 {
+		return usageError{errors.New("--connections must be between 1 and 256, not 0")}
+	}
+	var view *ui.UI
+	if !c.Bool("quiet") {
+		view = ui.Start(progress, ui.Options{Out: os.Stderr, Terminal: isTerminal(os.Stderr)})
+		req.Notify = view.Notify
+	}
+	res, err := netfox.Download(c.Context, req)
+	if view != nil {
+		view.Stop()
+	}
+	if err != nil {
+		return err
+	}
+	if !c.Bool("quiet") {
+		secs := res.Elapsed.Seconds()
+		fmt.Fprintf(os.Stderr, "netfox: saved %s (%s) in %s, %s/s, %d connections\n", res.Path, units.FormatSize(res.Size),
+			res.Elapsed.Round(10*time.Millisecond), units.FormatSize(int64(float64(res.Fetched)/max(secs, 1e-3))), res.Connections)
+	}
+	return nil
+}
+
+// isTerminal reports whether f is a character device, as a terminal is.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,38 @@
+// Command netfox is a segmented, resumable downloader. See the README for
+// the commands, their flags and the exit codes.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := newApp().RunContext(ctx, os.Args)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "netfox: "+message(err))
+		os.Exit(exitCode(err))
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:                 "netfox",
+		Usage:                "a segmented, resumable downloader",
+		EnableBashCompletion: true,
+		HideHelpCommand:      false,
+		Commands:             []*cli.Command{getCommand(), serveCommand()},
+		// Errors are printed once, by main, as one line.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return usageError{err}
+		},
+	}
+}

@@ -1,0 +1,455 @@
+package netfox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/netfox/netfox/fileaccess"
+	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/siteinfo"
+	"github.com/netfox/netfox/state"
+)
+
+// Result describes a finished download.
+type Result struct {
+	// Path is the output file.
+	Path string
+	// Size is its length in bytes.
+	Size int64
+	// Fetched is the number of bytes received in this run; Resumed the
+	// number taken over from an earlier, interrupted run.
+	Fetched, Resumed int64
+	// Elapsed is the wall time of this run.
+	Elapsed time.Duration
+	// Connections is the number of connections used.
+	Connections int
+}
+
+// Download fetches req.URL into req.Output, resuming a partial download
+// that an earlier run left there. It returns an error wrapping one of the
+// package's sentinel errors (or a *StatusError) on failure, and leaves
+// the .part and .info files in place so that a later call resumes.
+func Download(ctx context.Context, req Request) (Result, error) {
+	d, err := newDownloader(req)
+	if err != nil {
+		return Result{}, err
+	}
+	return d.run(ctx)
+}
+
+// maxFreshStarts bounds how often one run starts over because the remote
+// file changed under it: a file that keeps changing cannot be downloaded.
+const maxFreshStarts = 1
+
+type downloader struct {
+	req    Request
+	conns  int
+	client *siteinfo.Client
+	bootID string
+}
+
+func newDownloader(req Request) (*downloader, error) {
+	if req.Connections == 0 {
+		req.Connections = DefaultConnections
+	}
+	if req.Connections < 1 || req.Connections > MaxConnections {
+		return nil, fmt.Errorf("%w: connections must be between 1 and %d, not %d", ErrUsage, MaxConnections, req.Connections)
+	}
+	if err := siteinfo.CheckURL(req.URL); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	if req.CheckpointInterval <= 0 {
+		req.CheckpointInterval = 100 * time.Millisecond
+	}
+	if req.SyncInterval <= 0 {
+		req.SyncInterval = 5 * time.Second
+	}
+	httpClient := req.HTTPClient
+	if httpClient == nil {
+		httpClient = NewHTTPClient(req.Connections)
+	}
+	return &downloader{
+		req:    req,
+		conns:  req.Connections,
+		client: &siteinfo.Client{HTTP: httpClient, Header: req.Header},
+		bootID: state.BootID(),
+	}, nil
+}
+
+func (d *downloader) notify(format string, args ...any) {
+	if d.req.Notify != nil {
+		d.req.Notify(fmt.Sprintf(format, args...))
+	}
+}
+
+// paths are the three files of one download.
+type paths struct {
+	out, part, info string
+}
+
+func (d *downloader) run(ctx context.Context) (res Result, err error) {
+	began := time.Now()
+	info, err := d.client.Probe(ctx, d.req.URL)
+	if err != nil {
+		return Result{}, err
+	}
+	p, err := d.outputPaths(info)
+	if err != nil {
+		return Result{}, err
+	}
+	if err := d.checkOutput(p.out); err != nil {
+		return Result{}, err
+	}
+	part, err := fileaccess.Open(p.part)
+	if err != nil {
+		if errors.Is(err, fileaccess.ErrLocked) {
+			return Result{}, fmt.Errorf("%w (wait for it to finish, or stop it first)", err)
+		}
+		return Result{}, fmt.Errorf("%w: %w", ErrIO, err)
+	}
+	closed := false
+	defer func() {
+		if !closed {
+			part.Close()
+		}
+	}()
+	if d.req.Restart {
+		if err := discard(part, p.info); err != nil {
+			return Result{}, fmt.Errorf("%w: %w", ErrIO, err)
+		}
+	}
+
+	var fetched atomic.Int64
+	fetcher := &segment.Fetcher{
+		Output:   part,
+		Fetched:  &fetched,
+		MaxTries: d.req.MaxTries,
+		OnRetry: func(s *segment.Segment, err error, wait time.Duration) {
+			d.notify("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
+		},
+	}
+	res = Result{Path: p.out, Connections: d.conns}
+	for fresh := 0; ; fresh++ {
+		var table *segment.Table
+		table, res.Resumed, err = d.plan(part, info, p)
+		if err != nil {
+			return res, err
+		}
+		fetcher.Opener = &siteinfo.Remote{Client: d.client, Info: info}
+		d.req.Progress.start(p.out, info.Length, table, &fetched)
+		if info.Ranges && info.Length >= 0 {
+			err = d.fetchRanges(ctx, part, fetcher, info, table, p.info)
+		} else {
+			err = d.fetchStream(ctx, part, fetcher, info, table, p.info)
+		}
+		if errors.Is(err, ErrRangeNotSupported) && info.Ranges {
+			d.notify("the server ignored a range request; downloading in one stream")
+			info.Ranges = false
+			continue
+		}
+		if errors.Is(err, ErrRemoteChanged) && fresh < maxFreshStarts && ctx.Err() == nil {
+			d.notify("the remote file changed during the download (%v); starting over", err)
+			if info, err = d.client.Probe(ctx, d.req.URL); err != nil {
+				return res, err
+			}
+			if err := discard(part, p.info); err != nil {
+				return res, fmt.Errorf("%w: %w", ErrIO, err)
+			}
+			continue
+		}
+		if err != nil {
+			return res, classify(err)
+		}
+		break
+	}
+
+	res.Size, err = part.Size()
+	if err == nil && info.Length >= 0 && res.Size != info.Length {
+		err = fmt.Errorf("%w: %s has %d bytes, expected %d", ErrIO, p.part, res.Size, info.Length)
+	}
+	if err != nil {
+		return res, err
+	}
+	closed = true
+	if err := finish(part, p); err != nil {
+		return res, fmt.Errorf("%w: %w", ErrIO, err)
+	}
+	res.Fetched = fetched.Load()
+	res.Elapsed = time.Since(began)
+	return res, nil
+}
+
+// classify wraps local write failures as ErrIO; other errors pass through.
+func classify(err error) error {
+	var we *segment.WriteError
+	if errors.As(err, &we) {
+		return fmt.Errorf("%w: %w", ErrIO, err)
+	}
+	return err
+}
+
+// outputPaths decides where the file goes: Output as given, or the
+// server's suggested name inside Dir.
+func (d *downloader) outputPaths(info siteinfo.Info) (paths, error) {
+	out := d.req.Output
+	if out == "" {
+		out = filepath.Join(d.req.Dir, info.Filename)
+	}
+	return paths{out: out, part: out + ".part", info: out + ".info"}, nil
+}
+
+// checkOutput refuses to replace a finished file unless told to: the .part
+// suffix keeps unfinished data apart, so a file at the output path is
+// a complete earlier download or someone else's file.
+func (d *downloader) checkOutput(out string) error {
+	fi, err := os.Stat(out)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return fmt.Errorf("%w: %w", ErrIO, err)
+	case fi.IsDir():
+		return fmt.Errorf("%w: %s is a directory (name a file with -o)", ErrIO, out)
+	case !d.req.Overwrite:
+		return fmt.Errorf("%w: %s (use --overwrite to replace it)", ErrExists, out)
+	}
+	return nil
+}
+
+// discard empties the partial download: first the state, so that no
+// .info ever claims bytes of a truncated .part.
+func discard(part *fileaccess.File, infoPath string) error {
+	if err := os.Remove(infoPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return part.Truncate(0)
+}
+
+// plan returns the segments to fetch: those of the .info file when it
+// describes the same version of the same file, else a fresh split.
+func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*segment.Table, int64, error) {
+	table := &segment.Table{MinSplit: d.req.MinSplit}
+	if !info.Ranges || info.Length < 0 {
+		// One stream from the start: no range can resume it.
+		if err := discard(part, p.info); err != nil {
+			return nil, 0, fmt.Errorf("%w: %w", ErrIO, err)
+		}
+		end := info.Length
+		if end < 0 {
+			end = math.MaxInt64
+		}
+		table.Add(0, 0, 0, end)
+		return table, 0, nil
+	}
+
+	saved, err := state.Load(p.info)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if size, _ := part.Size(); size > 0 {
+			d.notify("%s has no %s beside it, so its bytes cannot be trusted; starting over", p.part, filepath.Base(p.info))
+		}
+	case err != nil:
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			return nil, 0, fmt.Errorf("%w: %w", ErrIO, err)
+		}
+		return nil, 0, fmt.Errorf("%w: %w (run again with --restart to discard the partial download)", ErrBadState, err)
+	case saved.URL != d.req.URL:
+		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s (use --restart to discard it, or another -o)", ErrBadState, p.info, saved.URL, d.req.URL)
+	default:
+		resumed, err := d.resume(table, part, info, saved, p)
+		if err != nil || resumed >= 0 {
+			return table, resumed, err
+		}
+	}
+
+	// A fresh start: record the new plan before emptying the .part, so
+	// that the .info on disk never claims bytes of another version.
+	for _, r := range segment.Split(info.Length, d.conns) {
+		table.Add(r.Start, r.Start, r.Start, r.End)
+	}
+	if err := state.Save(p.info, d.stateOf(info, table.Snapshot()), true); err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", ErrIO, err)
+	}
+	if err := part.Truncate(0); err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", ErrIO, err)
+	}
+	if err := part.Preallocate(info.Length); err != nil {
+		return nil, 0, fmt.Errorf("%w: %w", ErrIO, err)
+	}
+	return table, 0, nil
+}
+
+// resume loads saved's segments into table when they can be trusted and
+// returns the bytes taken over, or -1 when the download must start over.
+func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info siteinfo.Info, saved state.State, p paths) (int64, error) {
+	was := siteinfo.Info{Length: saved.Length, ETag: saved.ETag, LastModified: saved.LastModified}
+	switch {
+	case !info.Validated():
+		d.notify("the server sends no ETag or Last-Modified, so the partial download cannot be checked against it; starting over")
+		return -1, nil
+	case !was.SameVersion(info):
+		d.notify("the remote file changed since the partial download (%s); starting over", describeChange(was, info))
+		return -1, nil
+	}
+	size, err := part.Size()
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", ErrIO, err)
+	}
+	if size < saved.Length {
+		return 0, fmt.Errorf("%w: %s has %d bytes but %s expects %d (use --restart to start over)", ErrBadState, p.part, size, p.info, saved.Length)
+	}
+	var resumed int64
+	for _, s := range saved.Resumable(d.bootID) {
+		table.Add(s.Start, s.Next, s.Synced, s.End)
+		resumed += s.Next - s.Start
+	}
+	if saved.BootID != d.bootID {
+		d.notify("the machine rebooted since the partial download; resuming from the last flushed offsets")
+	}
+	return resumed, nil
+}
+
+func describeChange(was, now siteinfo.Info) string {
+	switch {
+	case was.Length != now.Length:
+		return fmt.Sprintf("length %d, now %d", was.Length, now.Length)
+	case was.ETag != now.ETag:
+		return fmt.Sprintf("ETag %s, now %s", was.ETag, now.ETag)
+	default:
+		return fmt.Sprintf("Last-Modified %s, now %s", was.LastModified, now.LastModified)
+	}
+}
+
+func (d *downloader) stateOf(info siteinfo.Info, spans []segment.Span) state.State {
+	st := state.State{
+		URL:          d.req.URL,
+		FinalURL:     info.URL,
+		Length:       info.Length,
+		ETag:         info.ETag,
+		LastModified: info.LastModified,
+		BootID:       d.bootID,
+		Segments:     make([]state.Segment, 0, len(spans)),
+	}
+	for _, s := range spans {
+		st.Segments = append(st.Segments, state.Segment{Start: s.Start, Next: s.Next, Synced: s.Synced, End: s.End})
+	}
+	return st
+}
+
+// fetchRanges runs the workers over table and checkpoints their progress
+// until every segment is done or one fails.
+func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fetcher *segment.Fetcher, info siteinfo.Info, table *segment.Table, infoPath string) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for range d.conns {
+		g.Go(func() error {
+			for gctx.Err() == nil {
+				e := table.Take()
+				if e == nil {
+					return nil
+				}
+				err := fetcher.Fetch(gctx, e.Segment)
+				table.Release(e)
+				if err != nil {
+					return err
+				}
+			}
+			return gctx.Err()
+		})
+	}
+	cp := &checkpointer{d: d, part: part, info: info, table: table, path: infoPath}
+	stop := make(chan struct{})
+	cpDone := make(chan struct{})
+	go func() {
+		defer close(cpDone)
+		cp.loop(stop)
+	}()
+	err := g.Wait()
+	close(stop)
+	<-cpDone
+	if err == nil && table.Remaining() > 0 {
+		err = errors.New("internal error: workers stopped with bytes remaining")
+	}
+	// The last save is durable whatever happened: it is what the next
+	// run resumes from.
+	if saveErr := cp.save(true); saveErr != nil && err == nil {
+		err = fmt.Errorf("%w: %w", ErrIO, saveErr)
+	}
+	return err
+}
+
+// fetchStream downloads the whole file in one request, for servers
+// without ranges or without a length.
+func (d *downloader) fetchStream(ctx context.Context, part *fileaccess.File, fetcher *segment.Fetcher, info siteinfo.Info, table *segment.Table, infoPath string) error {
+	if !info.Ranges {
+		d.notify("the server does not support byte ranges; downloading in one stream (an interruption will start over)")
+	} else {
+		d.notify("the server does not give the file's length; downloading in one stream (an interruption will start over)")
+	}
+	e := table.Take()
+	stream := &streamOpener{open: fetcher.Opener.(*siteinfo.Remote).OpenStream}
+	single := &segment.Fetcher{
+		Opener:   stream,
+		Output:   fetcher.Output,
+		Fetched:  fetcher.Fetched,
+		MaxTries: 1, // a stream cannot continue mid-way
+	}
+	err := single.Fetch(ctx, e.Segment)
+	if errors.Is(err, io.ErrUnexpectedEOF) && info.Length < 0 {
+		// Without a length, the end of the body is the end of the file.
+		err = nil
+	}
+	return err
+}
+
+// errStreamBroken reports a single stream cut before its end: without
+// ranges there is no way to continue it.
+var errStreamBroken = permanent(errors.New("the connection broke and this server cannot continue a download; run again to start over"))
+
+// streamOpener adapts a whole-file request to segment.Opener: it serves
+// only a range starting at zero.
+type streamOpener struct {
+	open func(context.Context) (io.ReadCloser, error)
+}
+
+func (s *streamOpener) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser, error) {
+	if r.Start != 0 {
+		return nil, errStreamBroken
+	}
+	return s.open(ctx)
+}
+
+// finish makes the download final: flush the data, so that a power loss
+// right after cannot leave a file of the right name with holes, then
+// rename and drop the control file.
+// The rename happens before the close, under the lock, so that no other
+// run can open the .part in between.
+func finish(part *fileaccess.File, p paths) error {
+	err := part.Sync()
+	if err == nil {
+		err = os.Rename(p.part, p.out)
+	}
+	if err == nil {
+		err = os.Remove(p.info)
+		if errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+	}
+	if closeErr := part.Close(); err == nil {
+		err = closeErr
+	}
+	if err != nil {
+		return err
+	}
+	return state.SyncDir(filepath.Dir(p.out))
+}

@@ -1,0 +1,48 @@
+package netfox
+
+import (
+	"errors"
+
+	"github.com/netfox/netfox/fileaccess"
+	"github.com/netfox/netfox/siteinfo"
+)
+
+// Errors returned by Download wrap one of these; the CLI maps each to its
+// own exit code.
+var (
+	// ErrUsage indicates a request that makes no sense: a bad URL, a
+	// connection count out of range.
+	ErrUsage = errors.New("invalid request")
+
+	// ErrRemoteChanged indicates that the remote file changed while it
+	// was being downloaded, and kept changing after a fresh start.
+	ErrRemoteChanged = siteinfo.ErrRemoteChanged
+
+	// ErrRangeNotSupported indicates that the server ignores byte ranges.
+	// Download handles it itself by falling back to one stream; it
+	// surfaces only from lower layers.
+	ErrRangeNotSupported = siteinfo.ErrRangeNotSupported
+
+	// ErrBadResponse indicates a server whose answers contradict the
+	// request (a wrong Content-Range, a body of the wrong length).
+	ErrBadResponse = siteinfo.ErrBadResponse
+
+	// ErrBadState indicates a .info control file that cannot be used: not
+	// ours, damaged, from a newer netfox, for another URL, or claiming
+	// more than the .part file holds. --restart discards it.
+	ErrBadState = errors.New("unusable control file")
+
+	// ErrExists indicates that the output file already exists and
+	// Overwrite was not set.
+	ErrExists = errors.New("output file already exists")
+
+	// ErrBusy indicates that another download is writing the same output.
+	ErrBusy = fileaccess.ErrLocked
+
+	// ErrIO indicates a local file-system failure: a full disk, a
+	// read-only directory, an output path that is a directory.
+	ErrIO = errors.New("local I/O error")
+)
+
+// StatusError is an HTTP answer with an unexpected status, such as 404.
+type StatusError = siteinfo.StatusError

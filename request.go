@@ -1,0 +1,75 @@
+package netfox
+
+import (
+	"net"
+	"net/http"
+	"time"
+)
+
+// Request describes one download.
+type Request struct {
+	// URL is the file to fetch (http or https).
+	URL string
+	// Output is the path to write. Empty means the name the server
+	// suggests (Content-Disposition, else the URL path), made safe, in Dir.
+	Output string
+	// Dir is the directory for a derived output name; empty means the
+	// current directory.
+	Dir string
+	// Connections is the number of parallel connections, 1 to
+	// MaxConnections. Zero means DefaultConnections.
+	Connections int
+	// Restart discards a partial download instead of resuming it.
+	Restart bool
+	// Overwrite replaces an existing complete file at Output.
+	Overwrite bool
+
+	// Header is sent with every request.
+	Header http.Header
+	// HTTPClient does the requests; nil means a client tuned for
+	// segmented downloads (see NewHTTPClient).
+	HTTPClient *http.Client
+	// MaxTries bounds consecutive failed attempts per segment. Zero
+	// means 5.
+	MaxTries int
+	// MinSplit is the smallest range cut off a running segment for an
+	// idle connection. Zero means 1 MiB.
+	MinSplit int64
+
+	// CheckpointInterval is how often the .info file is saved (cheaply,
+	// without fsync). It bounds what a kill -9 costs: about one interval
+	// of transfer. Zero means 100ms.
+	CheckpointInterval time.Duration
+	// SyncInterval is how often the .part file is flushed and a durable
+	// .info saved. It bounds what a power loss costs. Zero means 5s.
+	SyncInterval time.Duration
+
+	// Progress, when set, is kept up to date for a UI to read.
+	Progress *Progress
+	// Notify, when set, receives one-line notices meant for the user:
+	// a fallback, a fresh start, a retry.
+	Notify func(msg string)
+}
+
+// DefaultConnections is the number of connections when a Request does not
+// say.
+const DefaultConnections = 8
+
+// MaxConnections is the most connections a Request may ask for; beyond it
+// a server sees a flood rather than a download.
+const MaxConnections = 256
+
+// NewHTTPClient returns a client for segmented downloads: one transport
+// whose idle connections a finished segment hands to the next range, no
+// transparent compression (byte offsets must be the file's), bounded
+// connect and header waits but no overall timeout, since a large download
+// may take hours.
+func NewHTTPClient(connections int) *http.Client {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.DisableCompression = true
+	t.MaxIdleConnsPerHost = connections
+	t.ReadBufferSize = 64 << 10
+	t.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.ResponseHeaderTimeout = 30 * time.Second
+	return &http.Client{Transport: t}
+}

@@ -1,0 +1,193 @@
+package segment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Opener opens a byte range of the remote file. The body it returns must
+// belong to the version of the file that the download started with (the
+// opener checks If-Range and Content-Range before returning) and yield at
+// most r.Len() bytes; the fetcher treats fewer as a cut connection.
+type Opener interface {
+	OpenRange(ctx context.Context, r Range) (io.ReadCloser, error)
+}
+
+// Permanent is implemented by errors that retrying cannot fix, such as a
+// 404 or a remote file that changed. Every other error is treated as
+// transient and retried from the byte reached.
+type Permanent interface {
+	Permanent() bool
+}
+
+// RetryAfterer is implemented by errors that carry the server's advice on
+// when to try again (Retry-After on 429 and 503).
+type RetryAfterer interface {
+	RetryAfter() time.Duration
+}
+
+// WriteError indicates that writing fetched bytes to the output failed
+// (a full disk, an I/O error). It is permanent: the bytes are not lost on
+// the remote side, but retrying will not make room on the disk.
+type WriteError struct{ Err error }
+
+func (e *WriteError) Error() string   { return "write output: " + e.Err.Error() }
+func (e *WriteError) Unwrap() error   { return e.Err }
+func (e *WriteError) Permanent() bool { return true }
+
+// IsPermanent reports whether err should stop the download rather than be
+// retried.
+func IsPermanent(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return true
+	}
+	var p Permanent
+	return errors.As(err, &p) && p.Permanent()
+}
+
+// Fetcher copies segments from an Opener into a WriterAt.
+type Fetcher struct {
+	Opener Opener
+	Output io.WriterAt
+
+	// MaxTries bounds the attempts per segment without progress; an
+	// attempt that writes at least one byte resets the count, so a long
+	// download over a flaky link keeps going. Zero means 5.
+	MaxTries int
+	// RetryWait is the first backoff delay, doubled per failed try up to
+	// MaxRetryWait. Zero means 250ms and 10s.
+	RetryWait, MaxRetryWait time.Duration
+	// OnRetry, when set, is told about each retry before the wait.
+	OnRetry func(s *Segment, err error, wait time.Duration)
+
+	// Fetched, when set, counts bytes received and written, across all
+	// segments and fetchers that share it.
+	Fetched *atomic.Int64
+
+	// bufs holds read buffers so that stolen ranges and retries reuse
+	// them instead of allocating per attempt.
+	bufs sync.Pool
+}
+
+// bufSize trades syscalls per byte against bytes lost when the process is
+// killed between a read and its write: 128 KiB.
+const bufSize = 128 << 10
+
+// Fetch downloads the remaining bytes of s, retrying transient failures
+// from the byte reached. It returns nil once s is done.
+func (f *Fetcher) Fetch(ctx context.Context, s *Segment) error {
+	maxTries := f.MaxTries
+	if maxTries <= 0 {
+		maxTries = 5
+	}
+	failures := 0
+	for !s.Done() {
+		before := s.Next()
+		err := f.attempt(ctx, s)
+		if err == nil {
+			continue // a clean end of body: loop checks Done
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if IsPermanent(err) {
+			return err
+		}
+		if s.Next() > before {
+			failures = 0
+		}
+		failures++
+		if failures >= maxTries {
+			return fmt.Errorf("giving up after %d tries at byte %d: %w", failures, s.Next(), err)
+		}
+		wait := f.backoff(failures, err)
+		if f.OnRetry != nil {
+			f.OnRetry(s, err, wait)
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+	return nil
+}
+
+// backoff is the wait before try number failures+1: exponential with full
+// jitter, so that segments cut at the same instant do not reconnect in
+// lockstep, but never shorter than the server's Retry-After.
+func (f *Fetcher) backoff(failures int, err error) time.Duration {
+	base, ceiling := f.RetryWait, f.MaxRetryWait
+	if base <= 0 {
+		base = 250 * time.Millisecond
+	}
+	if ceiling <= 0 {
+		ceiling = 10 * time.Second
+	}
+	d := base << min(failures-1, 16)
+	if d > ceiling || d <= 0 {
+		d = ceiling
+	}
+	d = d/2 + rand.N(d/2+1)
+	var ra RetryAfterer
+	if errors.As(err, &ra) && ra.RetryAfter() > d {
+		d = min(ra.RetryAfter(), 5*ceiling)
+	}
+	return d
+}
+
+// attempt opens [Next, End) once and copies it until the body ends, an
+// error occurs, or the segment is done (End may have moved down meanwhile).
+func (f *Fetcher) attempt(ctx context.Context, s *Segment) (err error) {
+	r := Range{Start: s.Next(), End: s.End()}
+	if r.Len() <= 0 {
+		return nil
+	}
+	body, err := f.Opener.OpenRange(ctx, r)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+
+	bp, _ := f.bufs.Get().(*[]byte)
+	if bp == nil {
+		b := make([]byte, bufSize)
+		bp = &b
+	}
+	defer f.bufs.Put(bp)
+	buf := *bp
+	for {
+		want := s.reserve(int64(len(buf)))
+		if want == 0 {
+			return nil
+		}
+		n, readErr := body.Read(buf[:want])
+		if n > 0 {
+			if _, err := f.Output.WriteAt(buf[:n], s.Next()); err != nil {
+				s.commit(0)
+				return &WriteError{Err: err}
+			}
+			if f.Fetched != nil {
+				f.Fetched.Add(int64(n))
+			}
+		}
+		s.commit(int64(n))
+		switch {
+		case readErr == io.EOF:
+			if s.Done() {
+				return nil
+			}
+			return fmt.Errorf("connection closed at byte %d of range %v: %w", s.Next(), r, io.ErrUnexpectedEOF)
+		case readErr != nil:
+			return readErr
+		}
+	}
+}

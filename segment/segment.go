@@ -1,0 +1,80 @@
+package segment
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Segment is one range of the output being fetched. Bytes [Start, Next) are
+// written to the output; bytes [Next, End) remain. Next only grows, and only
+// after the bytes below it were handed to the writer, so a snapshot never
+// claims a byte that was not written.
+//
+// End can shrink while the segment is being fetched, when another worker
+// takes over its far part (see Shrink). The fetcher reserves each chunk
+// under mu before writing it, so End never moves below a byte being written.
+type Segment struct {
+	Start int64
+
+	next atomic.Int64
+	end  atomic.Int64
+
+	mu       sync.Mutex
+	reserved int64 // bytes [next, reserved) are being written; guarded by mu
+}
+
+// New returns a segment over [start, end) with next bytes already written
+// (start <= next <= end).
+func New(start, next, end int64) *Segment {
+	s := &Segment{Start: start}
+	s.next.Store(next)
+	s.end.Store(end)
+	s.reserved = next
+	return s
+}
+
+// Next is the first byte not yet written.
+func (s *Segment) Next() int64 { return s.next.Load() }
+
+// End is the exclusive end of the segment.
+func (s *Segment) End() int64 { return s.end.Load() }
+
+// Remaining is the number of bytes still to fetch.
+func (s *Segment) Remaining() int64 { return s.End() - s.Next() }
+
+// Done reports whether every byte of the segment is written.
+func (s *Segment) Done() bool { return s.Next() >= s.End() }
+
+// reserve claims up to max bytes starting at Next for writing and returns
+// how many it claimed (0 when the segment is complete).
+func (s *Segment) reserve(max int64) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := min(max, s.end.Load()-s.reserved)
+	if n < 0 {
+		n = 0
+	}
+	s.reserved += n
+	return n
+}
+
+// commit records that n bytes at Next were written and gives back the rest
+// of the reservation (a read may return fewer bytes than reserved).
+func (s *Segment) commit(n int64) {
+	s.mu.Lock()
+	s.reserved = s.next.Add(n)
+	s.mu.Unlock()
+}
+
+// Shrink moves End down to newEnd if no byte at or above newEnd has been
+// reserved for writing, and reports whether it did. The caller then owns
+// [newEnd, old End) as a new segment.
+func (s *Segment) Shrink(newEnd int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if newEnd < s.reserved || newEnd >= s.end.Load() {
+		return false
+	}
+	s.end.Store(newEnd)
+	return true
+}

@@ -1,0 +1,149 @@
+package segment
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+)
+
+// Table is the set of segments of one download and the rule for handing
+// them to workers. A worker takes an idle unfinished segment; when none is
+// left it takes over the far half of the busy segment with the most bytes
+// remaining, so that no connection idles while another still has work.
+type Table struct {
+	// MinSplit is the smallest piece Take cuts off a busy segment; a
+	// smaller one costs a request for too little. Zero means 1 MiB.
+	MinSplit int64
+
+	mu     sync.Mutex
+	all    []*Entry
+	nextID int
+}
+
+// Entry is a segment in a table, with the bookkeeping the table and the
+// checkpoints need.
+type Entry struct {
+	*Segment
+	// ID is unique within the table, stable for the segment's life (a
+	// progress bar per segment keys on it).
+	ID int
+
+	busy   bool  // a worker is fetching it; guarded by Table.mu
+	synced int64 // bytes below are flushed to disk; guarded by Table.mu
+}
+
+// Add registers a segment [start, end) with bytes below next written and
+// below synced flushed.
+func (t *Table) Add(start, next, synced, end int64) *Entry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.addLocked(start, next, synced, end)
+}
+
+func (t *Table) addLocked(start, next, synced, end int64) *Entry {
+	e := &Entry{Segment: New(start, next, end), ID: t.nextID, synced: synced}
+	t.nextID++
+	t.all = append(t.all, e)
+	return e
+}
+
+// Take returns a segment for a worker to fetch, marked busy, or nil when
+// every remaining byte is already being fetched in pieces too small to
+// split.
+func (t *Table) Take() *Entry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range t.all {
+		if !e.busy && !e.Done() {
+			e.busy = true
+			return e
+		}
+	}
+	return t.stealLocked()
+}
+
+// stealLocked cuts the far half off the busy segment with the most bytes
+// remaining and returns it as a new busy segment.
+func (t *Table) stealLocked() *Entry {
+	minSplit := t.MinSplit
+	if minSplit <= 0 {
+		minSplit = 1 << 20
+	}
+	var victim *Entry
+	for _, e := range t.all {
+		if e.busy && (victim == nil || e.Remaining() > victim.Remaining()) {
+			victim = e
+		}
+	}
+	if victim == nil {
+		return nil
+	}
+	// Leave the owner some slack beyond its reservation: it is reading
+	// towards the middle while we cut.
+	next, end := victim.Next(), victim.End()
+	half := (end - next) / 2
+	if half < minSplit {
+		return nil
+	}
+	mid := end - half
+	if !victim.Shrink(mid) {
+		return nil
+	}
+	e := t.addLocked(mid, mid, mid, end)
+	e.busy = true
+	return e
+}
+
+// Release marks a segment as no longer being fetched.
+func (t *Table) Release(e *Entry) {
+	t.mu.Lock()
+	e.busy = false
+	t.mu.Unlock()
+}
+
+// Span is a consistent view of one segment.
+type Span struct {
+	ID                       int
+	Start, Next, Synced, End int64
+	Busy                     bool
+}
+
+// Snapshot returns every segment, ordered by Start. Taken under the table
+// lock, it never shows a segment and the piece cut from it overlapping.
+func (t *Table) Snapshot() []Span {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	spans := make([]Span, len(t.all))
+	for i, e := range t.all {
+		spans[i] = Span{ID: e.ID, Start: e.Start, Next: e.Next(), Synced: e.synced, End: e.End(), Busy: e.busy}
+	}
+	slices.SortFunc(spans, func(a, b Span) int { return cmp.Compare(a.Start, b.Start) })
+	return spans
+}
+
+// MarkSynced records that the bytes below each span's Next, as seen in a
+// snapshot taken before the file was flushed, are now on stable storage.
+func (t *Table) MarkSynced(spans []Span) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	byID := make(map[int]int64, len(spans))
+	for _, s := range spans {
+		byID[s.ID] = s.Next
+	}
+	for _, e := range t.all {
+		if n, ok := byID[e.ID]; ok && n > e.synced {
+			e.synced = n
+		}
+	}
+}
+
+// Remaining is the number of bytes not yet written, over all segments.
+func (t *Table) Remaining() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var n int64
+	for _, e := range t.all {
+		n += e.Remaining()
+	}
+	return n
+}

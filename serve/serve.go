@@ -1,0 +1,220 @@
+// Package serve is a small HTTP file server for demos, tests and
+// benchmarks: it serves a directory with full Range, If-Range, ETag and
+// Last-Modified support (net/http's ServeContent), and can imitate a real
+// network by capping each TCP connection's rate, delaying the first byte
+// and refusing connections beyond a limit.
+package serve
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"path"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Options configures a Server.
+type Options struct {
+	// Dir is the directory served.
+	Dir string
+	// RatePerConn caps every TCP connection at this many bytes per
+	// second; zero means no cap.
+	RatePerConn int64
+	// Latency delays each response's first byte, imitating a long
+	// round trip.
+	Latency time.Duration
+	// MaxConns answers 503 to requests beyond this many at once; zero
+	// means no limit.
+	MaxConns int
+	// Log, when set, receives one line per request.
+	Log *log.Logger
+}
+
+// Server serves Options.Dir. Its zero value is not usable; use New.
+type Server struct {
+	opts   Options
+	active atomic.Int64
+	sent   atomic.Int64
+	etags  sync.Map // path + modtime + size -> strong ETag
+}
+
+// New returns a server for opts.
+func New(opts Options) *Server { return &Server{opts: opts} }
+
+// BytesSent is the number of body bytes written so far, over all requests.
+func (s *Server) BytesSent() int64 { return s.sent.Load() }
+
+// Listen opens a listener on addr whose connections are rate-capped as the
+// options say.
+func (s *Server) Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return s.WrapListener(ln), nil
+}
+
+// WrapListener applies the per-connection rate cap to ln's connections.
+func (s *Server) WrapListener(ln net.Listener) net.Listener {
+	if s.opts.RatePerConn <= 0 {
+		return ln
+	}
+	return &limitedListener{Listener: ln, rate: s.opts.RatePerConn}
+}
+
+// Serve serves on ln until ctx is cancelled, then shuts down gracefully.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		shutCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(shutCtx); err != nil {
+			srv.Close()
+		}
+		return nil
+	}
+}
+
+// ServeHTTP serves a file of the directory.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opts.MaxConns > 0 {
+		if n := s.active.Add(1); n > int64(s.opts.MaxConns) {
+			s.active.Add(-1)
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, "too many connections", http.StatusServiceUnavailable)
+			s.logf(r, http.StatusServiceUnavailable, 0)
+			return
+		}
+		defer s.active.Add(-1)
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	name := path.Clean("/" + r.URL.Path)
+	f, err := os.Open(filepath.Join(s.opts.Dir, filepath.FromSlash(name)))
+	if err != nil {
+		http.NotFound(w, r)
+		s.logf(r, http.StatusNotFound, 0)
+		return
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil || fi.IsDir() {
+		http.NotFound(w, r)
+		s.logf(r, http.StatusNotFound, 0)
+		return
+	}
+	w.Header().Set("ETag", s.etag(name, fi))
+	if s.opts.Latency > 0 {
+		t := time.NewTimer(s.opts.Latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return
+		}
+	}
+	cw := &countingWriter{ResponseWriter: w, status: http.StatusOK}
+	http.ServeContent(cw, r, fi.Name(), fi.ModTime(), f)
+	s.sent.Add(cw.n)
+	s.logf(r, cw.status, cw.n)
+}
+
+// etag is a strong tag derived from the file's identity (name, size,
+// modification time), the way nginx and Apache derive theirs, so that a
+// changed file gets a new tag without hashing its contents.
+func (s *Server) etag(name string, fi os.FileInfo) string {
+	key := fmt.Sprintf("%s|%d|%d", name, fi.Size(), fi.ModTime().UnixNano())
+	if v, ok := s.etags.Load(key); ok {
+		return v.(string)
+	}
+	sum := sha256.Sum256([]byte(key))
+	tag := `"` + hex.EncodeToString(sum[:8]) + `"`
+	s.etags.Store(key, tag)
+	return tag
+}
+
+func (s *Server) logf(r *http.Request, status int, n int64) {
+	if s.opts.Log == nil {
+		return
+	}
+	rng := r.Header.Get("Range")
+	if rng == "" {
+		rng = "-"
+	}
+	s.opts.Log.Printf("%s %s %s range=%s status=%d bytes=%d", r.RemoteAddr, r.Method, r.URL.Path, rng, status, n)
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (c *countingWriter) WriteHeader(code int) {
+	c.status = code
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// limitedListener gives every accepted connection its own rate limiter, as
+// a CDN or mirror caps each connection.
+type limitedListener struct {
+	net.Listener
+	rate int64
+}
+
+func (l *limitedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	burst := int(min(l.rate, 32<<10))
+	return &limitedConn{Conn: c, lim: rate.NewLimiter(rate.Limit(l.rate), burst), burst: burst}, nil
+}
+
+type limitedConn struct {
+	net.Conn
+	lim   *rate.Limiter
+	burst int
+}
+
+// Write sends p in pieces of at most one burst, waiting for the limiter
+// before each, so a large write cannot exceed the rate.
+func (c *limitedConn) Write(p []byte) (int, error) {
+	var written int
+	for len(p) > 0 {
+		n := min(len(p), c.burst)
+		if err := c.lim.WaitN(context.Background(), n); err != nil {
+			return written, err
+		}
+		m, err := c.Conn.Write(p[:n])
+		written += m
+		if err != nil {
+			return written, err
+		}
+		p = p[n:]
+	}
+	return written, nil
+}

@@ -1,0 +1,268 @@
+package siteinfo
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/netfox/netfox/segment"
+)
+
+// Client probes and fetches HTTP(S) files.
+type Client struct {
+	// HTTP does the requests; nil means http.DefaultClient. Its transport
+	// should not add Accept-Encoding (DisableCompression), since a
+	// compressed body has no byte offsets in common with the file.
+	HTTP *http.Client
+	// Header is added to every request (User-Agent, cookies, auth).
+	Header http.Header
+}
+
+func (c *Client) httpClient() *http.Client {
+	if c.HTTP != nil {
+		return c.HTTP
+	}
+	return http.DefaultClient
+}
+
+// newRequest builds a request that asks for the file's bytes as they are:
+// "identity" keeps a server or proxy from compressing, which would make
+// byte offsets meaningless.
+func (c *Client) newRequest(ctx context.Context, method, rawURL string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range c.Header {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Accept-Encoding", "identity")
+	return req, nil
+}
+
+// CheckURL reports a URL that netfox cannot fetch, before any request.
+func CheckURL(rawURL string) error {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadURL, err)
+	}
+	if u.Scheme != "http" && u.Scheme != "https" {
+		return fmt.Errorf("%w: unsupported scheme %q in %s (use http or https)", ErrBadURL, u.Scheme, u.Redacted())
+	}
+	if u.Host == "" {
+		return fmt.Errorf("%w: no host in %s", ErrBadURL, u.Redacted())
+	}
+	return nil
+}
+
+// Probe asks the remote about the file at rawURL. It sends HEAD, and falls
+// back to a GET of the first byte when HEAD is refused or does not give a
+// length: HEAD is only an optimisation, some servers mishandle it.
+func (c *Client) Probe(ctx context.Context, rawURL string) (Info, error) {
+	if err := CheckURL(rawURL); err != nil {
+		return Info{}, err
+	}
+	info, err := c.probeHead(ctx, rawURL)
+	if err == nil && info.Length >= 0 {
+		return info, nil
+	}
+	if ctx.Err() != nil {
+		return Info{}, ctx.Err()
+	}
+	return c.probeGet(ctx, rawURL)
+}
+
+func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
+	req, err := c.newRequest(ctx, http.MethodHead, rawURL)
+	if err != nil {
+		return Info{}, err
+	}
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return Info{}, err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Info{}, newStatusError(resp, time.Now())
+	}
+	info := infoFrom(resp)
+	info.Length = resp.ContentLength
+	if resp.Header.Get("Content-Encoding") != "" {
+		info.Length = -1 // the length of a compressed form, not of the file
+	}
+	info.Ranges = acceptsRanges(resp.Header)
+	return info, nil
+}
+
+// probeGet asks for the first byte. A 206 gives the length in
+// Content-Range and proves range support; a 200 is the whole file from a
+// server that ignores ranges; a 416 "bytes */0" is an empty file.
+func (c *Client) probeGet(ctx context.Context, rawURL string) (Info, error) {
+	req, err := c.newRequest(ctx, http.MethodGet, rawURL)
+	if err != nil {
+		return Info{}, err
+	}
+	req.Header.Set("Range", "bytes=0-0")
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		return Info{}, err
+	}
+	// Closing without draining drops the connection; a full body of an
+	// unranged answer is not worth reading to keep it.
+	defer resp.Body.Close()
+	info := infoFrom(resp)
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+		cr, err := segment.ParseContentRange(resp.Header.Get("Content-Range"))
+		if err != nil || cr.Start != 0 || cr.Complete < 0 {
+			info.Length, info.Ranges = -1, false
+			return info, nil
+		}
+		info.Length, info.Ranges = cr.Complete, true
+	case http.StatusOK:
+		info.Length, info.Ranges = resp.ContentLength, false
+		if resp.Header.Get("Content-Encoding") != "" {
+			info.Length = -1
+		}
+	case http.StatusRequestedRangeNotSatisfiable:
+		if resp.Header.Get("Content-Range") != "bytes */0" {
+			return Info{}, newStatusError(resp, time.Now())
+		}
+		info.Length, info.Ranges = 0, true
+	default:
+		return Info{}, newStatusError(resp, time.Now())
+	}
+	return info, nil
+}
+
+func infoFrom(resp *http.Response) Info {
+	final := resp.Request.URL
+	return Info{
+		URL:          final.String(),
+		Length:       -1,
+		ETag:         resp.Header.Get("ETag"),
+		LastModified: resp.Header.Get("Last-Modified"),
+		Filename:     Filename(resp.Header.Get("Content-Disposition"), final),
+	}
+}
+
+func acceptsRanges(h http.Header) bool {
+	for _, v := range h.Values("Accept-Ranges") {
+		for _, unit := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(unit), "bytes") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Remote fetches ranges of one version of a file. It implements
+// segment.Opener.
+type Remote struct {
+	Client *Client
+	Info   Info
+}
+
+// OpenRange requests r of the file, pinned to Info's version by If-Range,
+// and returns the body only when the answer is exactly that range of that
+// version: status 206, Content-Range equal to r and the known length, a
+// Content-Length that agrees, and no content coding. Anything else is an
+// error and its body is never read.
+func (rm *Remote) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser, error) {
+	req, err := rm.Client.newRequest(ctx, http.MethodGet, rm.Info.URL)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Range", r.Header())
+	if v := rm.Info.IfRange(); v != "" {
+		req.Header.Set("If-Range", v)
+	}
+	resp, err := rm.Client.httpClient().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := rm.check(resp, r); err != nil {
+		resp.Body.Close()
+		return nil, err
+	}
+	return resp.Body, nil
+}
+
+func (rm *Remote) check(resp *http.Response, r segment.Range) error {
+	switch resp.StatusCode {
+	case http.StatusPartialContent:
+	case http.StatusOK:
+		// A whole file in answer to If-Range + Range: either the file
+		// changed, or the server ignores ranges. The validators tell
+		// which; without validators we cannot know, so assume the worse.
+		got := infoFrom(resp)
+		got.Length = resp.ContentLength
+		if rm.Info.Validated() && !rm.Info.SameVersion(got) {
+			return permanentError{fmt.Errorf("%w: asked for %s of the version with %s, got the whole file of another", ErrRemoteChanged, r.Header(), rm.validatorName())}
+		}
+		return permanentError{fmt.Errorf("%w: asked for %s, got the whole file (200)", ErrRangeNotSupported, r.Header())}
+	case http.StatusRequestedRangeNotSatisfiable:
+		// The range lies outside the file: it got shorter.
+		return permanentError{fmt.Errorf("%w: %s is beyond its end now (416, Content-Range %q)", ErrRemoteChanged, r.Header(), resp.Header.Get("Content-Range"))}
+	default:
+		return newStatusError(resp, time.Now())
+	}
+	if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return permanentError{fmt.Errorf("%w: range %s came with Content-Encoding %q", ErrBadResponse, r.Header(), ce)}
+	}
+	cr, err := segment.ParseContentRange(resp.Header.Get("Content-Range"))
+	if err != nil {
+		return permanentError{fmt.Errorf("%w: range %s: %v", ErrBadResponse, r.Header(), err)}
+	}
+	if cr.Complete >= 0 && cr.Complete != rm.Info.Length {
+		return permanentError{fmt.Errorf("%w: length is %d now, was %d", ErrRemoteChanged, cr.Complete, rm.Info.Length)}
+	}
+	if cr.Range != r {
+		return permanentError{fmt.Errorf("%w: asked for %s, got Content-Range %q", ErrBadResponse, r.Header(), resp.Header.Get("Content-Range"))}
+	}
+	if resp.ContentLength >= 0 && resp.ContentLength != r.Len() {
+		return permanentError{fmt.Errorf("%w: range %s of %d bytes came with Content-Length %d", ErrBadResponse, r.Header(), r.Len(), resp.ContentLength)}
+	}
+	return nil
+}
+
+func (rm *Remote) validatorName() string {
+	if rm.Info.StrongETag() {
+		return "ETag " + rm.Info.ETag
+	}
+	return "Last-Modified " + rm.Info.LastModified
+}
+
+// OpenStream requests the whole file without a range, for servers that do
+// not serve ranges. The caller counts the bytes: when the length is known,
+// a body of another length is an error.
+func (rm *Remote) OpenStream(ctx context.Context) (io.ReadCloser, error) {
+	req, err := rm.Client.newRequest(ctx, http.MethodGet, rm.Info.URL)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := rm.Client.httpClient().Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		return nil, newStatusError(resp, time.Now())
+	}
+	if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		resp.Body.Close()
+		return nil, permanentError{fmt.Errorf("%w: the file came with Content-Encoding %q although identity was asked for", ErrBadResponse, ce)}
+	}
+	got := infoFrom(resp)
+	got.Length = resp.ContentLength
+	if rm.Info.Validated() && !rm.Info.SameVersion(got) && got.Length >= 0 {
+		resp.Body.Close()
+		return nil, permanentError{fmt.Errorf("%w between the probe and the download", ErrRemoteChanged)}
+	}
+	return resp.Body, nil
+}

@@ -1,0 +1,127 @@
+// Package siteinfo learns what a remote says about a file (length,
+// validators, range support, final URL, a safe file name) and opens byte
+// ranges of it, checking every answer against what was asked before a byte
+// of its body is handed on.
+package siteinfo
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Info is what a probe learned about a remote file.
+type Info struct {
+	// URL is the address after redirects; ranges are fetched from it.
+	URL string
+	// Length is the file's size in bytes, or -1 when the server did not say.
+	Length int64
+	// Ranges reports whether the server said it serves byte ranges
+	// (Accept-Ranges: bytes, or a 206 to the probe).
+	Ranges bool
+	// ETag is the entity tag as sent, quotes and any W/ prefix included.
+	ETag string
+	// LastModified is the Last-Modified header as sent.
+	LastModified string
+	// Filename is a safe base name for the output, never empty.
+	Filename string
+}
+
+// StrongETag reports whether the ETag can be used in If-Range: RFC 9110
+// section 13.1.5 forbids weak tags there.
+func (i Info) StrongETag() bool {
+	return i.ETag != "" && !strings.HasPrefix(i.ETag, "W/")
+}
+
+// IfRange is the If-Range value that pins range requests to this version
+// of the file: the strong ETag if there is one, else Last-Modified, else ""
+// (the version cannot be pinned).
+func (i Info) IfRange() string {
+	if i.StrongETag() {
+		return i.ETag
+	}
+	return i.LastModified
+}
+
+// Validated reports whether the file carries a validator that a later
+// request can be checked against.
+func (i Info) Validated() bool { return i.IfRange() != "" }
+
+// SameVersion reports whether other describes the same version of the file
+// as i: same length, and the same validators where i has them.
+func (i Info) SameVersion(other Info) bool {
+	return i.Length == other.Length &&
+		i.ETag == other.ETag &&
+		sameTime(i.LastModified, other.LastModified)
+}
+
+// sameTime compares two HTTP dates at the one-second resolution they have,
+// falling back to string equality when either does not parse.
+func sameTime(a, b string) bool {
+	if a == b {
+		return true
+	}
+	ta, errA := http.ParseTime(a)
+	tb, errB := http.ParseTime(b)
+	return errA == nil && errB == nil && ta.Equal(tb)
+}
+
+// StatusError is an HTTP answer with a status that is not the one asked for.
+type StatusError struct {
+	Code   int
+	Status string // as sent, e.g. "404 Not Found"
+	URL    string
+	// retryAfter is the server's Retry-After advice, zero when absent.
+	retryAfter time.Duration
+}
+
+func (e *StatusError) Error() string {
+	return fmt.Sprintf("server answered %s for %s", e.Status, e.URL)
+}
+
+// Permanent reports whether retrying the request cannot help: client
+// errors other than timeouts and rate limits.
+func (e *StatusError) Permanent() bool {
+	switch e.Code {
+	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests:
+		return false
+	}
+	return e.Code >= 400 && e.Code < 500
+}
+
+// RetryAfter is the wait the server asked for, zero when it did not.
+func (e *StatusError) RetryAfter() time.Duration { return e.retryAfter }
+
+func newStatusError(resp *http.Response, now time.Time) *StatusError {
+	return &StatusError{
+		Code:       resp.StatusCode,
+		Status:     resp.Status,
+		URL:        resp.Request.URL.Redacted(),
+		retryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), now),
+	}
+}
+
+// ParseRetryAfter reads a Retry-After value, either delay-seconds or an
+// HTTP-date (RFC 9110 section 10.2.3), as a wait from now. It returns zero
+// for an absent, malformed or past value.
+func ParseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.ParseUint(v, 10, 32); err == nil {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// permanentError marks a sentinel-wrapping error as not worth a retry.
+type permanentError struct{ error }
+
+func (permanentError) Permanent() bool { return true }
+func (e permanentError) Unwrap() error { return e.error }
