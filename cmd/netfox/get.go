@@ -17,9 +17,10 @@ import (
 
 func getCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "get",
-		Usage:     "download a file over several connections, resuming where an earlier run stopped",
-		ArgsUsage: "URL",
+		Name:         "get",
+		Usage:        "download a file over several connections, resuming where an earlier run stopped",
+		OnUsageError: onUsageError,
+		ArgsUsage:    "URL",
 		Description: `Downloads URL into one file over N parallel range requests. Data goes to
 PATH.part and progress to PATH.info; on success PATH.part becomes PATH. After an
 interruption (Ctrl-C, kill, network loss, reboot) the same command resumes.

@@ -31,8 +31,12 @@ func newApp() *cli.App {
 		Commands:             []*cli.Command{getCommand(), serveCommand()},
 		// Errors are printed once, by main, as one line.
 		ExitErrHandler: func(*cli.Context, error) {},
-		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
-			return usageError{err}
-		},
+		OnUsageError:   onUsageError,
 	}
+}
+
+// onUsageError marks flag parsing errors, so that they get the usage exit
+// code.
+func onUsageError(_ *cli.Context, err error, _ bool) error {
+	return usageError{err}
 }

@@ -14,9 +14,10 @@ import (
 
 func serveCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "serve",
-		Usage:     "serve a directory over HTTP with ranges, for tests, demos and benchmarks",
-		ArgsUsage: "DIR",
+		Name:         "serve",
+		Usage:        "serve a directory over HTTP with ranges, for tests, demos and benchmarks",
+		OnUsageError: onUsageError,
+		ArgsUsage:    "DIR",
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen address"},
 			&cli.StringFlag{Name: "rate-per-conn", Usage: "cap each connection at `RATE` per second (e.g. 2MiB)"},

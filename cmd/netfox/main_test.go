@@ -1,0 +1,241 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/netfox/netfox/internal/testserver"
+	"github.com/netfox/netfox/serve"
+)
+
+// binary is the netfox built for these tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "netfox-bin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "netfox")
+	build := exec.Command("go", "build", "-race", "-o", binary, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building netfox:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// run executes netfox with args in dir and returns its stderr and exit code.
+func run(t *testing.T, dir string, args ...string) (stderr string, code int) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = dir
+	var errBuf bytes.Buffer
+	cmd.Stderr = &errBuf
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &exitErr):
+		code = exitErr.ExitCode()
+	default:
+		t.Fatal(err)
+	}
+	return errBuf.String(), code
+}
+
+func content(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, 1))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+func sameFile(t *testing.T, path string, want []byte) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sha256.Sum256(got) != sha256.Sum256(want) {
+		t.Fatalf("%s: sha256 %x, want %x", path, sha256.Sum256(got), sha256.Sum256(want))
+	}
+}
+
+func TestGet(t *testing.T) {
+	data := content(300_000, 1)
+	srv := testserver.New(t, data)
+	dir := t.TempDir()
+	stderr, code := run(t, dir, "get", "-q", "-n", "4", srv.FileURL)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if stderr != "" {
+		t.Errorf("-q printed %q", stderr)
+	}
+	sameFile(t, filepath.Join(dir, "file.bin"), data)
+}
+
+// TestExitCodes checks the one-line message and the documented exit code
+// of each failure, and that no Go stack trace leaks.
+func TestExitCodes(t *testing.T) {
+	data := content(100_000, 2)
+	srv := testserver.New(t, data)
+	changing := testserver.New(t, data, testserver.ChangeEvery(1, content(100_000, 3), data))
+	lying := testserver.New(t, data, testserver.LieContentRange(3))
+	tests := []struct {
+		name    string
+		setup   func(dir string)
+		args    []string
+		code    int
+		message string
+	}{
+		{"no URL", nil, []string{"get"}, exitUsage, "netfox: get needs a URL"},
+		{"unknown flag", nil, []string{"get", "--bogus", srv.FileURL}, exitUsage, "flag provided but not defined: -bogus"},
+		{"zero connections", nil, []string{"get", "-n", "0", srv.FileURL}, exitUsage, "--connections must be between 1 and 256, not 0"},
+		{"absurd connections", nil, []string{"get", "-n", "100000", srv.FileURL}, exitUsage, "connections must be between 1 and 256, not 100000"},
+		{"bad scheme", nil, []string{"get", "gopher://x/y"}, exitUsage, `unsupported scheme "gopher"`},
+		{"malformed URL", nil, []string{"get", "http://[::1"}, exitUsage, "bad URL"},
+		{"404", nil, []string{"get", srv.URL + "/missing"}, exitHTTPStatus, "server answered 404 Not Found for " + srv.URL + "/missing"},
+		{"connection refused", nil, []string{"get", "http://127.0.0.1:1/x"}, exitNetwork, "connection refused"},
+		{"lying server", nil, []string{"get", "-o", "out", lying.FileURL}, exitBadResponse, "does not match the request"},
+		{"remote keeps changing", nil, []string{"get", "-o", "out", changing.FileURL}, exitRemoteChanged, "remote file changed"},
+		{"exists", func(dir string) { os.WriteFile(filepath.Join(dir, "file.bin"), nil, 0o644) }, []string{"get", srv.FileURL}, exitExists, "use --overwrite"},
+		{"corrupt .info", func(dir string) {
+			os.WriteFile(filepath.Join(dir, "file.bin.info"), []byte("junk"), 0o644)
+		}, []string{"get", srv.FileURL}, exitBadState, "file.bin.info: not a netfox control file (run again with --restart"},
+		{"read-only directory", func(dir string) { os.Chmod(dir, 0o555) }, []string{"get", srv.FileURL}, exitIO, "permission denied"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if tt.setup != nil {
+				tt.setup(dir)
+			}
+			if tt.name == "read-only directory" && os.Geteuid() == 0 {
+				t.Skip("root writes into read-only directories")
+			}
+			stderr, code := run(t, dir, append([]string{}, tt.args...)...)
+			if code != tt.code {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, tt.code, stderr)
+			}
+			if !strings.Contains(stderr, tt.message) {
+				t.Errorf("stderr %q does not contain %q", stderr, tt.message)
+			}
+			if lines := strings.Count(strings.TrimSpace(stderr), "\n") + 1; lines > 2 || strings.Contains(stderr, "goroutine ") {
+				t.Errorf("want a short message, got %d lines: %q", lines, stderr)
+			}
+		})
+	}
+}
+
+// startServe runs the serve package in-process with a per-connection cap.
+func startServe(t *testing.T, dir string, rate int64) (url string, srv *serve.Server) {
+	t.Helper()
+	srv = serve.New(serve.Options{Dir: dir, RatePerConn: rate})
+	ln, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Serve(ctx, ln); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return "http://" + ln.Addr().String(), srv
+}
+
+// TestInterruptAndResume sends SIGINT and SIGTERM to a running download:
+// each must exit with the interrupted code, keep .part and .info, and the
+// same command must finish the file.
+func TestInterruptAndResume(t *testing.T) {
+	srcDir := t.TempDir()
+	data := content(8<<20, 4)
+	os.WriteFile(filepath.Join(srcDir, "f.bin"), data, 0o644)
+	url, _ := startServe(t, srcDir, 1<<20)
+	dir := t.TempDir()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		started := time.Now()
+		cmd := exec.Command(binary, "get", "-q", "-n", "4", url+"/f.bin")
+		cmd.Dir = dir
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		waitForFile(t, filepath.Join(dir, "f.bin.info"), started)
+		cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() != exitInterrupted {
+			t.Fatalf("%v: exit %v, want %d", sig, err, exitInterrupted)
+		}
+		if !strings.Contains(stderr.String(), "run the same command again to resume") {
+			t.Errorf("%v: stderr %q", sig, stderr.String())
+		}
+		for _, f := range []string{"f.bin.part", "f.bin.info"} {
+			if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+				t.Fatalf("%v: %s not kept: %v", sig, f, err)
+			}
+		}
+	}
+	if stderr, code := run(t, dir, "get", "-q", "-n", "4", url+"/f.bin"); code != 0 {
+		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	sameFile(t, filepath.Join(dir, "f.bin"), data)
+}
+
+// waitForFile waits up to 10 s for path to be written after since: a
+// download saves its .info once its plan is made and then every 100ms,
+// which is when a signal tests resuming.
+func waitForFile(t *testing.T, path string, since time.Time) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if fi, err := os.Stat(path); err == nil && fi.ModTime().After(since) {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s did not appear", path)
+}
+
+// TestSecondProcessRefused runs two netfox on the same output: the second
+// must stop at once with the busy code while the first finishes.
+func TestSecondProcessRefused(t *testing.T) {
+	srcDir := t.TempDir()
+	data := content(4<<20, 5)
+	os.WriteFile(filepath.Join(srcDir, "f.bin"), data, 0o644)
+	url, _ := startServe(t, srcDir, 1<<20)
+	dir := t.TempDir()
+	first := exec.Command(binary, "get", "-q", "-n", "4", url+"/f.bin")
+	first.Dir = dir
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForFile(t, filepath.Join(dir, "f.bin.info"), time.Time{})
+	stderr, code := run(t, dir, "get", "-q", url+"/f.bin")
+	if code != exitExists || !strings.Contains(stderr, "locked by another download") {
+		t.Errorf("second run: exit %d, stderr %q", code, stderr)
+	}
+	if err := first.Wait(); err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	sameFile(t, filepath.Join(dir, "f.bin"), data)
+}

@@ -1,0 +1,271 @@
+package netfox_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/netfox/netfox"
+	"github.com/netfox/netfox/internal/nginxtest"
+	"github.com/netfox/netfox/internal/testserver"
+	"github.com/netfox/netfox/state"
+)
+
+// randomBytes returns n reproducible pseudo-random bytes.
+func randomBytes(n int, seed uint64) []byte {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	b := make([]byte, n)
+	for i := 0; i+8 <= n; i += 8 {
+		v := r.Uint64()
+		for j := range 8 {
+			b[i+j] = byte(v >> (8 * j))
+		}
+	}
+	for i := n - n%8; i < n; i++ {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// assertFile checks that path holds exactly want, by sha256, and that no
+// .part or .info is left beside it.
+func assertFile(t *testing.T, path string, want []byte) {
+	t.Helper()
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sha256.Sum256(got) != sha256.Sum256(want) {
+		t.Fatalf("%s: %d bytes with sha256 %x, want %d bytes with sha256 %x", path, len(got), sha256.Sum256(got), len(want), sha256.Sum256(want))
+	}
+	for _, suffix := range []string{".part", ".info"} {
+		if _, err := os.Stat(path + suffix); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s%s left behind after success (stat: %v)", path, suffix, err)
+		}
+	}
+}
+
+// notices collects Notify messages.
+type notices struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (n *notices) add(m string) { n.mu.Lock(); n.msgs = append(n.msgs, m); n.mu.Unlock() }
+func (n *notices) has(sub string) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, m := range n.msgs {
+		if strings.Contains(m, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func TestDownloadSizesAndConnections(t *testing.T) {
+	for _, n := range []int{1, 2, 8, 32} {
+		for _, size := range []int{0, 1, n - 1, n + 1, 1<<20 + 7} {
+			if size < 0 || (n == 1 && size == 0 && false) {
+				continue
+			}
+			t.Run(fmt.Sprintf("n=%d/size=%d", n, size), func(t *testing.T) {
+				t.Parallel()
+				content := randomBytes(size, uint64(size*31+n))
+				srv := testserver.New(t, content)
+				out := filepath.Join(t.TempDir(), "out.bin")
+				res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: n, MinSplit: 64 << 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				assertFile(t, out, content)
+				if res.Size != int64(size) || res.Fetched != int64(size) {
+					t.Errorf("result size %d fetched %d, want %d", res.Size, res.Fetched, size)
+				}
+			})
+		}
+	}
+}
+
+func TestDownload64MiB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("64 MiB download in -short mode")
+	}
+	content := randomBytes(64<<20, 64)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "big.bin"), content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	servers := map[string]string{}
+	servers["httptest"] = testserver.New(t, content, testserver.Named("big.bin")).FileURL
+	if nginxtest.Binary() != "" {
+		servers["nginx"] = nginxtest.Start(t, nginxtest.Options{Root: dir}).URL + "/big.bin"
+	} else {
+		t.Log("nginx not installed (apt-get install nginx-light): testing against httptest only")
+	}
+	for name, url := range servers {
+		for _, n := range []int{1, 8, 32} {
+			t.Run(fmt.Sprintf("%s/n=%d", name, n), func(t *testing.T) {
+				out := filepath.Join(t.TempDir(), "big.bin")
+				if _, err := netfox.Download(context.Background(), netfox.Request{URL: url, Output: out, Connections: n}); err != nil {
+					t.Fatal(err)
+				}
+				assertFile(t, out, content)
+			})
+		}
+	}
+}
+
+func TestDownloadNginxSizes(t *testing.T) {
+	dir := t.TempDir()
+	srv := nginxtest.Start(t, nginxtest.Options{Root: dir})
+	for _, n := range []int{1, 2, 8, 32} {
+		for _, size := range []int{0, 1, n - 1, n + 1} {
+			name := fmt.Sprintf("f-%d-%d", n, size)
+			content := randomBytes(size, uint64(size+n))
+			if err := os.WriteFile(filepath.Join(dir, name), content, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Run(name, func(t *testing.T) {
+				out := filepath.Join(t.TempDir(), "out")
+				if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.URL + "/" + name, Output: out, Connections: n}); err != nil {
+					t.Fatal(err)
+				}
+				assertFile(t, out, content)
+			})
+		}
+	}
+}
+
+func TestOutputNameFromServer(t *testing.T) {
+	content := randomBytes(1000, 1)
+	tests := []struct {
+		name, disposition, path, want string
+	}{
+		{"url path", "", "report%20final.pdf", "report final.pdf"},
+		{"content-disposition", `attachment; filename="from-header.iso"`, "x", "from-header.iso"},
+		{"hostile disposition", `attachment; filename="../../escape.txt"`, "x", "escape.txt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var opts []testserver.Option
+			opts = append(opts, testserver.Named(strings.ReplaceAll(tt.path, "%20", " ")))
+			if tt.disposition != "" {
+				opts = append(opts, testserver.ContentDisposition(tt.disposition))
+			}
+			srv := testserver.New(t, content, opts...)
+			dir := t.TempDir()
+			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.URL + "/" + tt.path, Dir: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := filepath.Join(dir, tt.want); res.Path != want {
+				t.Fatalf("saved to %q, want %q", res.Path, want)
+			}
+			assertFile(t, res.Path, content)
+		})
+	}
+}
+
+func TestNoRangesNoLength(t *testing.T) {
+	content := randomBytes(300_000, 2)
+	tests := []struct {
+		name   string
+		opts   []testserver.Option
+		notice string
+	}{
+		{"ignores ranges", []testserver.Option{testserver.IgnoreRanges()}, "one stream"},
+		{"no length", []testserver.Option{testserver.NoLength()}, "does not give the file's length"},
+		{"no Accept-Ranges but ranges work", []testserver.Option{testserver.NoAcceptRanges()}, ""},
+		{"HEAD refused", []testserver.Option{testserver.HeadStatus(http.StatusMethodNotAllowed)}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := testserver.New(t, content, tt.opts...)
+			out := filepath.Join(t.TempDir(), "out")
+			var got notices
+			if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Notify: got.add}); err != nil {
+				t.Fatal(err)
+			}
+			assertFile(t, out, content)
+			if tt.notice != "" && !got.has(tt.notice) {
+				t.Errorf("no notice containing %q; got %q", tt.notice, got.msgs)
+			}
+		})
+	}
+}
+
+// TestResumeAfterCancel interrupts a throttled download and resumes it:
+// the second run must fetch only what the first did not write.
+func TestResumeAfterCancel(t *testing.T) {
+	content := randomBytes(4<<20, 3)
+	srv := testserver.New(t, content, testserver.RatePerResponse(1<<20))
+	out := filepath.Join(t.TempDir(), "out")
+	progress := new(netfox.Progress)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := netfox.Download(ctx, netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Progress: progress})
+		done <- err
+	}()
+	waitFor(t, func() bool { return progress.Snapshot().Written >= 1<<20 })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted download returned %v, want context.Canceled", err)
+	}
+	saved, err := state.Load(out + ".info")
+	if err != nil {
+		t.Fatalf("no usable .info after cancel: %v", err)
+	}
+	written := saved.Written(state.BootID())
+	if written < 1<<20 {
+		t.Fatalf(".info claims %d bytes, want at least 1 MiB", written)
+	}
+	// Every byte the .info claims is already in the .part.
+	part, err := os.ReadFile(out + ".part")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range saved.Resumable(state.BootID()) {
+		if !bytes.Equal(part[s.Start:s.Next], content[s.Start:s.Next]) {
+			t.Fatalf("segment %+v: .part differs from the source within the claimed bytes", s)
+		}
+	}
+
+	res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, out, content)
+	if res.Resumed != written || res.Fetched != int64(len(content))-written {
+		t.Errorf("resumed %d fetched %d; want resumed %d fetched %d", res.Resumed, res.Fetched, written, int64(len(content))-written)
+	}
+	for _, line := range srv.Log() {
+		if strings.HasPrefix(line, "GET") && !strings.Contains(line, `if-range="\"`) {
+			t.Errorf("range request without If-Range: %s", line)
+		}
+	}
+}
+
+// waitFor polls cond, which watches a download's progress, for up to 10 s:
+// the download offers no event to wait on, and progress is what the test
+// is about.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for range 2000 {
+		if cond() {
+			return
+		}
+		sleepBriefly()
+	}
+	t.Fatal("condition not met within 10 s")
+}

@@ -1,0 +1,561 @@
+// Package nginxtest starts a private nginx on loopback for integration tests and benchmarks.
+//
+// Each Server is a real nginx binary (Debian package nginx-light) running as a
+// non-daemon child process with its own generated configuration, logs, pid file
+// and temp directories inside a private temp directory, so nothing under /var or
+// /etc is read or written. It listens on 127.0.0.1 on a free port.
+//
+// The generated configuration serves Options.Root at three prefixes:
+//
+//	/           plain static files, capped at Options.RatePerConn if set
+//	/noranges/  the same files with "max_ranges 0;", so Range is ignored and
+//	            every GET answers 200 with the full body (always present)
+//	/mixed/     the same files with a per-connection rate picked from
+//	            Options.MixedRates (present only when MixedRates is non-empty)
+//
+// nginx runs with "master_process off", i.e. as a single process. That keeps
+// shutdown simple (no orphaned worker if the test binary dies), and it is what
+// makes BodyBytesSent exact: one event loop means a barrier request orders
+// against every earlier response.
+package nginxtest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// ErrNotInstalled is returned (wrapped) by StartProcess when no nginx binary is found.
+var ErrNotInstalled = errors.New("nginx not installed (apt-get install nginx-light)")
+
+const (
+	// readyTimeout bounds how long one start attempt waits for nginx to
+	// listen. It must exceed nginx's own bind retry loop (5 tries, 500 ms
+	// apart) so that a lost port race is reported as a bind failure (and
+	// retried) rather than as a timeout.
+	readyTimeout = 5 * time.Second
+	readyPoll    = 10 * time.Millisecond
+	// bindAttempts is how many fresh ports are tried; the port is picked by
+	// binding :0 and closing, so another process can grab it in between.
+	bindAttempts = 5
+	// stopGrace is how long nginx gets to exit after SIGQUIT before SIGKILL.
+	stopGrace = 5 * time.Second
+
+	// barrierPath is answered by nginx itself and excluded from the access
+	// log; BodyBytesSent uses it to synchronise with the log (see there).
+	barrierPath = "/.nginxtest-barrier"
+)
+
+// Options configures a Server.
+type Options struct {
+	// Root is the directory served (required). It is made absolute.
+	Root string
+
+	// RatePerConn caps each connection at this many bytes per second (nginx
+	// limit_rate) in location /; 0 = no cap.
+	//
+	// Left alone, nginx lets a whole second's worth of bytes out at once
+	// before throttling (so a transfer smaller than the rate is not slowed
+	// at all). The location therefore also gets a small sendfile_max_chunk
+	// (see smoothChunk): nginx pauses after every send for send size/rate,
+	// so small sends make the cap hold from the first bytes.
+	RatePerConn int64
+
+	// MixedRates, when non-empty, adds location /mixed/ (same files as /)
+	// where connections are capped at different rates (bytes/s), for
+	// "connections of mixed speed" benchmarks. nginx's map can only match
+	// strings, so the rate is chosen from the last decimal digit d of the
+	// connection serial number $connection: connection n gets
+	// MixedRates[d % len(MixedRates)]. For len 1, 2, 5 or 10 that is exactly
+	// MixedRates[n % len], i.e. strict round robin (len 2 alternates
+	// even/odd connections); for other lengths up to 10 every rate is still
+	// used but not equally often. More than 10 rates is an error. A rate of
+	// 0 means uncapped.
+	//
+	// As for RatePerConn, /mixed/ gets a sendfile_max_chunk so that caps
+	// hold from the first bytes, unless one of the rates is 0: a chunk small
+	// enough for the slow connections would also throttle an uncapped one
+	// (to about one chunk per millisecond), so then the capped connections
+	// keep nginx's native one-second burst.
+	//
+	// Connection serials are per server and start at 1; the readiness probe
+	// made by Start uses one, and each BodyBytesSent call uses one more.
+	MixedRates []int64
+}
+
+// Server is a running nginx.
+type Server struct {
+	// URL is the base URL, e.g. http://127.0.0.1:PORT (no trailing slash).
+	URL string
+
+	dir  string // private temp dir: config, logs, pid, temp paths
+	cmd  *exec.Cmd
+	done chan struct{} // closed when cmd.Wait returns
+	werr error         // cmd.Wait result, valid after done is closed
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// Binary reports the nginx path or "" when absent. It looks in PATH first and
+// then at /usr/sbin/nginx, since /usr/sbin is often not in a non-root PATH.
+func Binary() string {
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	const fallback = "/usr/sbin/nginx"
+	if fi, err := os.Stat(fallback); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+		return fallback
+	}
+	return ""
+}
+
+// Start starts nginx, or calls t.Skip when the binary is absent. It registers
+// t.Cleanup to stop nginx and remove its files; if the test failed by then,
+// nginx's error log is logged first.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	s, err := start(opts)
+	if errors.Is(err, ErrNotInstalled) {
+		t.Skip("nginx not installed (apt-get install nginx-light); skipping")
+	}
+	if err != nil {
+		t.Fatalf("nginxtest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := s.stop(); err != nil {
+			t.Errorf("nginxtest: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("nginxtest: nginx logs:\n%s", s.logs())
+		}
+		os.RemoveAll(s.dir)
+	})
+	return s
+}
+
+// StartProcess is Start without testing.TB, for bench scripts and commands.
+// It returns an error wrapping ErrNotInstalled when nginx is absent. The
+// returned stop func stops nginx, removes its temp dir and is safe to call
+// more than once.
+func StartProcess(opts Options) (*Server, func() error, error) {
+	s, err := start(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	stop := func() error {
+		err := s.stop()
+		if rerr := os.RemoveAll(s.dir); err == nil {
+			err = rerr
+		}
+		return err
+	}
+	return s, stop, nil
+}
+
+// BodyBytesSent returns the bytes-sent totals from the access log so far: the
+// sum of $body_bytes_sent over all requests, and the number of requests.
+//
+// nginx writes a log line only after it has handed a response's last byte to
+// the kernel, so a client that has just read a body may look before the line
+// exists. To make "so far" include every response the caller has received,
+// BodyBytesSent first makes a barrier request (not logged): nginx is a single
+// event loop, so by the time it answers the barrier it has finished, and
+// logged, every response whose last byte went out earlier.
+func (s *Server) BodyBytesSent() (total int64, requests int, err error) {
+	if err := s.barrier(); err != nil {
+		return 0, 0, err
+	}
+	f, err := os.Open(filepath.Join(s.dir, "access.log"))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		// log_format: $connection $status $body_bytes_sent "$http_range" "$http_if_range"
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 3 {
+			return 0, 0, fmt.Errorf("nginxtest: malformed access log line %q", sc.Text())
+		}
+		n, err := strconv.ParseInt(fields[2], 10, 64)
+		if err != nil {
+			return 0, 0, fmt.Errorf("nginxtest: malformed access log line %q: %v", sc.Text(), err)
+		}
+		total += n
+		requests++
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, err
+	}
+	return total, requests, nil
+}
+
+// barrier makes one request on a fresh connection, so it can never queue
+// behind (or be answered ahead of) a pooled connection's state.
+func (s *Server) barrier() error {
+	c := &http.Client{
+		Transport: &http.Transport{DisableKeepAlives: true},
+		Timeout:   readyTimeout,
+	}
+	resp, err := c.Get(s.URL + barrierPath)
+	if err != nil {
+		return fmt.Errorf("nginxtest: barrier request: %w", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent {
+		return fmt.Errorf("nginxtest: barrier request: unexpected status %s", resp.Status)
+	}
+	return nil
+}
+
+func start(opts Options) (*Server, error) {
+	bin := Binary()
+	if bin == "" {
+		return nil, fmt.Errorf("nginxtest: %w", ErrNotInstalled)
+	}
+	if opts.Root == "" {
+		return nil, errors.New("nginxtest: Options.Root is required")
+	}
+	root, err := filepath.Abs(opts.Root)
+	if err != nil {
+		return nil, fmt.Errorf("nginxtest: %w", err)
+	}
+	if fi, err := os.Stat(root); err != nil {
+		return nil, fmt.Errorf("nginxtest: %w", err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("nginxtest: Options.Root %s is not a directory", root)
+	}
+	opts.Root = root
+	if err := validate(opts); err != nil {
+		return nil, err
+	}
+
+	dir, err := os.MkdirTemp("", "nginxtest-")
+	if err != nil {
+		return nil, fmt.Errorf("nginxtest: %w", err)
+	}
+	if err := checkPath(dir); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+
+	for attempt := 1; ; attempt++ {
+		s, err := startOnce(bin, dir, opts)
+		if err == nil {
+			return s, nil
+		}
+		if !errors.Is(err, errBind) || attempt == bindAttempts {
+			os.RemoveAll(dir)
+			if errors.Is(err, errBind) {
+				err = fmt.Errorf("%w (gave up after %d ports)", err, bindAttempts)
+			}
+			return nil, err
+		}
+	}
+}
+
+// errBind marks a start attempt that lost the race for its port.
+var errBind = errors.New("port already in use")
+
+func startOnce(bin, dir string, opts Options) (*Server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, fmt.Errorf("nginxtest: picking a port: %w", err)
+	}
+	// Start each attempt with clean logs so errors are attributable and a
+	// stale pid file cannot be mistaken for readiness.
+	for _, name := range []string{"nginx.pid", "error.log", "access.log", "stderr.log"} {
+		os.Remove(filepath.Join(dir, name))
+	}
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(config(dir, port, opts)), 0o600); err != nil {
+		return nil, fmt.Errorf("nginxtest: %w", err)
+	}
+	// nginx prints to stderr before it has opened error_log (and for config
+	// errors); a file avoids copy goroutines and survives for diagnostics.
+	out, err := os.Create(filepath.Join(dir, "stderr.log"))
+	if err != nil {
+		return nil, fmt.Errorf("nginxtest: %w", err)
+	}
+	defer out.Close() // the child holds its own copy
+
+	cmd := exec.Command(bin, "-p", dir+"/", "-c", conf)
+	cmd.Dir = dir
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.SysProcAttr = sysProcAttr()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("nginxtest: starting %s: %w", bin, err)
+	}
+	s := &Server{
+		URL:  "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		dir:  dir,
+		cmd:  cmd,
+		done: make(chan struct{}),
+	}
+	go func() {
+		s.werr = cmd.Wait()
+		close(s.done)
+	}()
+
+	if err := s.waitReady(port); err != nil {
+		s.stop()
+		logs := s.logs()
+		if strings.Contains(logs, "Address already in use") {
+			return nil, fmt.Errorf("nginxtest: port %d: %w", port, errBind)
+		}
+		return nil, fmt.Errorf("nginxtest: %v\nnginx logs:\n%s", err, logs)
+	}
+	return s, nil
+}
+
+// waitReady polls until nginx accepts connections on port. A TCP connect
+// alone is not proof: if another process grabbed the port, the connect
+// succeeds while nginx is failing to bind. nginx writes its pid file only
+// after binding its listeners, so require our pid there first.
+func (s *Server) waitReady(port int) error {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	pidFile := filepath.Join(s.dir, "nginx.pid")
+	want := strconv.Itoa(s.cmd.Process.Pid)
+	deadline := time.Now().Add(readyTimeout)
+	for {
+		select {
+		case <-s.done:
+			return fmt.Errorf("nginx exited during startup: %v", s.werr)
+		default:
+		}
+		if b, err := os.ReadFile(pidFile); err == nil && strings.TrimSpace(string(b)) == want {
+			c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
+			if err == nil {
+				c.Close()
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("nginx not listening on %s after %v", addr, readyTimeout)
+		}
+		time.Sleep(readyPoll)
+	}
+}
+
+// stop asks nginx to quit, escalating to SIGKILL, and waits for it. It
+// reports an early exit or a needed SIGKILL as an error.
+func (s *Server) stop() error {
+	s.stopOnce.Do(func() {
+		select {
+		case <-s.done:
+			s.stopErr = fmt.Errorf("nginx exited unexpectedly: %v", s.werr)
+			return
+		default:
+		}
+		// Process.Signal fails only if the process is gone (or on
+		// platforms without SIGQUIT); either way fall through to kill.
+		if err := s.cmd.Process.Signal(syscall.SIGQUIT); err == nil {
+			select {
+			case <-s.done:
+				if s.werr != nil {
+					s.stopErr = fmt.Errorf("nginx exit after SIGQUIT: %v", s.werr)
+				}
+				return
+			case <-time.After(stopGrace):
+			}
+		}
+		s.cmd.Process.Kill()
+		<-s.done
+		s.stopErr = fmt.Errorf("nginx did not exit within %v of SIGQUIT; killed", stopGrace)
+	})
+	return s.stopErr
+}
+
+// logs returns nginx's stderr and error log for diagnostics.
+func (s *Server) logs() string {
+	var b bytes.Buffer
+	for _, name := range []string{"stderr.log", "error.log"} {
+		data, err := os.ReadFile(filepath.Join(s.dir, name))
+		if err != nil || len(bytes.TrimSpace(data)) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "--- %s\n%s", name, data)
+		if !bytes.HasSuffix(data, []byte("\n")) {
+			b.WriteByte('\n')
+		}
+	}
+	if b.Len() == 0 {
+		return "(empty)\n"
+	}
+	return b.String()
+}
+
+// freePort asks the kernel for an unused loopback port. The listener is closed
+// before nginx binds, hence the retry in start.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func validate(opts Options) error {
+	if err := checkPath(opts.Root); err != nil {
+		return err
+	}
+	if opts.RatePerConn < 0 {
+		return fmt.Errorf("nginxtest: negative RatePerConn %d", opts.RatePerConn)
+	}
+	if len(opts.MixedRates) > 10 {
+		return fmt.Errorf("nginxtest: at most 10 MixedRates supported, got %d", len(opts.MixedRates))
+	}
+	for _, r := range opts.MixedRates {
+		if r < 0 {
+			return fmt.Errorf("nginxtest: negative rate %d in MixedRates", r)
+		}
+	}
+	return nil
+}
+
+// checkPath rejects paths the generated config cannot carry literally: root
+// and alias expand $variables, and control characters cannot be quoted.
+func checkPath(p string) error {
+	if strings.Contains(p, "$") || strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return fmt.Errorf("nginxtest: path %q contains characters unusable in nginx config", p)
+	}
+	return nil
+}
+
+// quote makes s a single nginx config token.
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// config renders nginx.conf. Every path nginx would otherwise take from its
+// compiled-in defaults (/var/log/nginx, /var/lib/nginx, /run) is set
+// explicitly to somewhere inside dir.
+func config(dir string, port int, opts Options) string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
+	in := func(name string) string { return quote(filepath.Join(dir, name)) }
+	root := quote(opts.Root)
+	alias := quote(opts.Root + "/")
+
+	p("daemon off;")
+	p("master_process off;")
+	if os.Geteuid() == 0 {
+		// Only meaningful when nginx starts as root, where it would otherwise
+		// default to "nobody", which cannot read a 0700 test temp dir. (Unused
+		// with master_process off, but keeps the config correct if that is
+		// ever flipped.) As non-root nginx warns that "user" is ignored, so
+		// leave it out.
+		p("user root;")
+	}
+	p("worker_processes 1;")
+	p("pid %s;", in("nginx.pid"))
+	p("lock_file %s;", in("nginx.lock"))
+	p("error_log %s warn;", in("error.log"))
+	p("events { worker_connections 1024; }")
+	p("http {")
+	p("  types {}")
+	p("  default_type application/octet-stream;")
+	p("  sendfile on;")
+	p("  tcp_nopush on;")
+	p("  etag on;")
+	// No buffer= on access_log: lines must be written at request end.
+	p(`  log_format nginxtest '$connection $status $body_bytes_sent "$http_range" "$http_if_range"';`)
+	p("  access_log %s nginxtest;", in("access.log"))
+	p("  client_body_temp_path %s;", in("client_body_temp"))
+	p("  proxy_temp_path %s;", in("proxy_temp"))
+	p("  fastcgi_temp_path %s;", in("fastcgi_temp"))
+	p("  uwsgi_temp_path %s;", in("uwsgi_temp"))
+	p("  scgi_temp_path %s;", in("scgi_temp"))
+	if n := len(opts.MixedRates); n > 0 {
+		p("  map $connection $nginxtest_mixed_rate {")
+		for i, rate := range opts.MixedRates {
+			var digits []byte
+			for d := i; d < 10; d += n {
+				digits = append(digits, byte('0'+d))
+			}
+			p("    ~[%s]$ %d;", digits, rate)
+		}
+		// Unreachable ($connection always ends in a digit); map needs a
+		// value for anything else anyway.
+		p("    default %d;", opts.MixedRates[0])
+		p("  }")
+	}
+	p("  server {")
+	p("    listen 127.0.0.1:%d;", port)
+	p("    root %s;", root)
+	p("    location / {")
+	if opts.RatePerConn > 0 {
+		p("      limit_rate %d;", opts.RatePerConn)
+		p("      limit_rate_after 0;")
+		p("      sendfile_max_chunk %d;", smoothChunk(opts.RatePerConn))
+	}
+	p("    }")
+	p("    location /noranges/ {")
+	p("      alias %s;", alias)
+	p("      max_ranges 0;")
+	p("    }")
+	if len(opts.MixedRates) > 0 {
+		p("    location /mixed/ {")
+		p("      alias %s;", alias)
+		p("      limit_rate $nginxtest_mixed_rate;")
+		p("      limit_rate_after 0;")
+		if chunk := smoothChunk(opts.MixedRates...); chunk > 0 {
+			p("      sendfile_max_chunk %d;", chunk)
+		}
+		p("    }")
+	}
+	p("    location = %s {", barrierPath)
+	p("      access_log off;")
+	p("      return 204;")
+	p("    }")
+	p("  }")
+	p("}")
+	return b.String()
+}
+
+// smoothChunk returns a sendfile_max_chunk for a location whose connections
+// are capped at the given rates, or 0 to keep nginx's default.
+//
+// nginx's limit_rate allows rate*(whole seconds elapsed+1) bytes, capped per
+// send by sendfile_max_chunk (default 2m), and after each send sleeps
+// sent*1000/rate milliseconds (truncated). A chunk of rate/16 thus gives
+// ~62 ms pauses: smooth, yet long enough that the millisecond truncation
+// and timer granularity stay small. With several rates the chunk must also
+// give the fastest at least ~16 ms pauses, or it could not reach its rate,
+// so slower connections then pause longer (bursts of up to max/64 bytes).
+// An uncapped connection (rate 0) would be held to about one chunk per
+// millisecond, so any 0 rate disables the smoothing.
+func smoothChunk(rates ...int64) int64 {
+	var lo, hi int64
+	for _, r := range rates {
+		if r <= 0 {
+			return 0
+		}
+		if lo == 0 || r < lo {
+			lo = r
+		}
+		hi = max(hi, r)
+	}
+	if lo == 0 {
+		return 0
+	}
+	// 1 KiB floor: absurdly small sends for very low rates buy nothing.
+	return max(lo/16, hi/64, 1024)
+}

@@ -1,0 +1,240 @@
+package nginxtest
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// writeRandom creates dir/name with n random bytes and returns the content.
+func writeRandom(t *testing.T, dir, name string, n int) []byte {
+	t.Helper()
+	data := make([]byte, n)
+	rand.Read(data)
+	if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// get fetches url on a fresh connection (so per-connection rates are
+// predictable) and returns the response with its body read.
+func get(t *testing.T, url, rangeHdr string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rangeHdr != "" {
+		req.Header.Set("Range", rangeHdr)
+	}
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 10 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, body
+}
+
+func checkBytesSent(t *testing.T, s *Server, wantTotal int64, wantRequests int) {
+	t.Helper()
+	total, n, err := s.BodyBytesSent()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if total != wantTotal || n != wantRequests {
+		t.Errorf("BodyBytesSent = %d bytes, %d requests; want %d, %d", total, n, wantTotal, wantRequests)
+	}
+}
+
+func TestServeAndRanges(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	const size = 1 << 20
+	data := writeRandom(t, root, "blob", size)
+	s := Start(t, Options{Root: root})
+
+	resp, body := get(t, s.URL+"/blob", "")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /blob: %s", resp.Status)
+	}
+	if sha256.Sum256(body) != sha256.Sum256(data) {
+		t.Fatalf("GET /blob: body differs (got %d bytes)", len(body))
+	}
+	if resp.Header.Get("ETag") == "" {
+		t.Errorf("GET /blob: no ETag")
+	}
+
+	resp, body = get(t, s.URL+"/blob", "bytes=10-19")
+	if resp.StatusCode != http.StatusPartialContent {
+		t.Fatalf("Range GET /blob: %s, want 206", resp.Status)
+	}
+	if got, want := resp.Header.Get("Content-Range"), "bytes 10-19/1048576"; got != want {
+		t.Errorf("Content-Range = %q, want %q", got, want)
+	}
+	if !bytes.Equal(body, data[10:20]) {
+		t.Errorf("Range body = %x, want %x", body, data[10:20])
+	}
+
+	resp, body = get(t, s.URL+"/noranges/blob", "bytes=10-19")
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("Range GET /noranges/blob: %s, want 200", resp.Status)
+	}
+	if !bytes.Equal(body, data) {
+		t.Errorf("Range GET /noranges/blob: body differs (got %d bytes)", len(body))
+	}
+
+	checkBytesSent(t, s, 2*size+10, 3)
+	// The barrier request itself must not be counted.
+	checkBytesSent(t, s, 2*size+10, 3)
+}
+
+func TestRatePerConn(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	const size = 512 << 10
+	writeRandom(t, root, "blob", size)
+	s := Start(t, Options{Root: root, RatePerConn: 1 << 20})
+
+	start := time.Now()
+	resp, body := get(t, s.URL+"/blob", "")
+	elapsed := time.Since(start)
+	if resp.StatusCode != http.StatusOK || len(body) != size {
+		t.Fatalf("GET /blob: %s, %d bytes", resp.Status, len(body))
+	}
+	// 512 KiB at 1 MiB/s is ~0.5 s, less the first chunk that goes out
+	// before the first pause (64 KiB here), so ~0.44 s. Only a lower bound
+	// is safe to assert.
+	if elapsed < 350*time.Millisecond {
+		t.Errorf("rate-limited GET took %v, want >= 350ms", elapsed)
+	}
+	checkBytesSent(t, s, size, 1)
+}
+
+func TestMixedRates(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	const size = 256 << 10
+	writeRandom(t, root, "blob", size)
+	// Connection 1 is Start's readiness probe, so the two fetches below are
+	// connections 2 (even: slow) and 3 (odd: fast).
+	s := Start(t, Options{Root: root, MixedRates: []int64{256 << 10, 4 << 20}})
+
+	var took [2]time.Duration
+	for i := range took {
+		start := time.Now()
+		resp, body := get(t, s.URL+"/mixed/blob", "")
+		took[i] = time.Since(start)
+		if resp.StatusCode != http.StatusOK || len(body) != size {
+			t.Fatalf("GET /mixed/blob: %s, %d bytes", resp.Status, len(body))
+		}
+	}
+	// 256 KiB at 256 KiB/s is ~1 s, less the first chunk (64 KiB here);
+	// at 4 MiB/s it is ~50 ms.
+	if took[0] < 500*time.Millisecond || took[1] > took[0]/2 {
+		t.Errorf("mixed-rate GETs took %v and %v, want first >= 500ms and second much faster", took[0], took[1])
+	}
+	// Location / is unaffected by MixedRates.
+	if resp, _ := get(t, s.URL+"/blob", ""); resp.StatusCode != http.StatusOK {
+		t.Errorf("GET /blob: %s", resp.Status)
+	}
+	checkBytesSent(t, s, 3*size, 3)
+}
+
+func TestStartProcess(t *testing.T) {
+	t.Parallel()
+	if Binary() == "" {
+		t.Skip("nginx not installed (apt-get install nginx-light); skipping")
+	}
+	root := t.TempDir()
+	writeRandom(t, root, "blob", 100)
+	s, stop, err := StartProcess(Options{Root: root})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, body := get(t, s.URL+"/blob", ""); resp.StatusCode != http.StatusOK || len(body) != 100 {
+		t.Errorf("GET /blob: %s, %d bytes", resp.Status, len(body))
+	}
+	if resp, _ := get(t, s.URL+"/mixed/blob", ""); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("GET /mixed/blob without MixedRates: %s, want 404", resp.Status)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("stop: %v", err)
+	}
+	if err := stop(); err != nil {
+		t.Errorf("second stop: %v", err)
+	}
+	if _, err := os.Stat(s.dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temp dir %s not removed: %v", s.dir, err)
+	}
+	if _, err := http.Get(s.URL + "/blob"); err == nil {
+		t.Errorf("nginx still answering after stop")
+	}
+}
+
+func TestStartProcessErrors(t *testing.T) {
+	t.Parallel()
+	for _, opts := range []Options{
+		{},
+		{Root: filepath.Join(t.TempDir(), "missing")},
+		{Root: t.TempDir(), RatePerConn: -1},
+		{Root: t.TempDir(), MixedRates: make([]int64, 11)},
+	} {
+		if _, _, err := StartProcess(opts); err == nil {
+			t.Errorf("StartProcess(%+v): no error", opts)
+		}
+	}
+}
+
+// TestMixedRatesMap checks the generated map without running nginx.
+func TestMixedRatesMap(t *testing.T) {
+	for _, tc := range []struct {
+		rates []int64
+		want  []string
+	}{
+		{[]int64{7}, []string{"~[0123456789]$ 7;"}},
+		{[]int64{1, 2}, []string{"~[02468]$ 1;", "~[13579]$ 2;"}},
+		{[]int64{1, 2, 3}, []string{"~[0369]$ 1;", "~[147]$ 2;", "~[258]$ 3;"}},
+	} {
+		conf := config("/tmp/x", 8080, Options{Root: "/srv", MixedRates: tc.rates})
+		for _, w := range tc.want {
+			if !strings.Contains(conf, w) {
+				t.Errorf("rates %v: config lacks %q:\n%s", tc.rates, w, conf)
+			}
+		}
+	}
+	if conf := config("/tmp/x", 8080, Options{Root: "/srv"}); strings.Contains(conf, "/mixed/") {
+		t.Errorf("config without MixedRates has /mixed/:\n%s", conf)
+	}
+}
+
+func TestSmoothChunk(t *testing.T) {
+	for _, tc := range []struct {
+		rates []int64
+		want  int64
+	}{
+		{[]int64{1 << 20}, 64 << 10},
+		{[]int64{256 << 10, 4 << 20}, 64 << 10},
+		{[]int64{1 << 20, 1 << 30}, 16 << 20},
+		{[]int64{100}, 1024},
+		{[]int64{1 << 20, 0}, 0},
+		{nil, 0},
+	} {
+		if got := smoothChunk(tc.rates...); got != tc.want {
+			t.Errorf("smoothChunk(%v) = %d, want %d", tc.rates, got, tc.want)
+		}
+	}
+}

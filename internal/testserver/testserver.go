@@ -1,0 +1,373 @@
+// Package testserver runs httptest servers that serve one file the way a
+// real server does (http.ServeContent: Range, If-Range, ETag,
+// Last-Modified), with faults layered on top by options: cut connections,
+// ignored ranges, lying headers, a file that changes, error statuses.
+package testserver
+
+import (
+	"bytes"
+	"compress/gzip"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// Server is a running test server.
+type Server struct {
+	*httptest.Server
+	// URL of the file.
+	FileURL string
+
+	mu       sync.Mutex
+	content  []byte
+	etag     string
+	modTime  time.Time
+	version  int
+	requests atomic.Int64
+	ranged   atomic.Int64 // GETs with a Range header
+	sent     atomic.Int64
+	opts     options
+	log      []string // "METHOD Range If-Range -> status bytes"
+}
+
+type options struct {
+	name           string
+	noValidators   bool
+	weakETag       bool
+	ignoreRanges   bool
+	noAcceptRanges bool
+	noLength       bool
+	headStatus     int
+	disposition    string
+	cutAfter       int64
+	cutTimes       int64
+	changeAfter    int64
+	changeTo       []byte
+	changeEvery    int64
+	versions       [][]byte
+	status         int
+	statusTimes    int64
+	retryAfter     string
+	lieShift       int64
+	gzipRanges     bool
+	rate           int64
+	rangeDelay     time.Duration
+}
+
+// Option configures a Server.
+type Option func(*options)
+
+// Named serves the file at /NAME instead of /file.bin.
+func Named(name string) Option { return func(o *options) { o.name = name } }
+
+// NoValidators sends neither ETag nor Last-Modified.
+func NoValidators() Option { return func(o *options) { o.noValidators = true } }
+
+// WeakETag sends a weak ETag (W/"...").
+func WeakETag() Option { return func(o *options) { o.weakETag = true } }
+
+// IgnoreRanges answers every GET with the whole file (200), while still
+// advertising Accept-Ranges: a server that lies about ranges.
+func IgnoreRanges() Option { return func(o *options) { o.ignoreRanges = true } }
+
+// NoAcceptRanges omits the Accept-Ranges header but still serves ranges.
+func NoAcceptRanges() Option { return func(o *options) { o.noAcceptRanges = true } }
+
+// NoLength streams the whole file chunked, without Content-Length or
+// range support, answering HEAD without a length.
+func NoLength() Option { return func(o *options) { o.noLength = true } }
+
+// HeadStatus answers HEAD requests with this status.
+func HeadStatus(code int) Option { return func(o *options) { o.headStatus = code } }
+
+// ContentDisposition sends this Content-Disposition header.
+func ContentDisposition(v string) Option { return func(o *options) { o.disposition = v } }
+
+// CutAfter closes the connection after n body bytes in each of the first
+// times GET responses.
+func CutAfter(n int64, times int) Option {
+	return func(o *options) { o.cutAfter, o.cutTimes = n, int64(times) }
+}
+
+// ChangeAfter replaces the file by content (new ETag and Last-Modified)
+// once n GET requests have been answered.
+func ChangeAfter(n int, content []byte) Option {
+	return func(o *options) { o.changeAfter, o.changeTo = int64(n), content }
+}
+
+// ChangeEvery switches the file to the next of versions (cycling) after
+// every n GET requests: a remote that never holds still.
+func ChangeEvery(n int, versions ...[]byte) Option {
+	return func(o *options) { o.changeEvery, o.versions = int64(n), versions }
+}
+
+// Status answers the first times GET requests with code, and a
+// Retry-After header when retryAfter is not empty.
+func Status(code, times int, retryAfter string) Option {
+	return func(o *options) { o.status, o.statusTimes, o.retryAfter = code, int64(times), retryAfter }
+}
+
+// LieContentRange shifts the Content-Range of every 206 by shift bytes
+// while sending the bytes asked for.
+func LieContentRange(shift int64) Option { return func(o *options) { o.lieShift = shift } }
+
+// GzipRanges compresses range responses (Content-Encoding: gzip).
+func GzipRanges() Option { return func(o *options) { o.gzipRanges = true } }
+
+// RatePerResponse caps each response body at rate bytes per second.
+func RatePerResponse(rate int64) Option { return func(o *options) { o.rate = rate } }
+
+// New starts a server for content; it is closed at the end of the test.
+func New(t testing.TB, content []byte, opts ...Option) *Server {
+	s := &Server{content: content, modTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	s.opts.name = "file.bin"
+	for _, o := range opts {
+		o(&s.opts)
+	}
+	s.etag = etagFor(content, 0)
+	s.Server = httptest.NewServer(s)
+	s.FileURL = s.URL + "/" + s.opts.name
+	t.Cleanup(s.Close)
+	return s
+}
+
+func etagFor(content []byte, version int) string {
+	return fmt.Sprintf(`"v%d-%d"`, version, len(content))
+}
+
+// Requests is the number of requests answered so far.
+func (s *Server) Requests() int64 { return s.requests.Load() }
+
+// BytesSent is the number of body bytes written so far.
+func (s *Server) BytesSent() int64 { return s.sent.Load() }
+
+// Log returns one line per request: method, Range, If-Range, status.
+func (s *Server) Log() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.log...)
+}
+
+// Validators returns the current ETag and Last-Modified values.
+func (s *Server) Validators() (etag, lastModified string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.etag, s.modTime.Format(http.TimeFormat)
+}
+
+// Change replaces the file now, with new validators.
+func (s *Server) Change(content []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.changeLocked(content)
+}
+
+func (s *Server) changeLocked(content []byte) {
+	s.version++
+	s.content = content
+	s.etag = etagFor(content, s.version)
+	s.modTime = s.modTime.Add(time.Hour)
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	n := s.requests.Add(1)
+	if r.URL.Path != "/"+s.opts.name {
+		http.NotFound(w, r)
+		return
+	}
+	s.mu.Lock()
+	var getN int64
+	if r.Method == http.MethodGet {
+		getN = s.ranged.Add(1)
+		if s.opts.changeTo != nil && getN == s.opts.changeAfter+1 {
+			s.changeLocked(s.opts.changeTo)
+		}
+		if s.opts.changeEvery > 0 && getN%s.opts.changeEvery == 0 {
+			s.changeLocked(s.opts.versions[int(getN/s.opts.changeEvery)%len(s.opts.versions)])
+		}
+	}
+	content, etag, modTime := s.content, s.etag, s.modTime
+	s.mu.Unlock()
+	rec := &recorder{ResponseWriter: w, status: 200}
+	defer func() {
+		s.sent.Add(rec.n)
+		s.mu.Lock()
+		s.log = append(s.log, fmt.Sprintf("%s range=%q if-range=%q -> %d %d", r.Method, r.Header.Get("Range"), r.Header.Get("If-Range"), rec.status, rec.n))
+		s.mu.Unlock()
+	}()
+	_ = n
+
+	if r.Method == http.MethodHead && s.opts.headStatus != 0 {
+		rec.WriteHeader(s.opts.headStatus)
+		return
+	}
+	if r.Method == http.MethodGet && getN <= s.opts.statusTimes {
+		if s.opts.retryAfter != "" {
+			w.Header().Set("Retry-After", s.opts.retryAfter)
+		}
+		http.Error(rec, http.StatusText(s.opts.status), s.opts.status)
+		return
+	}
+	if s.opts.disposition != "" {
+		w.Header().Set("Content-Disposition", s.opts.disposition)
+	}
+	if s.opts.noLength {
+		s.serveNoLength(rec, r, content)
+		return
+	}
+	if !s.opts.noValidators {
+		tag := etag
+		if s.opts.weakETag {
+			tag = "W/" + tag
+		}
+		w.Header().Set("ETag", tag)
+	}
+	body := http.ResponseWriter(rec)
+	if r.Method == http.MethodGet && getN <= s.opts.cutTimes {
+		body = &cutter{ResponseWriter: rec, left: s.opts.cutAfter}
+	}
+	if s.opts.rate > 0 {
+		body = &throttle{ResponseWriter: body, rate: s.opts.rate, start: time.Now()}
+	}
+	if r.Method == http.MethodGet && s.opts.ignoreRanges {
+		r.Header.Del("Range")
+		w.Header().Set("Accept-Ranges", "bytes")
+	}
+	if s.opts.noAcceptRanges {
+		body = &dropHeader{ResponseWriter: body, name: "Accept-Ranges"}
+	}
+	if s.opts.lieShift != 0 {
+		body = &shiftContentRange{ResponseWriter: body, shift: s.opts.lieShift}
+	}
+	if s.opts.gzipRanges && r.Header.Get("Range") != "" && r.Method == http.MethodGet {
+		var zipped bytes.Buffer
+		zw := gzip.NewWriter(&zipped)
+		zw.Write(content)
+		zw.Close()
+		w.Header().Set("Content-Encoding", "gzip")
+		content = zipped.Bytes()
+	}
+	mt := modTime
+	if s.opts.noValidators {
+		mt = time.Time{}
+	}
+	http.ServeContent(body, r, s.opts.name, mt, bytes.NewReader(content))
+}
+
+func (s *Server) serveNoLength(w http.ResponseWriter, r *http.Request, content []byte) {
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.WriteHeader(http.StatusOK)
+	if r.Method == http.MethodHead {
+		return
+	}
+	f, _ := w.(http.Flusher)
+	for len(content) > 0 {
+		n := min(len(content), 16<<10)
+		w.Write(content[:n])
+		if f != nil {
+			f.Flush() // forces chunked encoding: no Content-Length
+		}
+		content = content[n:]
+	}
+}
+
+type recorder struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (r *recorder) WriteHeader(code int) { r.status = code; r.ResponseWriter.WriteHeader(code) }
+func (r *recorder) Write(p []byte) (int, error) {
+	n, err := r.ResponseWriter.Write(p)
+	r.n += int64(n)
+	return n, err
+}
+func (r *recorder) Flush() {
+	if f, ok := r.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// cutter sends left bytes, then hijacks and closes the connection: the
+// client sees a body cut short.
+type cutter struct {
+	http.ResponseWriter
+	left int64
+}
+
+func (c *cutter) Write(p []byte) (int, error) {
+	if int64(len(p)) <= c.left {
+		c.left -= int64(len(p))
+		return c.ResponseWriter.Write(p)
+	}
+	c.ResponseWriter.Write(p[:c.left])
+	c.left = 0
+	if f, ok := c.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+	panic(http.ErrAbortHandler) // net/http closes the connection without a log line
+}
+
+type throttle struct {
+	http.ResponseWriter
+	rate  int64
+	start time.Time
+	n     int64
+}
+
+func (t *throttle) Write(p []byte) (int, error) {
+	var written int
+	for len(p) > 0 {
+		k := min(len(p), 8<<10)
+		m, err := t.ResponseWriter.Write(p[:k])
+		written += m
+		t.n += int64(m)
+		if err != nil {
+			return written, err
+		}
+		if f, ok := t.ResponseWriter.(http.Flusher); ok {
+			f.Flush()
+		}
+		due := t.start.Add(time.Duration(float64(t.n) / float64(t.rate) * float64(time.Second)))
+		time.Sleep(time.Until(due)) // pacing the server, not synchronising the test
+		p = p[k:]
+	}
+	return written, nil
+}
+
+func (t *throttle) Flush() {
+	if f, ok := t.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+type dropHeader struct {
+	http.ResponseWriter
+	name string
+}
+
+func (d *dropHeader) WriteHeader(code int) {
+	d.Header().Del(d.name)
+	d.ResponseWriter.WriteHeader(code)
+}
+
+type shiftContentRange struct {
+	http.ResponseWriter
+	shift int64
+}
+
+func (s *shiftContentRange) WriteHeader(code int) {
+	if code == http.StatusPartialContent {
+		var first, last, size int64
+		if _, err := fmt.Sscanf(s.Header().Get("Content-Range"), "bytes %d-%d/%d", &first, &last, &size); err == nil {
+			s.Header().Set("Content-Range", "bytes "+strconv.FormatInt(first+s.shift, 10)+"-"+strconv.FormatInt(last+s.shift, 10)+"/"+strconv.FormatInt(size, 10))
+		}
+	}
+	s.ResponseWriter.WriteHeader(code)
+}

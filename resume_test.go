@@ -1,0 +1,308 @@
+package netfox_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/netfox/netfox"
+	"github.com/netfox/netfox/internal/testserver"
+	"github.com/netfox/netfox/state"
+)
+
+// interrupted leaves a partial download of srv's file at out: it runs a
+// throttled download until at least minWritten bytes are written, then
+// cancels it.
+func interrupted(t *testing.T, url, out string, minWritten int64) {
+	t.Helper()
+	progress := new(netfox.Progress)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := netfox.Download(ctx, netfox.Request{URL: url, Output: out, Connections: 4, Progress: progress})
+		done <- err
+	}()
+	waitFor(t, func() bool { return progress.Snapshot().Written >= minWritten })
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted download returned %v", err)
+	}
+}
+
+func TestResumeRemoteChangedBetweenRuns(t *testing.T) {
+	old, updated := randomBytes(2<<20, 10), randomBytes(2<<20, 11)
+	srv := testserver.New(t, old, testserver.RatePerResponse(1<<20))
+	out := filepath.Join(t.TempDir(), "out")
+	interrupted(t, srv.FileURL, out, 256<<10)
+
+	srv.Change(updated) // same length, new ETag
+	var got notices
+	res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Notify: got.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, out, updated)
+	if res.Resumed != 0 {
+		t.Errorf("resumed %d bytes of the old version", res.Resumed)
+	}
+	if !got.has("the remote file changed since the partial download") {
+		t.Errorf("no notice of the change; got %q", got.msgs)
+	}
+}
+
+func TestResumeWithoutStrongValidators(t *testing.T) {
+	content := randomBytes(2<<20, 12)
+	tests := []struct {
+		name    string
+		opt     testserver.Option
+		resumed bool
+		notice  string
+	}{
+		// Last-Modified still pins the version: resume.
+		{"weak ETag", testserver.WeakETag(), true, ""},
+		// Nothing pins the version: start over rather than risk a mix.
+		{"no validators", testserver.NoValidators(), false, "cannot be checked"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := testserver.New(t, content, tt.opt, testserver.RatePerResponse(1<<20))
+			out := filepath.Join(t.TempDir(), "out")
+			interrupted(t, srv.FileURL, out, 256<<10)
+			var got notices
+			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Notify: got.add})
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertFile(t, out, content)
+			if (res.Resumed > 0) != tt.resumed {
+				t.Errorf("resumed %d bytes; want resume: %v", res.Resumed, tt.resumed)
+			}
+			if tt.notice != "" && !got.has(tt.notice) {
+				t.Errorf("no notice containing %q; got %q", tt.notice, got.msgs)
+			}
+		})
+	}
+}
+
+func TestRemoteChangesDuringDownload(t *testing.T) {
+	old, updated := randomBytes(1<<20, 20), randomBytes(1<<20, 21)
+	t.Run("once: start over and finish the new version", func(t *testing.T) {
+		srv := testserver.New(t, old, testserver.ChangeAfter(2, updated))
+		out := filepath.Join(t.TempDir(), "out")
+		var got notices
+		_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Notify: got.add})
+		if err != nil {
+			t.Fatal(err)
+		}
+		assertFile(t, out, updated)
+		if !got.has("changed during the download") {
+			t.Errorf("no notice; got %q", got.msgs)
+		}
+	})
+	t.Run("keeps changing: ErrRemoteChanged, partial kept", func(t *testing.T) {
+		srv := testserver.New(t, old, testserver.ChangeEvery(2, updated, old))
+		out := filepath.Join(t.TempDir(), "out")
+		_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4})
+		if !errors.Is(err, netfox.ErrRemoteChanged) {
+			t.Fatalf("got %v, want ErrRemoteChanged", err)
+		}
+		if _, err := os.Stat(out + ".info"); err != nil {
+			t.Errorf("no .info kept: %v", err)
+		}
+	})
+}
+
+func TestBadLocalState(t *testing.T) {
+	content := randomBytes(1<<20, 30)
+	srv := testserver.New(t, content)
+	other := testserver.New(t, content)
+
+	valid := func(t *testing.T, out string) {
+		// A complete, valid partial download to damage.
+		etag, lastModified := srv.Validators()
+		s := state.State{URL: srv.FileURL, Length: int64(len(content)), ETag: etag, LastModified: lastModified,
+			Segments: []state.Segment{{Start: 0, End: int64(len(content))}}}
+		if err := state.Save(out+".info", s, false); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(out+".part", make([]byte, len(content)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name    string
+		damage  func(t *testing.T, out string)
+		want    error
+		message string
+	}{
+		{"garbage .info", func(t *testing.T, out string) {
+			valid(t, out)
+			os.WriteFile(out+".info", []byte("hello\n"), 0o644)
+		}, netfox.ErrBadState, "not a netfox control file"},
+		{"truncated .info", func(t *testing.T, out string) {
+			valid(t, out)
+			b, _ := os.ReadFile(out + ".info")
+			os.WriteFile(out+".info", b[:len(b)-5], 0o644)
+		}, netfox.ErrBadState, "damaged"},
+		{"future version", func(t *testing.T, out string) {
+			valid(t, out)
+			b, _ := os.ReadFile(out + ".info")
+			os.WriteFile(out+".info", []byte(strings.Replace(string(b), "netfox-info 1", "netfox-info 9", 1)), 0o644)
+		}, netfox.ErrBadState, "unknown format version"},
+		{".info of another URL", func(t *testing.T, out string) {
+			s := state.State{URL: other.FileURL, Length: int64(len(content))}
+			state.Save(out+".info", s, false)
+		}, netfox.ErrBadState, "belongs to a download of"},
+		{".part shorter than .info says", func(t *testing.T, out string) {
+			valid(t, out)
+			os.Truncate(out+".part", 10)
+		}, netfox.ErrBadState, "has 10 bytes but"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "out")
+			tt.damage(t, out)
+			infoBefore, _ := os.ReadFile(out + ".info")
+			_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out})
+			if !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.message) || !strings.Contains(err.Error(), "--restart") {
+				t.Fatalf("got %v; want %v mentioning %q and --restart", err, tt.want, tt.message)
+			}
+			if infoAfter, _ := os.ReadFile(out + ".info"); string(infoAfter) != string(infoBefore) {
+				t.Error("the failed run changed the .info")
+			}
+			// --restart is the way out.
+			if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Restart: true}); err != nil {
+				t.Fatal(err)
+			}
+			assertFile(t, out, content)
+		})
+	}
+}
+
+func TestPartWithoutInfoStartsOver(t *testing.T) {
+	content := randomBytes(100_000, 31)
+	srv := testserver.New(t, content)
+	out := filepath.Join(t.TempDir(), "out")
+	os.WriteFile(out+".part", []byte(strings.Repeat("x", 200_000)), 0o644)
+	var got notices
+	if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Notify: got.add}); err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, out, content)
+	if !got.has("cannot be trusted") {
+		t.Errorf("no notice; got %q", got.msgs)
+	}
+}
+
+func TestExistingOutput(t *testing.T) {
+	content := randomBytes(1000, 32)
+	srv := testserver.New(t, content)
+	out := filepath.Join(t.TempDir(), "out")
+	os.WriteFile(out, []byte("precious"), 0o644)
+	_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out})
+	if !errors.Is(err, netfox.ErrExists) || !strings.Contains(err.Error(), "--overwrite") {
+		t.Fatalf("got %v, want ErrExists mentioning --overwrite", err)
+	}
+	if b, _ := os.ReadFile(out); string(b) != "precious" {
+		t.Fatal("existing file changed")
+	}
+	if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Overwrite: true}); err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, out, content)
+
+	dir := t.TempDir()
+	_, err = netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: dir})
+	if !errors.Is(err, netfox.ErrIO) || !strings.Contains(err.Error(), "is a directory") {
+		t.Fatalf("output is a directory: got %v", err)
+	}
+}
+
+func TestSecondRunRefusedWhileFirstRuns(t *testing.T) {
+	content := randomBytes(2<<20, 33)
+	srv := testserver.New(t, content, testserver.RatePerResponse(1<<20))
+	out := filepath.Join(t.TempDir(), "out")
+	progress := new(netfox.Progress)
+	first := make(chan error, 1)
+	go func() {
+		_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Progress: progress})
+		first <- err
+	}()
+	waitFor(t, func() bool { return progress.Snapshot().Written > 0 })
+	_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out})
+	if !errors.Is(err, netfox.ErrBusy) {
+		t.Fatalf("second run: got %v, want ErrBusy", err)
+	}
+	if err := <-first; err != nil {
+		t.Fatalf("first run disturbed: %v", err)
+	}
+	assertFile(t, out, content)
+}
+
+func TestServerErrors(t *testing.T) {
+	content := randomBytes(1<<20, 40)
+	tests := []struct {
+		name string
+		opts []testserver.Option
+		path string
+		want func(error) bool
+	}{
+		{"404", nil, "/missing", func(err error) bool {
+			var se *netfox.StatusError
+			return errors.As(err, &se) && se.Code == http.StatusNotFound
+		}},
+		{"lying Content-Range", []testserver.Option{testserver.LieContentRange(1)}, "", func(err error) bool { return errors.Is(err, netfox.ErrBadResponse) }},
+		{"gzip to a range", []testserver.Option{testserver.GzipRanges()}, "", func(err error) bool { return errors.Is(err, netfox.ErrBadResponse) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := testserver.New(t, content, tt.opts...)
+			url := srv.FileURL
+			if tt.path != "" {
+				url = srv.URL + tt.path
+			}
+			out := filepath.Join(t.TempDir(), "out")
+			_, err := netfox.Download(context.Background(), netfox.Request{URL: url, Output: out, Connections: 4})
+			if err == nil || !tt.want(err) {
+				t.Fatalf("got %v", err)
+			}
+			if _, statErr := os.Stat(out); !errors.Is(statErr, os.ErrNotExist) {
+				t.Errorf("a failed download left %s", out)
+			}
+		})
+	}
+}
+
+func TestTransientFaultsAreRetried(t *testing.T) {
+	content := randomBytes(1<<20, 41)
+	tests := []struct {
+		name string
+		opts []testserver.Option
+	}{
+		{"cut connections", []testserver.Option{testserver.CutAfter(100_000, 6)}},
+		{"503 with Retry-After", []testserver.Option{testserver.Status(http.StatusServiceUnavailable, 3, "0")}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := testserver.New(t, content, tt.opts...)
+			out := filepath.Join(t.TempDir(), "out")
+			var got notices
+			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Notify: got.add})
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertFile(t, out, content)
+			if !got.has("retrying") {
+				t.Errorf("no retry notice; got %q", got.msgs)
+			}
+			if res.Fetched != int64(len(content)) {
+				t.Errorf("fetched %d bytes for a %d-byte file: retries restarted from the segment start", res.Fetched, len(content))
+			}
+		})
+	}
+}
