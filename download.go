@@ -391,10 +391,10 @@ func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fet
 // fetchStream downloads the whole file in one request, for servers
 // without ranges or without a length.
 func (d *downloader) fetchStream(ctx context.Context, part *fileaccess.File, fetcher *segment.Fetcher, info siteinfo.Info, table *segment.Table, infoPath string) error {
-	if !info.Ranges {
-		d.notify("the server does not support byte ranges; downloading in one stream (an interruption will start over)")
-	} else {
+	if info.Length < 0 {
 		d.notify("the server does not give the file's length; downloading in one stream (an interruption will start over)")
+	} else {
+		d.notify("the server does not support byte ranges; downloading in one stream (an interruption will start over)")
 	}
 	e := table.Take()
 	stream := &streamOpener{open: fetcher.Opener.(*siteinfo.Remote).OpenStream}
