@@ -182,11 +182,12 @@ func TestNoRangesNoLength(t *testing.T) {
 		name   string
 		opts   []testserver.Option
 		notice string
+		stream bool // whether the download must fall back to one stream
 	}{
-		{"ignores ranges", []testserver.Option{testserver.IgnoreRanges()}, "one stream"},
-		{"no length", []testserver.Option{testserver.NoLength()}, "does not give the file's length"},
-		{"no Accept-Ranges but ranges work", []testserver.Option{testserver.NoAcceptRanges()}, ""},
-		{"HEAD refused", []testserver.Option{testserver.HeadStatus(http.StatusMethodNotAllowed)}, ""},
+		{"ignores ranges", []testserver.Option{testserver.IgnoreRanges()}, "one stream", true},
+		{"no length", []testserver.Option{testserver.NoLength()}, "does not give the file's length", true},
+		{"no Accept-Ranges but ranges work", []testserver.Option{testserver.NoAcceptRanges()}, "", false},
+		{"HEAD refused", []testserver.Option{testserver.HeadStatus(http.StatusMethodNotAllowed)}, "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -199,6 +200,9 @@ func TestNoRangesNoLength(t *testing.T) {
 			assertFile(t, out, content)
 			if tt.notice != "" && !got.has(tt.notice) {
 				t.Errorf("no notice containing %q; got %q", tt.notice, got.msgs)
+			}
+			if got.has("one stream") != tt.stream {
+				t.Errorf("fell back to one stream: %v, want %v (notices %q)", !tt.stream, tt.stream, got.msgs)
 			}
 		})
 	}

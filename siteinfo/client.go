@@ -60,14 +60,15 @@ func CheckURL(rawURL string) error {
 }
 
 // Probe asks the remote about the file at rawURL. It sends HEAD, and falls
-// back to a GET of the first byte when HEAD is refused or does not give a
-// length: HEAD is only an optimisation, some servers mishandle it.
+// back to a GET of the first byte when HEAD is refused, does not give a
+// length, or does not say whether ranges are served: HEAD is only an
+// optimisation, some servers mishandle it or leave Accept-Ranges out.
 func (c *Client) Probe(ctx context.Context, rawURL string) (Info, error) {
 	if err := CheckURL(rawURL); err != nil {
 		return Info{}, err
 	}
 	info, err := c.probeHead(ctx, rawURL)
-	if err == nil && info.Length >= 0 {
+	if err == nil && info.Length >= 0 && (info.Ranges || info.rangesRefused) {
 		return info, nil
 	}
 	if ctx.Err() != nil {
@@ -95,6 +96,7 @@ func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
 		info.Length = -1 // the length of a compressed form, not of the file
 	}
 	info.Ranges = acceptsRanges(resp.Header)
+	info.rangesRefused = strings.EqualFold(strings.TrimSpace(resp.Header.Get("Accept-Ranges")), "none")
 	return info, nil
 }
 

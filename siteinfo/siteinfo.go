@@ -27,6 +27,9 @@ type Info struct {
 	LastModified string
 	// Filename is a safe base name for the output, never empty.
 	Filename string
+
+	// rangesRefused records an explicit "Accept-Ranges: none".
+	rangesRefused bool
 }
 
 // StrongETag reports whether the ETag can be used in If-Range: RFC 9110

@@ -1,0 +1,156 @@
+package siteinfo_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/netfox/netfox/internal/testserver"
+	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/siteinfo"
+)
+
+func TestProbe(t *testing.T) {
+	content := []byte(strings.Repeat("0123456789", 100))
+	tests := []struct {
+		name       string
+		opts       []testserver.Option
+		wantLength int64
+		wantRanges bool
+		strongETag bool
+	}{
+		{"plain", nil, 1000, true, true},
+		{"HEAD refused", []testserver.Option{testserver.HeadStatus(http.StatusForbidden)}, 1000, true, true},
+		{"no Accept-Ranges", []testserver.Option{testserver.NoAcceptRanges()}, 1000, true, true},
+		{"no length", []testserver.Option{testserver.NoLength()}, -1, false, false},
+		{"weak ETag", []testserver.Option{testserver.WeakETag()}, 1000, true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := testserver.New(t, content, tt.opts...)
+			c := &siteinfo.Client{}
+			info, err := c.Probe(context.Background(), srv.FileURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if info.Length != tt.wantLength || info.Ranges != tt.wantRanges || info.StrongETag() != tt.strongETag {
+				t.Errorf("got length %d ranges %v strong %v; want %d %v %v", info.Length, info.Ranges, info.StrongETag(), tt.wantLength, tt.wantRanges, tt.strongETag)
+			}
+			if info.Filename != "file.bin" {
+				t.Errorf("filename %q", info.Filename)
+			}
+		})
+	}
+}
+
+func TestProbeEmptyFile(t *testing.T) {
+	srv := testserver.New(t, nil, testserver.HeadStatus(http.StatusMethodNotAllowed))
+	info, err := (&siteinfo.Client{}).Probe(context.Background(), srv.FileURL)
+	if err != nil || info.Length != 0 {
+		t.Fatalf("got %+v, %v; want length 0", info, err)
+	}
+}
+
+func TestProbeFollowsRedirects(t *testing.T) {
+	srv := testserver.New(t, []byte("hello"), testserver.Named("real.bin"))
+	redirect := httptest.NewServer(http.RedirectHandler(srv.FileURL, http.StatusFound))
+	defer redirect.Close()
+	info, err := (&siteinfo.Client{}).Probe(context.Background(), redirect.URL+"/alias")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.URL != srv.FileURL || info.Filename != "real.bin" {
+		t.Errorf("URL %q filename %q; want %q and real.bin", info.URL, info.Filename, srv.FileURL)
+	}
+}
+
+func TestProbeErrors(t *testing.T) {
+	srv := testserver.New(t, []byte("x"))
+	tests := []struct {
+		url  string
+		want error
+	}{
+		{"ftp://host/file", siteinfo.ErrBadURL},
+		{"http:///nohost", siteinfo.ErrBadURL},
+		{"http://[::1", siteinfo.ErrBadURL},
+	}
+	for _, tt := range tests {
+		if _, err := (&siteinfo.Client{}).Probe(context.Background(), tt.url); !errors.Is(err, tt.want) {
+			t.Errorf("%s: got %v, want %v", tt.url, err, tt.want)
+		}
+	}
+	_, err := (&siteinfo.Client{}).Probe(context.Background(), srv.URL+"/missing")
+	var se *siteinfo.StatusError
+	if !errors.As(err, &se) || se.Code != 404 || !se.Permanent() {
+		t.Errorf("404: got %v", err)
+	}
+}
+
+// TestOpenRange checks that OpenRange hands back a body only for the exact
+// range of the pinned version, and says what was wrong otherwise.
+func TestOpenRange(t *testing.T) {
+	content := []byte(strings.Repeat("abcdefghij", 1000))
+	r := segment.Range{Start: 100, End: 200}
+	tests := []struct {
+		name string
+		opts []testserver.Option
+		// change replaces the file after the probe.
+		change []byte
+		want   error
+	}{
+		{"exact range", nil, nil, nil},
+		{"lying Content-Range", []testserver.Option{testserver.LieContentRange(1)}, nil, siteinfo.ErrBadResponse},
+		{"gzip", []testserver.Option{testserver.GzipRanges()}, nil, siteinfo.ErrBadResponse},
+		{"ignores ranges", []testserver.Option{testserver.IgnoreRanges()}, nil, siteinfo.ErrRangeNotSupported},
+		{"changed, same length", nil, []byte(strings.Repeat("ABCDEFGHIJ", 1000)), siteinfo.ErrRemoteChanged},
+		{"changed, shorter", nil, []byte("short"), siteinfo.ErrRemoteChanged},
+		{"changed, no ETag: Last-Modified pins", []testserver.Option{testserver.WeakETag()}, []byte(strings.Repeat("ABCDEFGHIJ", 1000)), siteinfo.ErrRemoteChanged},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := testserver.New(t, content, tt.opts...)
+			c := &siteinfo.Client{}
+			info, err := c.Probe(context.Background(), srv.FileURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.change != nil {
+				srv.Change(tt.change)
+			}
+			body, err := (&siteinfo.Remote{Client: c, Info: info}).OpenRange(context.Background(), r)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			if err != nil {
+				if !segment.IsPermanent(err) {
+					t.Errorf("%v is not permanent", err)
+				}
+				return
+			}
+			defer body.Close()
+			got, _ := io.ReadAll(body)
+			if string(got) != string(content[100:200]) {
+				t.Errorf("body %q", got)
+			}
+		})
+	}
+}
+
+func TestStatusErrorRetryAfter(t *testing.T) {
+	srv := testserver.New(t, []byte("0123456789"), testserver.Status(http.StatusTooManyRequests, 1, "7"))
+	c := &siteinfo.Client{}
+	info, err := c.Probe(context.Background(), srv.FileURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = (&siteinfo.Remote{Client: c, Info: info}).OpenRange(context.Background(), segment.Range{Start: 0, End: 5})
+	var se *siteinfo.StatusError
+	if !errors.As(err, &se) || se.Permanent() || se.RetryAfter() != 7*time.Second {
+		t.Fatalf("got %v; want a transient 429 with Retry-After 7s", err)
+	}
+}
