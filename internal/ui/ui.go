@@ -88,11 +88,15 @@ func (u *UI) bars(ctx context.Context) {
 		}
 		now := time.Now()
 		if total == nil {
-			total = u.bar.New(max(snap.Length, 0), mpb.BarStyle(),
+			// Total 0 here, set below: the total completes only once the
+			// segment bars are gone (see the end of update), or mpb
+			// draws its last frame with them.
+			total = u.bar.New(0, mpb.BarStyle(),
 				mpb.BarPriority(1<<30), // always last, below the segments
 				mpb.PrependDecorators(decor.Name("total ", decor.WC{W: 9}), decor.CountersKibiByte("% .1f / % .1f", decor.WC{W: 22})),
 				mpb.AppendDecorators(decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 20, decor.WC{W: 12}), decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 20)),
 			)
+			total.SetTotal(max(snap.Length, 0), false)
 			total.SetCurrent(snap.Written)
 		} else {
 			total.EwmaSetCurrent(snap.Written, now.Sub(last))
@@ -103,20 +107,27 @@ func (u *UI) bars(ctx context.Context) {
 			size := s.End - s.Start
 			switch {
 			case !ok && s.Next < s.End && s.Busy:
-				b = u.bar.New(size, mpb.BarStyle(), mpb.BarRemoveOnComplete(),
+				// Created with total 0, a bar does not complete by itself
+				// when it reaches its total (mpb's rule), so that a done
+				// segment can be dropped rather than left at 100%.
+				b = u.bar.New(0, mpb.BarStyle(),
 					mpb.PrependDecorators(decor.Name(fmt.Sprintf("seg %d", s.ID), decor.WC{W: 9}), decor.CountersKibiByte("% .1f / % .1f", decor.WC{W: 22})),
 					mpb.AppendDecorators(decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 20, decor.WC{W: 12})),
 				)
+				b.SetTotal(size, false)
 				b.SetCurrent(s.Next - s.Start)
 				segs[s.ID] = b
 			case ok:
 				b.SetTotal(size, false)
 				b.EwmaSetCurrent(s.Next-s.Start, 150*time.Millisecond)
 				if s.Next >= s.End {
-					b.SetTotal(size, true)
+					b.Abort(true) // drop it: the total shows what it did
 					delete(segs, s.ID)
 				}
 			}
+		}
+		if len(segs) == 0 && snap.Length >= 0 && snap.Written >= snap.Length {
+			total.SetTotal(-1, true)
 		}
 	}
 	for {
