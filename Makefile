@@ -1,5 +1,5 @@
 GO ?= go
-STATICCHECK_VERSION ?= 2025.1.1
+STATICCHECK_VERSION ?= v0.8.2
 
 .PHONY: build test demo vet lint fuzz bench clean
 
@@ -8,7 +8,7 @@ build:
 
 # The whole test suite, with the race detector. Tests that need nginx or
 # vsftpd skip with a message when those are not installed.
-test: build vet
+test: build lint
 	$(GO) test -race -count=1 -timeout 15m ./...
 
 vet:

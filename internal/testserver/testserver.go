@@ -55,7 +55,6 @@ type options struct {
 	lieShift       int64
 	gzipRanges     bool
 	rate           int64
-	rangeDelay     time.Duration
 }
 
 // Option configures a Server.
