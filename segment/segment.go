@@ -11,7 +11,7 @@ import (
 // claims a byte that was not written.
 //
 // End can shrink while the segment is being fetched, when another worker
-// takes over its far part (see Shrink). The fetcher reserves each chunk
+// takes over its far part (see cutFarHalf). The fetcher reserves each chunk
 // under mu before writing it, so End never moves below a byte being written.
 type Segment struct {
 	Start int64
@@ -66,15 +66,19 @@ func (s *Segment) commit(n int64) {
 	s.mu.Unlock()
 }
 
-// Shrink moves End down to newEnd if no byte at or above newEnd has been
-// reserved for writing, and reports whether it did. The caller then owns
-// [newEnd, old End) as a new segment.
-func (s *Segment) Shrink(newEnd int64) bool {
+// cutFarHalf moves End down to the middle of the bytes not yet reserved,
+// if that half holds at least minSplit bytes, and returns the range cut
+// off. Working from the reservation under the lock, it cannot race with
+// the owner's writes.
+func (s *Segment) cutFarHalf(minSplit int64) (Range, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if newEnd < s.reserved || newEnd >= s.end.Load() {
-		return false
+	end := s.end.Load()
+	half := (end - s.reserved) / 2
+	if half < minSplit || half <= 0 {
+		return Range{}, false
 	}
-	s.end.Store(newEnd)
-	return true
+	mid := end - half
+	s.end.Store(mid)
+	return Range{Start: mid, End: end}, true
 }

@@ -78,18 +78,11 @@ func (t *Table) stealLocked() *Entry {
 	if victim == nil {
 		return nil
 	}
-	// Leave the owner some slack beyond its reservation: it is reading
-	// towards the middle while we cut.
-	next, end := victim.Next(), victim.End()
-	half := (end - next) / 2
-	if half < minSplit {
+	r, ok := victim.cutFarHalf(minSplit)
+	if !ok {
 		return nil
 	}
-	mid := end - half
-	if !victim.Shrink(mid) {
-		return nil
-	}
-	e := t.addLocked(mid, mid, mid, end)
+	e := t.addLocked(r.Start, r.Start, r.Start, r.End)
 	e.busy = true
 	return e
 }

@@ -19,14 +19,17 @@ const fallbackName = "download"
 // Filename suggests a base name for the file from a Content-Disposition
 // header (RFC 6266, filename* preferred, as mime.ParseMediaType decodes it)
 // or else the last element of the URL path, and makes it safe with
-// Sanitize.
+// Sanitize. A path ending in a slash names a directory listing, not a
+// file: it gives the fallback name.
 func Filename(contentDisposition string, u *url.URL) string {
 	if _, params, err := mime.ParseMediaType(contentDisposition); err == nil {
-		if name := Sanitize(params["filename"]); name != fallbackName {
-			return name
+		if raw := params["filename"]; raw != "" {
+			if name := Sanitize(raw); name != fallbackName || raw == fallbackName {
+				return name
+			}
 		}
 	}
-	if u != nil {
+	if u != nil && !strings.HasSuffix(u.Path, "/") {
 		return Sanitize(path.Base(u.Path)) // u.Path is already percent-decoded
 	}
 	return fallbackName
@@ -46,7 +49,9 @@ func Sanitize(name string) string {
 		}
 		return r
 	}, name)
-	name = strings.TrimSpace(strings.TrimLeft(name, ". "))
+	// Dots and spaces of any kind together, so that no space hides a dot.
+	name = strings.TrimLeftFunc(name, func(r rune) bool { return r == '.' || unicode.IsSpace(r) })
+	name = strings.TrimRightFunc(name, unicode.IsSpace)
 	for len(name) > maxNameBytes {
 		_, size := utf8.DecodeLastRuneInString(name)
 		name = name[:len(name)-size]

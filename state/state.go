@@ -202,6 +202,9 @@ func Save(path string, s State, durable bool) (err error) {
 		return err
 	}
 	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "." // not "": CreateTemp would use $TMPDIR, maybe another file system
+	}
 	f, err := os.CreateTemp(dir, base+".*.tmp")
 	if err != nil {
 		return err
