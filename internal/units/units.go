@@ -4,6 +4,7 @@ package units
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -22,8 +23,8 @@ func ParseSize(s string) (int64, error) {
 	if !ok || num == "" {
 		return 0, fmt.Errorf("invalid size %q (use e.g. 500K, 2MiB, 1G)", s)
 	}
-	var v float64
-	if _, err := fmt.Sscanf(num, "%g", &v); err != nil || v < 0 {
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || v < 0 {
 		return 0, fmt.Errorf("invalid size %q (use e.g. 500K, 2MiB, 1G)", s)
 	}
 	return int64(v * float64(mult)), nil
