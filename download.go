@@ -74,6 +74,12 @@ func newDownloader(req Request) (*downloader, error) {
 	if req.SyncInterval <= 0 {
 		req.SyncInterval = 5 * time.Second
 	}
+	if req.StallSpeed <= 0 {
+		req.StallSpeed = 1 << 10
+	}
+	if req.StallWindow == 0 {
+		req.StallWindow = 10 * time.Second
+	}
 	httpClient := req.HTTPClient
 	if httpClient == nil {
 		httpClient = NewHTTPClient(req.Connections)
@@ -131,9 +137,12 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 
 	var fetched atomic.Int64
 	fetcher := &segment.Fetcher{
-		Output:   part,
-		Fetched:  &fetched,
-		MaxTries: d.req.MaxTries,
+		Output:       part,
+		Fetched:      &fetched,
+		MaxTries:     d.req.MaxTries,
+		MaxRetryWait: d.req.RetryWait,
+		StallSpeed:   d.req.StallSpeed,
+		StallWindow:  d.req.StallWindow,
 		OnRetry: func(s *segment.Segment, err error, wait time.Duration) {
 			d.notify("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
 		},
@@ -399,10 +408,12 @@ func (d *downloader) fetchStream(ctx context.Context, part *fileaccess.File, fet
 	e := table.Take()
 	stream := &streamOpener{open: fetcher.Opener.(*siteinfo.Remote).OpenStream}
 	single := &segment.Fetcher{
-		Opener:   stream,
-		Output:   fetcher.Output,
-		Fetched:  fetcher.Fetched,
-		MaxTries: 1, // a stream cannot continue mid-way
+		Opener:      stream,
+		Output:      fetcher.Output,
+		Fetched:     fetcher.Fetched,
+		MaxTries:    1, // a stream cannot continue mid-way
+		StallSpeed:  fetcher.StallSpeed,
+		StallWindow: fetcher.StallWindow,
 	}
 	err := single.Fetch(ctx, e.Segment)
 	if errors.Is(err, io.ErrUnexpectedEOF) && info.Length < 0 {

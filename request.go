@@ -32,6 +32,16 @@ type Request struct {
 	// MaxTries bounds consecutive failed attempts per segment. Zero
 	// means 5.
 	MaxTries int
+	// StallSpeed and StallWindow define a stalled connection: fewer than
+	// StallSpeed bytes per second over StallWindow. It is cut and its
+	// range retried on a new connection. Zero means 1 KiB/s and 10s; a
+	// negative StallWindow turns the check off.
+	StallSpeed  int64
+	StallWindow time.Duration
+	// RetryWait caps the wait between two tries of a segment (exponential
+	// backoff from 250ms, with jitter; a server's Retry-After may ask for
+	// more, up to five times this). Zero means 10s.
+	RetryWait time.Duration
 	// MinSplit is the smallest range cut off a running segment for an
 	// idle connection. Zero means 1 MiB.
 	MinSplit int64

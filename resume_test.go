@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/netfox/netfox"
 	"github.com/netfox/netfox/internal/testserver"
@@ -286,13 +287,16 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 	}{
 		{"cut connections", []testserver.Option{testserver.CutAfter(100_000, 6)}},
 		{"503 with Retry-After", []testserver.Option{testserver.Status(http.StatusServiceUnavailable, 3, "0")}},
+		{"429 with Retry-After", []testserver.Option{testserver.Status(http.StatusTooManyRequests, 2, "0")}},
+		{"stalled connections", []testserver.Option{testserver.StallAfter(50_000, 4)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := testserver.New(t, content, tt.opts...)
 			out := filepath.Join(t.TempDir(), "out")
 			var got notices
-			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Notify: got.add})
+			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Notify: got.add,
+				StallWindow: 200 * time.Millisecond, RetryWait: 100 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -41,6 +41,11 @@ func (e *WriteError) Error() string   { return "write output: " + e.Err.Error() 
 func (e *WriteError) Unwrap() error   { return e.Err }
 func (e *WriteError) Permanent() bool { return true }
 
+// ErrStalled indicates a connection cut because it delivered less than the
+// stall floor over the stall window. It is transient: the range is retried
+// on a new connection.
+var ErrStalled = errors.New("connection stalled")
+
 // IsPermanent reports whether err should stop the download rather than be
 // retried.
 func IsPermanent(err error) bool {
@@ -63,6 +68,13 @@ type Fetcher struct {
 	// RetryWait is the first backoff delay, doubled per failed try up to
 	// MaxRetryWait. Zero means 250ms and 10s.
 	RetryWait, MaxRetryWait time.Duration
+	// StallSpeed and StallWindow define a stalled connection: one that
+	// received fewer than StallSpeed bytes per second over the last
+	// StallWindow. It is cut and retried on a new connection. A zero
+	// StallWindow disables the check.
+	StallSpeed  int64
+	StallWindow time.Duration
+
 	// OnRetry, when set, is told about each retry before the wait.
 	OnRetry func(s *Segment, err error, wait time.Duration)
 
@@ -151,7 +163,20 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment) (err error) {
 	if r.Len() <= 0 {
 		return nil
 	}
-	body, err := f.Opener.OpenRange(ctx, r)
+	attemptCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var received atomic.Int64
+	stopWatch := f.watchStall(&received, cancel)
+	defer stopWatch()
+	// A stall cancels attemptCtx; report the stall rather than the
+	// "context canceled" it causes.
+	defer func() {
+		if cause := context.Cause(attemptCtx); err != nil && errors.Is(cause, ErrStalled) && ctx.Err() == nil {
+			err = cause
+		}
+	}()
+
+	body, err := f.Opener.OpenRange(attemptCtx, r)
 	if err != nil {
 		return err
 	}
@@ -178,6 +203,7 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment) (err error) {
 			if f.Fetched != nil {
 				f.Fetched.Add(int64(n))
 			}
+			received.Add(int64(n))
 		}
 		s.commit(int64(n))
 		switch {
@@ -190,4 +216,34 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment) (err error) {
 			return readErr
 		}
 	}
+}
+
+// watchStall cuts the attempt (through cancel) when received grows by
+// less than StallSpeed x StallWindow within a StallWindow. It returns a
+// function that stops watching.
+func (f *Fetcher) watchStall(received *atomic.Int64, cancel context.CancelCauseFunc) (stop func()) {
+	if f.StallWindow <= 0 {
+		return func() {}
+	}
+	floor := max(int64(float64(f.StallSpeed)*f.StallWindow.Seconds()), 1)
+	done := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(f.StallWindow)
+		defer tick.Stop()
+		var last int64
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				now := received.Load()
+				if now-last < floor {
+					cancel(fmt.Errorf("%w: %d bytes in %v, below %d bytes/s", ErrStalled, now-last, f.StallWindow, f.StallSpeed))
+					return
+				}
+				last = now
+			}
+		}
+	}()
+	return func() { close(done) }
 }

@@ -49,6 +49,8 @@ type options struct {
 	changeTo       []byte
 	changeEvery    int64
 	versions       [][]byte
+	stallAfter     int64
+	stallTimes     int64
 	status         int
 	statusTimes    int64
 	retryAfter     string
@@ -90,6 +92,13 @@ func ContentDisposition(v string) Option { return func(o *options) { o.dispositi
 // times GET responses.
 func CutAfter(n int64, times int) Option {
 	return func(o *options) { o.cutAfter, o.cutTimes = n, int64(times) }
+}
+
+// StallAfter sends n body bytes and then nothing more, holding the
+// connection open until the client gives up, in each of the first times
+// GET responses.
+func StallAfter(n int64, times int) Option {
+	return func(o *options) { o.stallAfter, o.stallTimes = n, int64(times) }
 }
 
 // ChangeAfter replaces the file by content (new ETag and Last-Modified)
@@ -230,6 +239,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && getN <= s.opts.cutTimes {
 		body = &cutter{ResponseWriter: rec, left: s.opts.cutAfter}
 	}
+	if r.Method == http.MethodGet && getN <= s.opts.stallTimes {
+		body = &staller{ResponseWriter: body, left: s.opts.stallAfter, gone: r.Context().Done()}
+	}
 	if s.opts.rate > 0 {
 		body = &throttle{ResponseWriter: body, rate: s.opts.rate, start: time.Now()}
 	}
@@ -308,6 +320,27 @@ func (c *cutter) Write(p []byte) (int, error) {
 		f.Flush()
 	}
 	panic(http.ErrAbortHandler) // net/http closes the connection without a log line
+}
+
+// staller sends left bytes, then blocks until the client goes away.
+type staller struct {
+	http.ResponseWriter
+	left int64
+	gone <-chan struct{}
+}
+
+func (s *staller) Write(p []byte) (int, error) {
+	if int64(len(p)) <= s.left {
+		s.left -= int64(len(p))
+		return s.ResponseWriter.Write(p)
+	}
+	n, _ := s.ResponseWriter.Write(p[:s.left])
+	s.left = 0
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+	<-s.gone
+	return n, http.ErrAbortHandler
 }
 
 type throttle struct {
