@@ -103,9 +103,29 @@ type paths struct {
 	out, part, info string
 }
 
+// probe asks the remote about the file, retrying transient failures (a
+// 503, a reset) as the segments do.
+func (d *downloader) probe(ctx context.Context) (siteinfo.Info, error) {
+	maxTries := d.req.MaxTries
+	if maxTries <= 0 {
+		maxTries = 5
+	}
+	for try := 1; ; try++ {
+		info, err := d.client.Probe(ctx, d.req.URL)
+		if err == nil || ctx.Err() != nil || segment.IsPermanent(err) || errors.Is(err, siteinfo.ErrBadURL) || try >= maxTries {
+			return info, err
+		}
+		wait := segment.Backoff(try, 0, d.req.RetryWait, err)
+		d.notify("retrying the first request in %v: %v", wait.Round(time.Millisecond), err)
+		if err := segment.Sleep(ctx, wait); err != nil {
+			return info, err
+		}
+	}
+}
+
 func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	began := time.Now()
-	info, err := d.client.Probe(ctx, d.req.URL)
+	info, err := d.probe(ctx)
 	if err != nil {
 		return Result{}, err
 	}
@@ -168,7 +188,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		}
 		if errors.Is(err, ErrRemoteChanged) && fresh < maxFreshStarts && ctx.Err() == nil {
 			d.notify("the remote file changed during the download (%v); starting over", err)
-			if info, err = d.client.Probe(ctx, d.req.URL); err != nil {
+			if info, err = d.probe(ctx); err != nil {
 				return res, err
 			}
 			if err := discard(part, p.info); err != nil {

@@ -288,6 +288,7 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 		{"cut connections", []testserver.Option{testserver.CutAfter(100_000, 6)}},
 		{"503 with Retry-After", []testserver.Option{testserver.Status(http.StatusServiceUnavailable, 3, "0")}},
 		{"429 with Retry-After", []testserver.Option{testserver.Status(http.StatusTooManyRequests, 2, "0")}},
+		{"503 to the probe", []testserver.Option{testserver.HeadStatus(http.StatusServiceUnavailable), testserver.Status(http.StatusServiceUnavailable, 2, "0")}},
 		{"stalled connections", []testserver.Option{testserver.StallAfter(50_000, 4)}},
 	}
 	for _, tt := range tests {

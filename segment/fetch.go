@@ -122,29 +122,31 @@ func (f *Fetcher) Fetch(ctx context.Context, s *Segment) error {
 		if f.OnRetry != nil {
 			f.OnRetry(s, err, wait)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
-		case <-t.C:
+		if err := Sleep(ctx, wait); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// backoff is the wait before try number failures+1: exponential with full
-// jitter, so that segments cut at the same instant do not reconnect in
-// lockstep, but never shorter than the server's Retry-After.
+// backoff is the wait before try number failures+1.
 func (f *Fetcher) backoff(failures int, err error) time.Duration {
-	base, ceiling := f.RetryWait, f.MaxRetryWait
+	return Backoff(failures, f.RetryWait, f.MaxRetryWait, err)
+}
+
+// Backoff is the wait before try number failures+1 of a request that
+// failed with err: exponential from base (zero means 250ms) up to ceiling
+// (zero means 10s), with full jitter, so that connections cut at the same
+// instant do not reconnect in lockstep; but never shorter than the
+// server's Retry-After, which may extend it up to five times ceiling.
+func Backoff(failures int, base, ceiling time.Duration, err error) time.Duration {
 	if base <= 0 {
 		base = 250 * time.Millisecond
 	}
 	if ceiling <= 0 {
 		ceiling = 10 * time.Second
 	}
-	d := base << min(failures-1, 16)
+	d := base << min(max(failures-1, 0), 16)
 	if d > ceiling || d <= 0 {
 		d = ceiling
 	}
@@ -154,6 +156,18 @@ func (f *Fetcher) backoff(failures int, err error) time.Duration {
 		d = min(ra.RetryAfter(), 5*ceiling)
 	}
 	return d
+}
+
+// Sleep waits for d, or until ctx is done and then returns its error.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // attempt opens [Next, End) once and copies it until the body ends, an
