@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -104,7 +105,9 @@ type paths struct {
 }
 
 // probe asks the remote about the file, retrying transient failures (a
-// 503, a reset) as the segments do.
+// 503, a reset) as the segments do. A host that cannot be reached at all
+// is reported at once: on the first request that is most often a typo,
+// not an outage.
 func (d *downloader) probe(ctx context.Context) (siteinfo.Info, error) {
 	maxTries := d.req.MaxTries
 	if maxTries <= 0 {
@@ -112,7 +115,9 @@ func (d *downloader) probe(ctx context.Context) (siteinfo.Info, error) {
 	}
 	for try := 1; ; try++ {
 		info, err := d.client.Probe(ctx, d.req.URL)
-		if err == nil || ctx.Err() != nil || segment.IsPermanent(err) || errors.Is(err, siteinfo.ErrBadURL) || try >= maxTries {
+		var netErr *siteinfo.NetError
+		unreachable := errors.As(err, &netErr) && netErr.Dial()
+		if err == nil || ctx.Err() != nil || segment.IsPermanent(err) || errors.Is(err, siteinfo.ErrBadURL) || unreachable || try >= maxTries {
 			return info, err
 		}
 		wait := segment.Backoff(try, 0, d.req.RetryWait, err)
@@ -136,12 +141,15 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	if err := d.checkOutput(p.out); err != nil {
 		return Result{}, err
 	}
+	if err := d.checkPartFile(p); err != nil {
+		return Result{}, err
+	}
 	part, err := fileaccess.Open(p.part)
 	if err != nil {
 		if errors.Is(err, fileaccess.ErrLocked) {
 			return Result{}, fmt.Errorf("%w (wait for it to finish, or stop it first)", err)
 		}
-		return Result{}, fmt.Errorf("%w: %w", ErrIO, err)
+		return Result{}, ioError(err)
 	}
 	closed := false
 	defer func() {
@@ -151,7 +159,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	}()
 	if d.req.Restart {
 		if err := discard(part, p.info); err != nil {
-			return Result{}, fmt.Errorf("%w: %w", ErrIO, err)
+			return Result{}, ioError(err)
 		}
 	}
 
@@ -192,7 +200,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 				return res, err
 			}
 			if err := discard(part, p.info); err != nil {
-				return res, fmt.Errorf("%w: %w", ErrIO, err)
+				return res, ioError(err)
 			}
 			continue
 		}
@@ -211,7 +219,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	}
 	closed = true
 	if err := finish(part, p); err != nil {
-		return res, fmt.Errorf("%w: %w", ErrIO, err)
+		return res, ioError(err)
 	}
 	res.Fetched = fetched.Load()
 	res.Elapsed = time.Since(began)
@@ -222,9 +230,21 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 func classify(err error) error {
 	var we *segment.WriteError
 	if errors.As(err, &we) {
-		return fmt.Errorf("%w: %w", ErrIO, err)
+		return ioError(err)
 	}
 	return err
+}
+
+// ioError wraps a local file-system failure as ErrIO, with what to do
+// about the common ones.
+func ioError(err error) error {
+	switch {
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
+		return fmt.Errorf("%w: %w (free some space, then run the same command again to resume)", ErrIO, err)
+	case errors.Is(err, syscall.EROFS), errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%w: %w (choose a writable place with -o)", ErrIO, err)
+	}
+	return fmt.Errorf("%w: %w", ErrIO, err)
 }
 
 // outputPaths decides where the file goes: Output as given, or the
@@ -246,11 +266,25 @@ func (d *downloader) checkOutput(out string) error {
 	case errors.Is(err, fs.ErrNotExist):
 		return nil
 	case err != nil:
-		return fmt.Errorf("%w: %w", ErrIO, err)
+		return ioError(err)
 	case fi.IsDir():
 		return fmt.Errorf("%w: %s is a directory (name a file with -o)", ErrIO, out)
 	case !d.req.Overwrite:
 		return fmt.Errorf("%w: %s (use --overwrite to replace it)", ErrExists, out)
+	}
+	return nil
+}
+
+// checkPartFile refuses a .info whose .part is gone: the state claims
+// bytes that no longer exist anywhere.
+func (d *downloader) checkPartFile(p paths) error {
+	if d.req.Restart {
+		return nil
+	}
+	_, infoErr := os.Stat(p.info)
+	_, partErr := os.Stat(p.part)
+	if infoErr == nil && errors.Is(partErr, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s exists but %s is missing (use --restart to start over)", ErrBadState, p.info, p.part)
 	}
 	return nil
 }
@@ -271,7 +305,7 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 	if !info.Ranges || info.Length < 0 {
 		// One stream from the start: no range can resume it.
 		if err := discard(part, p.info); err != nil {
-			return nil, 0, fmt.Errorf("%w: %w", ErrIO, err)
+			return nil, 0, ioError(err)
 		}
 		end := info.Length
 		if end < 0 {
@@ -290,7 +324,7 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 	case err != nil:
 		var pathErr *fs.PathError
 		if errors.As(err, &pathErr) {
-			return nil, 0, fmt.Errorf("%w: %w", ErrIO, err)
+			return nil, 0, ioError(err)
 		}
 		return nil, 0, fmt.Errorf("%w: %w (run again with --restart to discard the partial download)", ErrBadState, err)
 	case saved.URL != d.req.URL:
@@ -308,13 +342,13 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 		table.Add(r.Start, r.Start, r.Start, r.End)
 	}
 	if err := state.Save(p.info, d.stateOf(info, table.Snapshot()), true); err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrIO, err)
+		return nil, 0, ioError(err)
 	}
 	if err := part.Truncate(0); err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrIO, err)
+		return nil, 0, ioError(err)
 	}
 	if err := part.Preallocate(info.Length); err != nil {
-		return nil, 0, fmt.Errorf("%w: %w", ErrIO, err)
+		return nil, 0, ioError(err)
 	}
 	return table, 0, nil
 }
@@ -333,15 +367,26 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 	}
 	size, err := part.Size()
 	if err != nil {
-		return 0, fmt.Errorf("%w: %w", ErrIO, err)
+		return 0, ioError(err)
 	}
-	if size < saved.Length {
-		return 0, fmt.Errorf("%w: %s has %d bytes but %s expects %d (use --restart to start over)", ErrBadState, p.part, size, p.info, saved.Length)
-	}
-	var resumed int64
-	for _, s := range saved.Resumable(d.bootID) {
-		table.Add(s.Start, s.Next, s.Synced, s.End)
+	segs := saved.Resumable(d.bootID)
+	var resumed, claimed int64
+	for _, s := range segs {
 		resumed += s.Next - s.Start
+		if s.Next > s.Start {
+			claimed = s.Next
+		}
+	}
+	if size < claimed {
+		return 0, fmt.Errorf("%w: %s has %d bytes but %s says %d are written (use --restart to start over)", ErrBadState, p.part, size, p.info, claimed)
+	}
+	// The first run may have stopped before or during preallocation
+	// (a full disk): allocate again, keeping the bytes already there.
+	if err := part.Preallocate(saved.Length); err != nil {
+		return 0, ioError(err)
+	}
+	for _, s := range segs {
+		table.Add(s.Start, s.Next, s.Synced, s.End)
 	}
 	if saved.BootID != d.bootID {
 		d.notify("the machine rebooted since the partial download; resuming from the last flushed offsets")
@@ -412,7 +457,7 @@ func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fet
 	// The last save is durable whatever happened: it is what the next
 	// run resumes from.
 	if saveErr := cp.save(true); saveErr != nil && err == nil {
-		err = fmt.Errorf("%w: %w", ErrIO, saveErr)
+		err = ioError(saveErr)
 	}
 	return err
 }

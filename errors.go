@@ -44,5 +44,9 @@ var (
 	ErrIO = errors.New("local I/O error")
 )
 
+// NetError is a failure to talk to the host: DNS, connect, TLS, reset,
+// timeout.
+type NetError = siteinfo.NetError
+
 // StatusError is an HTTP answer with an unexpected status, such as 404.
 type StatusError = siteinfo.StatusError

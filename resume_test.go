@@ -127,7 +127,7 @@ func TestBadLocalState(t *testing.T) {
 		// A complete, valid partial download to damage.
 		etag, lastModified := srv.Validators()
 		s := state.State{URL: srv.FileURL, Length: int64(len(content)), ETag: etag, LastModified: lastModified,
-			Segments: []state.Segment{{Start: 0, End: int64(len(content))}}}
+			Segments: []state.Segment{{Start: 0, Synced: 100, Next: 100, End: int64(len(content))}}}
 		if err := state.Save(out+".info", s, false); err != nil {
 			t.Fatal(err)
 		}
@@ -156,6 +156,7 @@ func TestBadLocalState(t *testing.T) {
 			os.WriteFile(out+".info", []byte(strings.Replace(string(b), "netfox-info 1", "netfox-info 9", 1)), 0o644)
 		}, netfox.ErrBadState, "unknown format version"},
 		{".info of another URL", func(t *testing.T, out string) {
+			valid(t, out)
 			s := state.State{URL: other.FileURL, Length: int64(len(content))}
 			state.Save(out+".info", s, false)
 		}, netfox.ErrBadState, "belongs to a download of"},
@@ -163,6 +164,10 @@ func TestBadLocalState(t *testing.T) {
 			valid(t, out)
 			os.Truncate(out+".part", 10)
 		}, netfox.ErrBadState, "has 10 bytes but"},
+		{".info without .part", func(t *testing.T, out string) {
+			valid(t, out)
+			os.Remove(out + ".part")
+		}, netfox.ErrBadState, ".part is missing"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -44,6 +44,18 @@ func (c *Client) newRequest(ctx context.Context, method, rawURL string) (*http.R
 	return req, nil
 }
 
+// do sends req, describing a transport failure as a *NetError.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	resp, err := c.httpClient().Do(req)
+	if err != nil {
+		if req.Context().Err() != nil {
+			return nil, req.Context().Err()
+		}
+		return nil, &NetError{Host: req.URL.Host, Err: err}
+	}
+	return resp, nil
+}
+
 // CheckURL reports a URL that netfox cannot fetch, before any request.
 func CheckURL(rawURL string) error {
 	u, err := url.Parse(rawURL)
@@ -82,7 +94,7 @@ func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	resp, err := c.httpClient().Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		return Info{}, err
 	}
@@ -109,7 +121,7 @@ func (c *Client) probeGet(ctx context.Context, rawURL string) (Info, error) {
 		return Info{}, err
 	}
 	req.Header.Set("Range", "bytes=0-0")
-	resp, err := c.httpClient().Do(req)
+	resp, err := c.do(req)
 	if err != nil {
 		return Info{}, err
 	}
@@ -184,7 +196,7 @@ func (rm *Remote) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser
 	if v := rm.Info.IfRange(); v != "" {
 		req.Header.Set("If-Range", v)
 	}
-	resp, err := rm.Client.httpClient().Do(req)
+	resp, err := rm.Client.do(req)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +260,7 @@ func (rm *Remote) OpenStream(ctx context.Context) (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	resp, err := rm.Client.httpClient().Do(req)
+	resp, err := rm.Client.do(req)
 	if err != nil {
 		return nil, err
 	}

@@ -2,13 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"net"
+	"io"
 	"strings"
 
 	"github.com/netfox/netfox"
+	"github.com/netfox/netfox/segment"
 )
 
 // Exit codes, one per cause of failure; documented in the README.
@@ -33,12 +32,8 @@ func (e usageError) Unwrap() error { return e.error }
 
 func exitCode(err error) int {
 	var (
-		status  *netfox.StatusError
-		netErr  net.Error
-		opErr   *net.OpError
-		dnsErr  *net.DNSError
-		certErr *tls.CertificateVerificationError
-		unkAuth x509.UnknownAuthorityError
+		status *netfox.StatusError
+		netErr *netfox.NetError
 	)
 	switch {
 	case err == nil:
@@ -59,19 +54,12 @@ func exitCode(err error) int {
 		return exitBadResponse
 	case errors.As(err, &status):
 		return exitHTTPStatus
-	case errors.As(err, &dnsErr), errors.As(err, &opErr), errors.As(err, &netErr),
-		errors.As(err, &certErr), errors.As(err, &unkAuth), isNetworkText(err):
+	case errors.As(err, &netErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, segment.ErrStalled):
+		// A body cut short or stalled after all retries is the network's
+		// doing too.
 		return exitNetwork
 	}
 	return exitFailure
-}
-
-// isNetworkText catches transport failures that net/http reports without
-// a typed error, such as a connection closed before the headers.
-func isNetworkText(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "unexpected EOF") || strings.Contains(s, "connection reset") ||
-		strings.Contains(s, "server closed")
 }
 
 // message is the one line printed for err.

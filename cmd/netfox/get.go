@@ -36,7 +36,10 @@ Examples:
 			&cli.BoolFlag{Name: "restart", Usage: "discard PATH.part and PATH.info and start over"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing complete PATH"},
 			&cli.IntFlag{Name: "max-tries", Value: 5, Usage: "attempts per segment without progress before giving up"},
-			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "extra request header `'Name: value'` (repeatable)"},
+			&cli.DurationFlag{Name: "retry-wait", Value: 10 * time.Second, Usage: "longest wait between two tries (backoff starts at 250ms)"},
+			&cli.StringFlag{Name: "stall-speed", Value: "1KiB", Usage: "a connection slower than `RATE` per second for --stall-time is cut and retried"},
+			&cli.DurationFlag{Name: "stall-time", Value: 10 * time.Second, Usage: "window for --stall-speed (0 turns the check off)"},
+			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "extra request header, 'Name: value' (repeatable)"},
 			&cli.StringFlag{Name: "user-agent", Value: "netfox/0.1", Usage: "User-Agent header"},
 		},
 		Action: runGet,
@@ -63,6 +66,18 @@ func runGet(c *cli.Context) error {
 		return usageError{fmt.Errorf("--max-tries must be at least 1, not %d", c.Int("max-tries"))}
 	}
 
+	stallSpeed, err := units.ParseSize(c.String("stall-speed"))
+	if err != nil {
+		return usageError{fmt.Errorf("--stall-speed: %w", err)}
+	}
+	stallTime := c.Duration("stall-time")
+	if stallTime == 0 {
+		stallTime = -1 // off
+	}
+	if c.Duration("retry-wait") < 0 {
+		return usageError{errors.New("--retry-wait must not be negative")}
+	}
+
 	progress := new(netfox.Progress)
 	req := netfox.Request{
 		URL:         c.Args().First(),
@@ -72,6 +87,9 @@ func runGet(c *cli.Context) error {
 		Overwrite:   c.Bool("overwrite"),
 		Header:      header,
 		MaxTries:    c.Int("max-tries"),
+		RetryWait:   c.Duration("retry-wait"),
+		StallSpeed:  stallSpeed,
+		StallWindow: stallTime,
 		Progress:    progress,
 	}
 	if c.IsSet("connections") && req.Connections == 0 {

@@ -6,7 +6,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +20,7 @@ import (
 	"time"
 
 	"github.com/netfox/netfox/internal/testserver"
+	"github.com/netfox/netfox/internal/tmpfs"
 	"github.com/netfox/netfox/serve"
 )
 
@@ -100,6 +105,13 @@ func TestExitCodes(t *testing.T) {
 	srv := testserver.New(t, data)
 	changing := testserver.New(t, data, testserver.ChangeEvery(1, content(100_000, 3), data))
 	lying := testserver.New(t, data, testserver.LieContentRange(3))
+	unavailable := testserver.New(t, data, testserver.Status(http.StatusServiceUnavailable, 1000, "0"))
+	forbidden := testserver.New(t, data, testserver.Status(http.StatusForbidden, 1000, ""))
+	gzipped := testserver.New(t, data, testserver.GzipRanges())
+	tlsSrv := httptest.NewUnstartedServer(http.NotFoundHandler())
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is the point
+	tlsSrv.StartTLS()
+	defer tlsSrv.Close()
 	tests := []struct {
 		name    string
 		setup   func(dir string)
@@ -120,7 +132,16 @@ func TestExitCodes(t *testing.T) {
 		{"exists", func(dir string) { os.WriteFile(filepath.Join(dir, "file.bin"), nil, 0o644) }, []string{"get", srv.FileURL}, exitExists, "use --overwrite"},
 		{"corrupt .info", func(dir string) {
 			os.WriteFile(filepath.Join(dir, "file.bin.info"), []byte("junk"), 0o644)
+			os.WriteFile(filepath.Join(dir, "file.bin.part"), nil, 0o644)
 		}, []string{"get", srv.FileURL}, exitBadState, "file.bin.info: not a netfox control file (run again with --restart"},
+		{"503 until giving up", nil, []string{"get", "-q", "--max-tries", "2", "--retry-wait", "10ms", unavailable.FileURL}, exitHTTPStatus, "503 Service Unavailable"},
+		{"403", nil, []string{"get", forbidden.FileURL}, exitHTTPStatus, "server answered 403 Forbidden"},
+		{"compressed range", nil, []string{"get", gzipped.FileURL}, exitBadResponse, `came with Content-Encoding "gzip"`},
+		{"untrusted certificate", nil, []string{"get", tlsSrv.URL + "/f"}, exitNetwork, "TLS certificate of " + strings.TrimPrefix(tlsSrv.URL, "https://") + " is not trusted"},
+		{".info without .part", func(dir string) {
+			os.WriteFile(filepath.Join(dir, "file.bin.info"), []byte("whatever"), 0o644)
+		}, []string{"get", srv.FileURL}, exitBadState, "file.bin.part is missing (use --restart"},
+		{"bad stall speed", nil, []string{"get", "--stall-speed", "fast", srv.FileURL}, exitUsage, `--stall-speed: invalid size "fast"`},
 		{"read-only directory", func(dir string) { os.Chmod(dir, 0o555) }, []string{"get", srv.FileURL}, exitIO, "permission denied"},
 	}
 	for _, tt := range tests {
@@ -238,4 +259,58 @@ func TestSecondProcessRefused(t *testing.T) {
 		t.Fatalf("first run: %v", err)
 	}
 	sameFile(t, filepath.Join(dir, "f.bin"), data)
+}
+
+// TestFaultsRecovered runs the binary against servers with faults it must
+// get past: the file must come out byte-identical, exit code 0.
+func TestFaultsRecovered(t *testing.T) {
+	data := content(1<<20, 7)
+	tests := []struct {
+		name string
+		opts []testserver.Option
+	}{
+		{"cut connections", []testserver.Option{testserver.CutAfter(70_000, 5)}},
+		{"stalls", []testserver.Option{testserver.StallAfter(70_000, 3)}},
+		{"503 then fine", []testserver.Option{testserver.Status(http.StatusServiceUnavailable, 3, "0")}},
+		{"ranges ignored", []testserver.Option{testserver.IgnoreRanges()}},
+		{"no length", []testserver.Option{testserver.NoLength()}},
+		{"changed once midway", []testserver.Option{testserver.ChangeAfter(3, content(1<<20, 8))}},
+		{"hostile name", []testserver.Option{testserver.ContentDisposition(`attachment; filename="../../../tmp/evil"`)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := testserver.New(t, data, tt.opts...)
+			dir := t.TempDir()
+			stderr, code := run(t, dir, "get", "-q", "-n", "4", "--stall-time", "300ms", "--retry-wait", "50ms", srv.FileURL)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, stderr)
+			}
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != 1 {
+				t.Fatalf("want exactly one file in the directory, got %v", entries)
+			}
+			want := data
+			if tt.name == "changed once midway" {
+				want = content(1<<20, 8)
+			}
+			sameFile(t, filepath.Join(dir, entries[0].Name()), want)
+		})
+	}
+}
+
+// TestDiskFullBinary: exit code 7 and advice when the disk is full, and
+// the same command completes once there is room.
+func TestDiskFullBinary(t *testing.T) {
+	dir := tmpfs.Mount(t, 1<<20)
+	data := content(3<<20, 9)
+	srv := testserver.New(t, data)
+	stderr, code := run(t, dir, "get", "-q", srv.FileURL)
+	if code != exitIO || !strings.Contains(stderr, "no space left on device (free some space, then run the same command again to resume)") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+	tmpfs.Resize(t, dir, 8<<20)
+	if stderr, code := run(t, dir, "get", "-q", srv.FileURL); code != 0 {
+		t.Fatalf("after resize: exit %d: %s", code, stderr)
+	}
+	sameFile(t, filepath.Join(dir, "file.bin"), data)
 }
