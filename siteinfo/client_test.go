@@ -154,3 +154,30 @@ func TestStatusErrorRetryAfter(t *testing.T) {
 		t.Fatalf("got %v; want a transient 429 with Retry-After 7s", err)
 	}
 }
+
+// TestOpenRangeLengthMismatch: a 206 whose Content-Length disagrees with
+// its Content-Range is refused before its body is read.
+func TestOpenRangeLengthMismatch(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("ETag", `"x"`)
+		w.Header().Set("Accept-Ranges", "bytes")
+		if r.Method == http.MethodHead {
+			w.Header().Set("Content-Length", "1000")
+			return
+		}
+		w.Header().Set("Content-Range", "bytes 100-199/1000")
+		w.Header().Set("Content-Length", "50")
+		w.WriteHeader(http.StatusPartialContent)
+		w.Write(make([]byte, 50))
+	}))
+	defer srv.Close()
+	c := &siteinfo.Client{}
+	info, err := c.Probe(context.Background(), srv.URL+"/f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = (&siteinfo.Remote{Client: c, Info: info}).OpenRange(context.Background(), segment.Range{Start: 100, End: 200})
+	if !errors.Is(err, siteinfo.ErrBadResponse) || !strings.Contains(err.Error(), "Content-Length 50") {
+		t.Fatalf("got %v", err)
+	}
+}

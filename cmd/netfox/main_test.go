@@ -314,3 +314,16 @@ func TestDiskFullBinary(t *testing.T) {
 	}
 	sameFile(t, filepath.Join(dir, "file.bin"), data)
 }
+
+// TestReadOnlyFileSystem: exit code 7 and advice on a read-only mount.
+func TestReadOnlyFileSystem(t *testing.T) {
+	dir := tmpfs.Mount(t, 1<<20)
+	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot remount read-only: %v: %s", err, out)
+	}
+	srv := testserver.New(t, content(1000, 10))
+	stderr, code := run(t, dir, "get", "-q", srv.FileURL)
+	if code != exitIO || !strings.Contains(stderr, "read-only file system (choose a writable place with -o)") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
