@@ -13,8 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/netfox/netfox/fileaccess"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
@@ -424,23 +422,6 @@ func (d *downloader) stateOf(info siteinfo.Info, spans []segment.Span) state.Sta
 // fetchRanges runs the workers over table and checkpoints their progress
 // until every segment is done or one fails.
 func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fetcher *segment.Fetcher, info siteinfo.Info, table *segment.Table, infoPath string) error {
-	g, gctx := errgroup.WithContext(ctx)
-	for range d.conns {
-		g.Go(func() error {
-			for gctx.Err() == nil {
-				e := table.Take()
-				if e == nil {
-					return nil
-				}
-				err := fetcher.Fetch(gctx, e.Segment)
-				table.Release(e)
-				if err != nil {
-					return err
-				}
-			}
-			return gctx.Err()
-		})
-	}
 	cp := &checkpointer{d: d, part: part, info: info, table: table, path: infoPath}
 	stop := make(chan struct{})
 	cpDone := make(chan struct{})
@@ -448,12 +429,9 @@ func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fet
 		defer close(cpDone)
 		cp.loop(stop)
 	}()
-	err := g.Wait()
+	err := segment.Run(ctx, table, fetcher, d.conns)
 	close(stop)
 	<-cpDone
-	if err == nil && table.Remaining() > 0 {
-		err = errors.New("internal error: workers stopped with bytes remaining")
-	}
 	// The last save is durable whatever happened: it is what the next
 	// run resumes from.
 	if saveErr := cp.save(true); saveErr != nil && err == nil {

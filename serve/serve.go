@@ -30,6 +30,9 @@ type Options struct {
 	// RatePerConn caps every TCP connection at this many bytes per
 	// second; zero means no cap.
 	RatePerConn int64
+	// RateTotal caps all connections together, like the link a server
+	// sits behind; zero means no cap.
+	RateTotal int64
 	// Latency delays each response's first byte, imitating a long
 	// round trip.
 	Latency time.Duration
@@ -64,13 +67,22 @@ func (s *Server) Listen(addr string) (net.Listener, error) {
 	return s.WrapListener(ln), nil
 }
 
-// WrapListener applies the per-connection rate cap to ln's connections.
+// WrapListener applies the rate caps to ln's connections.
 func (s *Server) WrapListener(ln net.Listener) net.Listener {
-	if s.opts.RatePerConn <= 0 {
+	if s.opts.RatePerConn <= 0 && s.opts.RateTotal <= 0 {
 		return ln
 	}
-	return &limitedListener{Listener: ln, rate: s.opts.RatePerConn}
+	l := &limitedListener{Listener: ln, rate: s.opts.RatePerConn}
+	if s.opts.RateTotal > 0 {
+		l.link = rate.NewLimiter(rate.Limit(s.opts.RateTotal), burstFor(s.opts.RateTotal))
+	}
+	return l
 }
+
+// burstFor is the largest write a limiter admits at once: small enough
+// that a cap holds from the first bytes, large enough to keep the number
+// of writes per second low.
+func burstFor(r int64) int { return int(min(max(r/64, 4<<10), 32<<10)) }
 
 // Serve serves on ln until ctx is cancelled, then shuts down gracefully.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
@@ -179,10 +191,11 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 }
 
 // limitedListener gives every accepted connection its own rate limiter, as
-// a CDN or mirror caps each connection.
+// a CDN or mirror caps each connection, and makes them all share the link's.
 type limitedListener struct {
 	net.Listener
-	rate int64
+	rate int64         // per connection, 0 for none
+	link *rate.Limiter // shared, nil for none
 }
 
 func (l *limitedListener) Accept() (net.Conn, error) {
@@ -190,24 +203,36 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	burst := int(min(l.rate, 32<<10))
-	return &limitedConn{Conn: c, lim: rate.NewLimiter(rate.Limit(l.rate), burst), burst: burst}, nil
+	lc := &limitedConn{Conn: c, link: l.link, burst: 32 << 10}
+	if l.rate > 0 {
+		lc.burst = burstFor(l.rate)
+		lc.own = rate.NewLimiter(rate.Limit(l.rate), lc.burst)
+	}
+	if l.link != nil {
+		lc.burst = min(lc.burst, l.link.Burst())
+	}
+	return lc, nil
 }
 
 type limitedConn struct {
 	net.Conn
-	lim   *rate.Limiter
-	burst int
+	own, link *rate.Limiter // either may be nil
+	burst     int
 }
 
-// Write sends p in pieces of at most one burst, waiting for the limiter
+// Write sends p in pieces of at most one burst, waiting for the limiters
 // before each, so a large write cannot exceed the rate.
 func (c *limitedConn) Write(p []byte) (int, error) {
 	var written int
 	for len(p) > 0 {
 		n := min(len(p), c.burst)
-		if err := c.lim.WaitN(context.Background(), n); err != nil {
-			return written, err
+		for _, lim := range []*rate.Limiter{c.own, c.link} {
+			if lim == nil {
+				continue
+			}
+			if err := lim.WaitN(context.Background(), n); err != nil {
+				return written, err
+			}
 		}
 		m, err := c.Conn.Write(p[:n])
 		written += m

@@ -21,6 +21,7 @@ func serveCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "listen address"},
 			&cli.StringFlag{Name: "rate-per-conn", Usage: "cap each connection at `RATE` per second (e.g. 2MiB)"},
+			&cli.StringFlag{Name: "rate-total", Usage: "cap all connections together at `RATE` per second, like a link"},
 			&cli.DurationFlag{Name: "latency", Usage: "delay before each response's first byte"},
 			&cli.IntFlag{Name: "max-conns", Usage: "answer 503 beyond this many concurrent requests"},
 		},
@@ -32,16 +33,18 @@ func serveCommand() *cli.Command {
 			if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
 				return usageError{fmt.Errorf("%s is not a directory", dir)}
 			}
-			var rate int64
-			if s := c.String("rate-per-conn"); s != "" {
-				var err error
-				if rate, err = units.ParseSize(s); err != nil {
-					return usageError{fmt.Errorf("--rate-per-conn: %w", err)}
-				}
+			rate, err := rateFlag(c, "rate-per-conn")
+			if err != nil {
+				return err
+			}
+			total, err := rateFlag(c, "rate-total")
+			if err != nil {
+				return err
 			}
 			srv := serve.New(serve.Options{
 				Dir:         dir,
 				RatePerConn: rate,
+				RateTotal:   total,
 				Latency:     c.Duration("latency"),
 				MaxConns:    c.Int("max-conns"),
 				Log:         log.New(os.Stderr, "", log.LstdFlags),
@@ -54,4 +57,17 @@ func serveCommand() *cli.Command {
 			return srv.Serve(c.Context, ln)
 		},
 	}
+}
+
+// rateFlag reads a size flag such as --rate-per-conn 2MiB; unset is 0.
+func rateFlag(c *cli.Context, name string) (int64, error) {
+	s := c.String(name)
+	if s == "" {
+		return 0, nil
+	}
+	v, err := units.ParseSize(s)
+	if err != nil {
+		return 0, usageError{fmt.Errorf("--%s: %w", name, err)}
+	}
+	return v, nil
 }
