@@ -3,9 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -53,14 +51,12 @@ func runGet(c *cli.Context) error {
 	if c.NArg() > 1 {
 		return usageError{fmt.Errorf("several URLs are mirrors of one file, which this netfox cannot use yet; got %d (put flags before the URL)", c.NArg())}
 	}
-	header := http.Header{}
-	header.Set("User-Agent", c.String("user-agent"))
-	for _, h := range c.StringSlice("header") {
-		name, value, ok := strings.Cut(h, ":")
-		if !ok || strings.TrimSpace(name) == "" {
-			return usageError{fmt.Errorf("bad header %q (want 'Name: value')", h)}
-		}
-		header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	header, err := parseHeaders(c.StringSlice("header"))
+	if err != nil {
+		return err
+	}
+	if header.Get("User-Agent") == "" {
+		header.Set("User-Agent", c.String("user-agent"))
 	}
 	if c.Int("max-tries") < 1 {
 		return usageError{fmt.Errorf("--max-tries must be at least 1, not %d", c.Int("max-tries"))}

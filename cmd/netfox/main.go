@@ -28,7 +28,7 @@ func newApp() *cli.App {
 		Usage:                "a segmented, resumable downloader",
 		EnableBashCompletion: true,
 		HideHelpCommand:      false,
-		Commands:             []*cli.Command{getCommand(), serveCommand()},
+		Commands:             []*cli.Command{getCommand(), serveCommand(), benchCommand()},
 		// Errors are printed once, by main, as one line.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
