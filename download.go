@@ -32,6 +32,9 @@ type Result struct {
 	Elapsed time.Duration
 	// Connections is the number of connections used.
 	Connections int
+	// Reconnects counts connections replaced because they ran far below
+	// the others.
+	Reconnects int
 }
 
 // Download fetches req.URL into req.Output, resuming a partial download
@@ -161,7 +164,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		}
 	}
 
-	var fetched atomic.Int64
+	var fetched, reconnects atomic.Int64
 	fetcher := &segment.Fetcher{
 		Output:       part,
 		Fetched:      &fetched,
@@ -169,6 +172,9 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		MaxRetryWait: d.req.RetryWait,
 		StallSpeed:   d.req.StallSpeed,
 		StallWindow:  d.req.StallWindow,
+		OnReconnect: func(*segment.Segment, float64, float64) {
+			reconnects.Add(1)
+		},
 		OnRetry: func(s *segment.Segment, err error, wait time.Duration) {
 			d.notify("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
 		},
@@ -220,6 +226,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		return res, ioError(err)
 	}
 	res.Fetched = fetched.Load()
+	res.Reconnects = int(reconnects.Load())
 	res.Elapsed = time.Since(began)
 	return res, nil
 }

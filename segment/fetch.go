@@ -46,6 +46,10 @@ func (e *WriteError) Permanent() bool { return true }
 // on a new connection.
 var ErrStalled = errors.New("connection stalled")
 
+// ErrSlowConnection indicates an attempt ended because its connection ran
+// far below the others; the range goes on at once on a new connection.
+var ErrSlowConnection = errors.New("connection much slower than the others")
+
 // IsPermanent reports whether err should stop the download rather than be
 // retried.
 func IsPermanent(err error) bool {
@@ -74,6 +78,21 @@ type Fetcher struct {
 	// StallWindow disables the check.
 	StallSpeed  int64
 	StallWindow time.Duration
+
+	// SlowWindow is the window over which each connection's rate is
+	// measured; a connection below the median rate / SlowRatio for a
+	// whole window is closed and its range goes on over a new one (a
+	// server or path that caps connections unevenly often gives the new
+	// one a better lot). Zero means 500ms and 3; a negative SlowWindow
+	// turns reconnecting off, though rates are still measured for work
+	// stealing.
+	SlowWindow time.Duration
+	SlowRatio  float64
+	// MaxReconnects bounds the slow-connection reconnects of one Run,
+	// so that a host cannot be stormed. Zero means four per connection.
+	MaxReconnects int
+	// OnReconnect, when set, is told about each slow-connection reconnect.
+	OnReconnect func(s *Segment, rate, median float64)
 
 	// OnRetry, when set, is told about each retry before the wait.
 	OnRetry func(s *Segment, err error, wait time.Duration)
@@ -110,6 +129,9 @@ func (f *Fetcher) Fetch(ctx context.Context, s *Segment) error {
 		}
 		if IsPermanent(err) {
 			return err
+		}
+		if errors.Is(err, ErrSlowConnection) {
+			continue // not a failure: go on at once, on a new connection
 		}
 		if s.Next() > before {
 			failures = 0
@@ -179,13 +201,16 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment) (err error) {
 	}
 	attemptCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	s.beginAttempt(cancel)
+	defer s.endAttempt()
 	var received atomic.Int64
 	stopWatch := f.watchStall(&received, cancel)
 	defer stopWatch()
 	// A stall cancels attemptCtx; report the stall rather than the
 	// "context canceled" it causes.
 	defer func() {
-		if cause := context.Cause(attemptCtx); err != nil && errors.Is(cause, ErrStalled) && ctx.Err() == nil {
+		cause := context.Cause(attemptCtx)
+		if err != nil && ctx.Err() == nil && (errors.Is(cause, ErrStalled) || errors.Is(cause, ErrSlowConnection)) {
 			err = cause
 		}
 	}()

@@ -3,6 +3,7 @@ package segment
 import (
 	"context"
 	"errors"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 )
@@ -30,9 +31,141 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 			return gctx.Err()
 		})
 	}
+	stop := make(chan struct{})
+	monitorDone := make(chan struct{})
+	go func() {
+		defer close(monitorDone)
+		newMonitor(table, f, conns).run(stop)
+	}()
 	err := g.Wait()
+	close(stop)
+	<-monitorDone
 	if err == nil && table.Remaining() > 0 {
 		err = errors.New("internal error: workers stopped with bytes remaining")
 	}
 	return err
+}
+
+// monitorTick is how often the monitor samples the segments' progress.
+const monitorTick = 100 * time.Millisecond
+
+// monitor measures the rate of every segment's connection, for the
+// choice of which segment to split, and reconnects the connections that
+// run far below the others.
+type monitor struct {
+	table         *Table
+	fetcher       *Fetcher
+	window        time.Duration
+	ratio         float64
+	reconnect     bool
+	reconnectsMax int
+
+	samples    map[int][]sample  // per entry ID, oldest first, one attempt
+	lastCut    map[int]time.Time // per entry ID: last reconnect
+	reconnects int
+}
+
+type sample struct {
+	at      time.Time
+	next    int64
+	attempt int64
+}
+
+func newMonitor(table *Table, f *Fetcher, conns int) *monitor {
+	m := &monitor{
+		table: table, fetcher: f,
+		window: f.SlowWindow, ratio: f.SlowRatio, reconnect: f.SlowWindow >= 0,
+		reconnectsMax: f.MaxReconnects,
+		samples:       map[int][]sample{},
+		lastCut:       map[int]time.Time{},
+	}
+	if m.window <= 0 {
+		m.window = 500 * time.Millisecond
+	}
+	if m.ratio <= 1 {
+		m.ratio = 3
+	}
+	if m.reconnectsMax <= 0 {
+		m.reconnectsMax = 4 * conns
+	}
+	return m
+}
+
+func (m *monitor) run(stop <-chan struct{}) {
+	tick := time.NewTicker(monitorTick)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-tick.C:
+			m.sample(now)
+		}
+	}
+}
+
+// sample records each busy segment's progress, updates its rate, and
+// reconnects those far below the median over a full window.
+func (m *monitor) sample(now time.Time) {
+	busy := m.table.busyEntries()
+	type measured struct {
+		e    *Entry
+		rate float64
+	}
+	var full []measured
+	seen := make(map[int]bool, len(busy))
+	for _, e := range busy {
+		seen[e.ID] = true
+		attempt := e.attempts.Load()
+		hist := m.samples[e.ID]
+		if len(hist) > 0 && hist[len(hist)-1].attempt != attempt {
+			hist = nil // a new connection: measure it afresh
+		}
+		hist = append(hist, sample{at: now, next: e.Next(), attempt: attempt})
+		// Keep one sample at least a window old, and those after it.
+		for len(hist) >= 2 && now.Sub(hist[1].at) >= m.window {
+			hist = hist[1:]
+		}
+		m.samples[e.ID] = hist
+		first, last := hist[0], hist[len(hist)-1]
+		span := last.at.Sub(first.at)
+		if span <= 0 {
+			continue
+		}
+		rate := float64(last.next-first.next) / span.Seconds()
+		e.setRate(rate)
+		if span >= m.window-monitorTick/2 {
+			full = append(full, measured{e, rate})
+		}
+	}
+	for id := range m.samples {
+		if !seen[id] {
+			delete(m.samples, id)
+		}
+	}
+	if !m.reconnect || len(full) < 3 {
+		return
+	}
+	rates := make([]float64, len(full))
+	for i, f := range full {
+		rates[i] = f.rate
+	}
+	median := medianOf(rates)
+	for _, f := range full {
+		if m.reconnects >= m.reconnectsMax {
+			return
+		}
+		slow := f.rate < median/m.ratio
+		// Not worth a new connection if this one finishes within a window.
+		worth := float64(f.e.Remaining()) > f.rate*m.window.Seconds()
+		rested := now.Sub(m.lastCut[f.e.ID]) >= m.window
+		if slow && worth && rested && f.e.Reconnect(ErrSlowConnection) {
+			m.reconnects++
+			m.lastCut[f.e.ID] = now
+			delete(m.samples, f.e.ID)
+			if m.fetcher.OnReconnect != nil {
+				m.fetcher.OnReconnect(f.e.Segment, f.rate, median)
+			}
+		}
+	}
 }

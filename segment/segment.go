@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 )
@@ -21,6 +22,12 @@ type Segment struct {
 
 	mu       sync.Mutex
 	reserved int64 // bytes [next, reserved) are being written; guarded by mu
+	// cut ends the current attempt (its connection) with a cause; nil
+	// between attempts. Guarded by mu.
+	cut context.CancelCauseFunc
+	// attempts counts the attempts started, so that a rate is only
+	// measured over one connection.
+	attempts atomic.Int64
 }
 
 // New returns a segment over [start, end) with next bytes already written
@@ -64,6 +71,34 @@ func (s *Segment) commit(n int64) {
 	s.mu.Lock()
 	s.reserved = s.next.Add(n)
 	s.mu.Unlock()
+}
+
+// beginAttempt records the cancel function of a new attempt.
+func (s *Segment) beginAttempt(cut context.CancelCauseFunc) {
+	s.mu.Lock()
+	s.cut = cut
+	s.mu.Unlock()
+	s.attempts.Add(1)
+}
+
+// endAttempt forgets the attempt's cancel function.
+func (s *Segment) endAttempt() {
+	s.mu.Lock()
+	s.cut = nil
+	s.mu.Unlock()
+}
+
+// Reconnect ends the current attempt with cause, so that the fetcher
+// retries the rest of the range at once on a new connection. It reports
+// whether an attempt was running.
+func (s *Segment) Reconnect(cause error) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cut == nil {
+		return false
+	}
+	s.cut(cause)
+	return true
 }
 
 // cutFarHalf moves End down to the middle of the bytes not yet reserved,

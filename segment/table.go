@@ -2,8 +2,10 @@ package segment
 
 import (
 	"cmp"
+	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // Table is the set of segments of one download and the rule for handing
@@ -30,7 +32,15 @@ type Entry struct {
 
 	busy   bool  // a worker is fetching it; guarded by Table.mu
 	synced int64 // bytes below are flushed to disk; guarded by Table.mu
+
+	rate atomic.Uint64 // measured bytes/s of its connection, as float64 bits; 0 unknown
 }
+
+// Rate is the measured speed of the segment's current connection in
+// bytes per second, 0 when not measured yet.
+func (e *Entry) Rate() float64 { return math.Float64frombits(e.rate.Load()) }
+
+func (e *Entry) setRate(r float64) { e.rate.Store(math.Float64bits(r)) }
 
 // Add registers a segment [start, end) with bytes below next written and
 // below synced flushed.
@@ -62,23 +72,36 @@ func (t *Table) Take() *Entry {
 	return t.stealLocked()
 }
 
-// stealLocked cuts the far half off the busy segment with the most bytes
-// remaining and returns it as a new busy segment.
+// stealLocked cuts the far half off the busy segment that will take
+// longest to finish at its connection's measured rate (remaining bytes /
+// rate), and returns it as a new busy segment. Pieces are at least
+// MinSplit, or an eighth of it when the victim would otherwise hold up the
+// end for more than a second: the tail is where a download waits for its
+// slowest connection.
 func (t *Table) stealLocked() *Entry {
 	minSplit := t.MinSplit
 	if minSplit <= 0 {
 		minSplit = 1 << 20
 	}
+	typical := t.medianRateLocked()
 	var victim *Entry
+	var victimTime float64
 	for _, e := range t.all {
-		if e.busy && (victim == nil || e.Remaining() > victim.Remaining()) {
-			victim = e
+		if !e.busy {
+			continue
+		}
+		if secs := expectedSeconds(e, typical); victim == nil || secs > victimTime {
+			victim, victimTime = e, secs
 		}
 	}
 	if victim == nil {
 		return nil
 	}
-	r, ok := victim.cutFarHalf(minSplit)
+	smallest := minSplit
+	if typical > 0 && victimTime > 1 {
+		smallest = max(minSplit/8, 1)
+	}
+	r, ok := victim.cutFarHalf(smallest)
 	if !ok {
 		return nil
 	}
@@ -87,11 +110,64 @@ func (t *Table) stealLocked() *Entry {
 	return e
 }
 
+// expectedSeconds is how long e needs to finish at its measured rate, or
+// at typical when it has none yet. With no rate at all it ranks segments
+// by remaining bytes.
+func expectedSeconds(e *Entry, typical float64) float64 {
+	rate := e.Rate()
+	if rate <= 0 {
+		rate = typical
+	}
+	if rate <= 0 {
+		return float64(e.Remaining())
+	}
+	return float64(e.Remaining()) / rate
+}
+
+// medianRateLocked is the median measured rate of the busy segments, 0
+// when none is measured.
+func (t *Table) medianRateLocked() float64 {
+	var rates []float64
+	for _, e := range t.all {
+		if r := e.Rate(); e.busy && r > 0 {
+			rates = append(rates, r)
+		}
+	}
+	return medianOf(rates)
+}
+
+// medianOf sorts rates and returns their median, 0 for none.
+func medianOf(rates []float64) float64 {
+	if len(rates) == 0 {
+		return 0
+	}
+	slices.Sort(rates)
+	n := len(rates)
+	if n%2 == 1 {
+		return rates[n/2]
+	}
+	return (rates[n/2-1] + rates[n/2]) / 2
+}
+
+// busyEntries returns the segments being fetched.
+func (t *Table) busyEntries() []*Entry {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var busy []*Entry
+	for _, e := range t.all {
+		if e.busy {
+			busy = append(busy, e)
+		}
+	}
+	return busy
+}
+
 // Release marks a segment as no longer being fetched.
 func (t *Table) Release(e *Entry) {
 	t.mu.Lock()
 	e.busy = false
 	t.mu.Unlock()
+	e.setRate(0)
 }
 
 // Span is a consistent view of one segment.

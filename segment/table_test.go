@@ -480,3 +480,44 @@ func TestTableConcurrent(t *testing.T) {
 		})
 	}
 }
+
+// TestStealByExpectedTime: the victim is the segment that will take
+// longest at its connection's rate, not the one with most bytes left.
+func TestStealByExpectedTime(t *testing.T) {
+	tb := &Table{MinSplit: 1}
+	big := tb.Add(0, 0, 0, 100<<20)              // 100 MiB left at 100 MiB/s: 1 s
+	slow := tb.Add(100<<20, 100<<20, 0, 110<<20) // 10 MiB left at 1 MiB/s: 10 s
+	tb.Add(110<<20, 110<<20, 0, 120<<20)         // unmeasured: the median rate
+	for range 3 {
+		tb.Take()
+	}
+	big.setRate(100 << 20)
+	slow.setRate(1 << 20)
+	e := tb.Take()
+	if e == nil || e.Start != 105<<20 || slow.End() != 105<<20 {
+		t.Fatalf("stole %v; want the far half of the slow segment, [105 MiB, 110 MiB)", e)
+	}
+}
+
+// TestTailSplitsSmaller: in the tail, a slow segment is split below
+// MinSplit when it would otherwise hold up the end for over a second.
+func TestTailSplitsSmaller(t *testing.T) {
+	tb := &Table{MinSplit: 1 << 20}
+	slow := tb.Add(0, 0, 0, 1<<20) // 1 MiB left at 256 KiB/s: 4 s
+	fast := tb.Add(1<<20, 1<<20, 0, 2<<20)
+	tb.Take()
+	tb.Take()
+	slow.setRate(256 << 10)
+	fast.setRate(8 << 20)
+	e := tb.Take()
+	if e == nil || e.Start != 512<<10 {
+		t.Fatalf("stole %v; want [512 KiB, 1 MiB) of the slow segment", e)
+	}
+	// Without rates, a piece of half a MiB is below MinSplit: no split.
+	tb2 := &Table{MinSplit: 1 << 20}
+	tb2.Add(0, 0, 0, 1<<20)
+	tb2.Take()
+	if e := tb2.Take(); e != nil {
+		t.Fatalf("split an unmeasured segment below MinSplit: %v", e)
+	}
+}

@@ -105,8 +105,8 @@ func runGet(c *cli.Context) error {
 	}
 	if !c.Bool("quiet") {
 		secs := res.Elapsed.Seconds()
-		fmt.Fprintf(os.Stderr, "netfox: saved %s (%s) in %s, %s/s, %d connections\n", res.Path, units.FormatSize(res.Size),
-			res.Elapsed.Round(10*time.Millisecond), units.FormatSize(int64(float64(res.Fetched)/max(secs, 1e-3))), res.Connections)
+		fmt.Fprintf(os.Stderr, "netfox: saved %s (%s) in %s, %s/s, %d connections%s\n", res.Path, units.FormatSize(res.Size),
+			res.Elapsed.Round(10*time.Millisecond), units.FormatSize(int64(float64(res.Fetched)/max(secs, 1e-3))), res.Connections, replaced(res.Reconnects))
 	}
 	return nil
 }
@@ -115,4 +115,14 @@ func runGet(c *cli.Context) error {
 func isTerminal(f *os.File) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func replaced(n int) string {
+	switch n {
+	case 0:
+		return ""
+	case 1:
+		return " (1 slow one replaced)"
+	}
+	return fmt.Sprintf(" (%d slow ones replaced)", n)
 }

@@ -49,6 +49,8 @@ type options struct {
 	changeTo       []byte
 	changeEvery    int64
 	versions       [][]byte
+	slowTimes      int64
+	slowRate       int64
 	stallAfter     int64
 	stallTimes     int64
 	status         int
@@ -99,6 +101,13 @@ func CutAfter(n int64, times int) Option {
 // GET responses.
 func StallAfter(n int64, times int) Option {
 	return func(o *options) { o.stallAfter, o.stallTimes = n, int64(times) }
+}
+
+// SlowFirst throttles the first times GET responses to rate bytes/s, as
+// a connection on a congested path would be; later ones follow
+// RatePerResponse, if set.
+func SlowFirst(times int, rate int64) Option {
+	return func(o *options) { o.slowTimes, o.slowRate = int64(times), rate }
 }
 
 // ChangeAfter replaces the file by content (new ETag and Last-Modified)
@@ -242,7 +251,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodGet && getN <= s.opts.stallTimes {
 		body = &staller{ResponseWriter: body, left: s.opts.stallAfter, gone: r.Context().Done()}
 	}
-	if s.opts.rate > 0 {
+	switch {
+	case r.Method == http.MethodGet && getN <= s.opts.slowTimes:
+		body = &throttle{ResponseWriter: body, rate: s.opts.slowRate, start: time.Now()}
+	case s.opts.rate > 0:
 		body = &throttle{ResponseWriter: body, rate: s.opts.rate, start: time.Now()}
 	}
 	if r.Method == http.MethodGet && s.opts.ignoreRanges {
