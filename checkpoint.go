@@ -37,6 +37,7 @@ func (c *checkpointer) loop(stop <-chan struct{}) {
 			if durable {
 				lastSync = now
 			}
+			c.part.StartWriteback()
 			if err := c.save(durable); err != nil && c.err == nil {
 				c.err = err
 				c.d.notify("cannot save progress to %s: %v", c.path, err)

@@ -439,10 +439,13 @@ func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fet
 	err := segment.Run(ctx, table, fetcher, d.conns)
 	close(stop)
 	<-cpDone
-	// The last save is durable whatever happened: it is what the next
-	// run resumes from.
-	if saveErr := cp.save(true); saveErr != nil && err == nil {
-		err = ioError(saveErr)
+	if err == nil {
+		return nil // finish flushes the data; the .info is about to go
+	}
+	// After a failure the last save is durable: it is what the next run
+	// resumes from.
+	if saveErr := cp.save(true); saveErr != nil {
+		d.notify("cannot save progress to %s: %v", infoPath, saveErr)
 	}
 	return err
 }

@@ -78,6 +78,9 @@ func NewHTTPClient(connections int) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.DisableCompression = true
 	t.MaxIdleConnsPerHost = connections
+	// One more than the workers: the probe's connection may still be
+	// closing when the workers dial.
+	t.MaxConnsPerHost = connections + 1
 	t.ReadBufferSize = 64 << 10
 	t.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.ResponseHeaderTimeout = 30 * time.Second
