@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -165,6 +166,9 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	}
 
 	var fetched, reconnects atomic.Int64
+	var lowered sync.Once
+	var connections atomic.Int64 // lowered when the server is overloaded
+	connections.Store(int64(d.conns))
 	fetcher := &segment.Fetcher{
 		Output:       part,
 		Fetched:      &fetched,
@@ -172,6 +176,12 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		MaxRetryWait: d.req.RetryWait,
 		StallSpeed:   d.req.StallSpeed,
 		StallWindow:  d.req.StallWindow,
+		OnLower: func(allowed int, cause error) {
+			lowered.Do(func() {
+				d.notify("the server is overloaded (%v); using fewer connections", cause)
+			})
+			connections.Store(int64(allowed))
+		},
 		OnReconnect: func(*segment.Segment, float64, float64) {
 			reconnects.Add(1)
 		},
@@ -227,6 +237,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	}
 	res.Fetched = fetched.Load()
 	res.Reconnects = int(reconnects.Load())
+	res.Connections = int(connections.Load())
 	res.Elapsed = time.Since(began)
 	return res, nil
 }

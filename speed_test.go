@@ -2,11 +2,13 @@ package netfox_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/netfox/netfox"
 	"github.com/netfox/netfox/internal/testserver"
+	"github.com/netfox/netfox/serve"
 )
 
 // TestSlowConnectionsReplaced: two of four connections run at an eighth
@@ -26,5 +28,35 @@ func TestSlowConnectionsReplaced(t *testing.T) {
 	}
 	if res.Fetched > int64(len(content)) {
 		t.Errorf("fetched %d bytes for %d: a replaced connection's bytes were fetched twice", res.Fetched, len(content))
+	}
+}
+
+// TestPoliteOnOverload: a server that answers 503 beyond two concurrent
+// requests gets fewer connections, and the download still completes.
+func TestPoliteOnOverload(t *testing.T) {
+	dir := t.TempDir()
+	content := randomBytes(2<<20, 71)
+	if err := os.WriteFile(filepath.Join(dir, "f"), content, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := serve.New(serve.Options{Dir: dir, MaxConns: 2, RatePerConn: 4 << 20})
+	ln, err := srv.Listen("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan struct{})
+	go func() { srv.Serve(ctx, ln); close(served) }()
+	defer func() { cancel(); <-served }()
+
+	out := filepath.Join(t.TempDir(), "out")
+	var got notices
+	res, err := netfox.Download(context.Background(), netfox.Request{URL: "http://" + ln.Addr().String() + "/f", Output: out, Connections: 8, Notify: got.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, out, content)
+	if !got.has("using fewer connections") || res.Connections >= 8 {
+		t.Errorf("connections %d, notices %q; want fewer than 8 and one notice", res.Connections, got.msgs)
 	}
 }

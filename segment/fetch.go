@@ -26,6 +26,13 @@ type Permanent interface {
 	Permanent() bool
 }
 
+// Overloaded is implemented by errors that say the server is overloaded
+// (429 Too Many Requests, 503 Service Unavailable): fewer connections
+// would serve it better.
+type Overloaded interface {
+	Overloaded() bool
+}
+
 // RetryAfterer is implemented by errors that carry the server's advice on
 // when to try again (Retry-After on 429 and 503).
 type RetryAfterer interface {
@@ -91,6 +98,9 @@ type Fetcher struct {
 	// MaxReconnects bounds the slow-connection reconnects of one Run,
 	// so that a host cannot be stormed. Zero means four per connection.
 	MaxReconnects int
+	// OnLower, when set, is told when Run lowers its number of
+	// connections because the server said it is overloaded.
+	OnLower func(allowed int, cause error)
 	// OnReconnect, when set, is told about each slow-connection reconnect.
 	OnReconnect func(s *Segment, rate, median float64)
 
@@ -115,6 +125,13 @@ const bufSize = 256 << 10
 // Fetch downloads the remaining bytes of s, retrying transient failures
 // from the byte reached. It returns nil once s is done.
 func (f *Fetcher) Fetch(ctx context.Context, s *Segment) error {
+	return f.fetch(ctx, s, nil)
+}
+
+// fetch is Fetch for a worker of Run (w may be nil): transient errors are
+// reported to the worker's pool, and the fetch stops with errRetired when
+// the pool was lowered below the worker.
+func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 	maxTries := f.MaxTries
 	if maxTries <= 0 {
 		maxTries = 5
@@ -134,6 +151,12 @@ func (f *Fetcher) Fetch(ctx context.Context, s *Segment) error {
 		}
 		if errors.Is(err, ErrSlowConnection) {
 			continue // not a failure: go on at once, on a new connection
+		}
+		if w != nil {
+			w.pool.note(err)
+			if w.retired() {
+				return errRetired
+			}
 		}
 		if s.Next() > before {
 			failures = 0

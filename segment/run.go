@@ -3,6 +3,8 @@ package segment
 import (
 	"context"
 	"errors"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -13,17 +15,41 @@ import (
 // permanent error stops the rest. A worker whose segment is done takes
 // the next idle one, else cuts a piece off the busiest (Table.Take), so
 // the workers stay busy to the end.
+//
+// When the server says it is overloaded (429, 503) or keeps resetting
+// connections, Run lowers the number of workers by one per such answer,
+// down to one, rather than hammer it: a worker beyond the new count
+// hands its segment back and stops.
 func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
+	conns = max(conns, 1)
+	p := &pool{onLower: f.OnLower}
+	p.allowed.Store(int64(conns))
 	g, gctx := errgroup.WithContext(ctx)
-	for range max(conns, 1) {
+	for i := range conns {
+		w := &worker{pool: p, index: i}
 		g.Go(func() error {
-			for gctx.Err() == nil {
+			for gctx.Err() == nil && !w.retired() {
+				changed := table.Changed()
 				e := table.Take()
 				if e == nil {
+					if table.Remaining() == 0 {
+						return nil
+					}
+					// Everything left is being fetched in pieces too small
+					// to split now. Wait for a segment to come back, or for
+					// the rates to make a tail split worth it.
+					select {
+					case <-changed:
+					case <-time.After(idleRecheck):
+					case <-gctx.Done():
+					}
+					continue
+				}
+				err := f.fetch(gctx, e.Segment, w)
+				table.Release(e)
+				if errors.Is(err, errRetired) {
 					return nil
 				}
-				err := f.Fetch(gctx, e.Segment)
-				table.Release(e)
 				if err != nil {
 					return err
 				}
@@ -45,6 +71,10 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	}
 	return err
 }
+
+// idleRecheck is how often a worker with nothing to do looks again for a
+// segment worth splitting.
+const idleRecheck = 250 * time.Millisecond
 
 // monitorTick is how often the monitor samples the segments' progress.
 const monitorTick = 100 * time.Millisecond
@@ -169,3 +199,51 @@ func (m *monitor) sample(now time.Time) {
 		}
 	}
 }
+
+// pool is how many of a Run's workers may go on.
+type pool struct {
+	allowed atomic.Int64
+	resets  atomic.Int64
+	onLower func(allowed int, cause error)
+}
+
+// resetsPerLowering is how many connection resets count as one "server
+// overloaded" answer.
+const resetsPerLowering = 3
+
+// note lowers the number of workers by one when err says the server is
+// overloaded: a 429 or 503, or every third connection reset.
+func (p *pool) note(err error) {
+	var o Overloaded
+	overloaded := errors.As(err, &o) && o.Overloaded()
+	if !overloaded && errors.Is(err, syscall.ECONNRESET) {
+		overloaded = p.resets.Add(1)%resetsPerLowering == 0
+	}
+	if !overloaded {
+		return
+	}
+	for {
+		n := p.allowed.Load()
+		if n <= 1 {
+			return
+		}
+		if p.allowed.CompareAndSwap(n, n-1) {
+			if p.onLower != nil {
+				p.onLower(int(n-1), err)
+			}
+			return
+		}
+	}
+}
+
+// worker is one of a Run's connections.
+type worker struct {
+	pool  *pool
+	index int
+}
+
+// retired reports whether the pool was lowered below this worker.
+func (w *worker) retired() bool { return int64(w.index) >= w.pool.allowed.Load() }
+
+// errRetired ends a worker's fetch when the pool was lowered below it.
+var errRetired = errors.New("worker retired: the server asked for fewer connections")

@@ -20,6 +20,7 @@ type Table struct {
 	mu     sync.Mutex
 	all    []*Entry
 	nextID int
+	wake   chan struct{} // closed by the next Release; guarded by mu
 }
 
 // Entry is a segment in a table, with the bookkeeping the table and the
@@ -97,6 +98,11 @@ func (t *Table) stealLocked() *Entry {
 	if victim == nil {
 		return nil
 	}
+	// A piece that its owner will fetch within a moment is not worth a
+	// new request, whose bytes in flight on the old one are wasted.
+	if typical > 0 && victim.Rate() > 0 && victimTime < minStealSeconds {
+		return nil
+	}
 	smallest := minSplit
 	if typical > 0 && victimTime > 1 {
 		smallest = max(minSplit/8, 1)
@@ -109,6 +115,10 @@ func (t *Table) stealLocked() *Entry {
 	e.busy = true
 	return e
 }
+
+// minStealSeconds is the shortest expected remaining time of a segment
+// worth splitting.
+const minStealSeconds = 0.25
 
 // expectedSeconds is how long e needs to finish at its measured rate, or
 // at typical when it has none yet. With no rate at all it ranks segments
@@ -162,12 +172,29 @@ func (t *Table) busyEntries() []*Entry {
 	return busy
 }
 
-// Release marks a segment as no longer being fetched.
+// Release marks a segment as no longer being fetched, and wakes the
+// workers waiting in Changed.
 func (t *Table) Release(e *Entry) {
 	t.mu.Lock()
 	e.busy = false
+	if t.wake != nil {
+		close(t.wake)
+		t.wake = nil
+	}
 	t.mu.Unlock()
 	e.setRate(0)
+}
+
+// Changed returns a channel closed at the next Release: a worker that
+// found nothing to Take waits on it, since a released segment may be
+// unfinished (its worker retired) or splittable again.
+func (t *Table) Changed() <-chan struct{} {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.wake == nil {
+		t.wake = make(chan struct{})
+	}
+	return t.wake
 }
 
 // Span is a consistent view of one segment.

@@ -94,6 +94,11 @@ func (e *StatusError) Permanent() bool {
 	return e.Code >= 400 && e.Code < 500
 }
 
+// Overloaded reports whether the server said it is overloaded (429, 503).
+func (e *StatusError) Overloaded() bool {
+	return e.Code == http.StatusTooManyRequests || e.Code == http.StatusServiceUnavailable
+}
+
 // RetryAfter is the wait the server asked for, zero when it did not.
 func (e *StatusError) RetryAfter() time.Duration { return e.retryAfter }
 
