@@ -283,3 +283,9 @@ func FuzzParseContentRange(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkSplit(b *testing.B) {
+	for b.Loop() {
+		Split(1<<40, 32)
+	}
+}

@@ -521,3 +521,15 @@ func TestTailSplitsSmaller(t *testing.T) {
 		t.Fatalf("split an unmeasured segment below MinSplit: %v", e)
 	}
 }
+
+// BenchmarkTakeSteal measures handing out work once the plan is used up:
+// every Take cuts a busy segment in two.
+func BenchmarkTakeSteal(b *testing.B) {
+	for b.Loop() {
+		tb := &Table{MinSplit: 1}
+		tb.Add(0, 0, 0, 1<<40)
+		for range 64 {
+			tb.Take()
+		}
+	}
+}
