@@ -90,7 +90,7 @@ func newDownloader(req Request) (*downloader, error) {
 	return &downloader{
 		req:    req,
 		conns:  req.Connections,
-		client: &siteinfo.Client{HTTP: httpClient, Header: req.Header},
+		client: &siteinfo.Client{HTTP: httpClient, Header: req.Header, User: req.User, Password: req.Password},
 		bootID: state.BootID(),
 	}, nil
 }
@@ -230,6 +230,11 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	}
 	if err != nil {
 		return res, err
+	}
+	if d.req.Checksum != nil {
+		if err := d.req.Checksum.verify(p.part); err != nil {
+			return res, err
+		}
 	}
 	closed = true
 	if err := finish(part, p); err != nil {
@@ -374,7 +379,7 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info siteinfo.Info, saved state.State, p paths) (int64, error) {
 	was := siteinfo.Info{Length: saved.Length, ETag: saved.ETag, LastModified: saved.LastModified}
 	switch {
-	case !info.Validated():
+	case !info.Validated() && d.req.Checksum == nil:
 		d.notify("the server sends no ETag or Last-Modified, so the partial download cannot be checked against it; starting over")
 		return -1, nil
 	case !was.SameVersion(info):

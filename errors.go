@@ -39,6 +39,10 @@ var (
 	// ErrBusy indicates that another download is writing the same output.
 	ErrBusy = fileaccess.ErrLocked
 
+	// ErrChecksum indicates that the downloaded bytes do not have the
+	// digest the Request asked for. The data is kept as the .part file.
+	ErrChecksum = errors.New("checksum mismatch")
+
 	// ErrIO indicates a local file-system failure: a full disk, a
 	// read-only directory, an output path that is a directory.
 	ErrIO = errors.New("local I/O error")

@@ -24,6 +24,16 @@ type Request struct {
 	// Overwrite replaces an existing complete file at Output.
 	Overwrite bool
 
+	// Checksum, when set, is verified after the last byte; on a mismatch
+	// the file stays as .part and Download returns ErrChecksum. It also
+	// lets a resume go on where the server gives no validator to check.
+	Checksum *Checksum
+
+	// User and Password are the credentials for servers that ask: the
+	// FTP login (else anonymous) and HTTP basic authentication. A URL's
+	// own user:password@ wins.
+	User, Password string
+
 	// Header is sent with every request.
 	Header http.Header
 	// HTTPClient does the requests; nil means a client tuned for

@@ -20,6 +20,9 @@ type Client struct {
 	HTTP *http.Client
 	// Header is added to every request (User-Agent, cookies, auth).
 	Header http.Header
+	// User and Password are sent when the URL has no credentials: the
+	// FTP login (empty means anonymous) and HTTP basic authentication.
+	User, Password string
 }
 
 func (c *Client) httpClient() *http.Client {
@@ -41,6 +44,9 @@ func (c *Client) newRequest(ctx context.Context, method, rawURL string) (*http.R
 		req.Header[k] = vs
 	}
 	req.Header.Set("Accept-Encoding", "identity")
+	if c.User != "" && req.URL.User == nil {
+		req.SetBasicAuth(c.User, c.Password)
+	}
 	return req, nil
 }
 
@@ -62,8 +68,8 @@ func CheckURL(rawURL string) error {
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrBadURL, err)
 	}
-	if u.Scheme != "http" && u.Scheme != "https" {
-		return fmt.Errorf("%w: unsupported scheme %q in %s (use http or https)", ErrBadURL, u.Scheme, u.Redacted())
+	if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ftp" {
+		return fmt.Errorf("%w: unsupported scheme %q in %s (use http, https or ftp)", ErrBadURL, u.Scheme, u.Redacted())
 	}
 	if u.Host == "" {
 		return fmt.Errorf("%w: no host in %s", ErrBadURL, u.Redacted())
@@ -78,6 +84,9 @@ func CheckURL(rawURL string) error {
 func (c *Client) Probe(ctx context.Context, rawURL string) (Info, error) {
 	if err := CheckURL(rawURL); err != nil {
 		return Info{}, err
+	}
+	if u, _ := url.Parse(rawURL); u.Scheme == "ftp" {
+		return c.probeFTP(ctx, u)
 	}
 	info, err := c.probeHead(ctx, rawURL)
 	if err == nil && info.Length >= 0 && (info.Ranges || info.rangesRefused) {
@@ -188,6 +197,9 @@ type Remote struct {
 // Content-Length that agrees, and no content coding. Anything else is an
 // error and its body is never read.
 func (rm *Remote) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser, error) {
+	if rm.isFTP() {
+		return rm.openFTP(ctx, r)
+	}
 	req, err := rm.Client.newRequest(ctx, http.MethodGet, rm.Info.URL)
 	if err != nil {
 		return nil, err
@@ -245,6 +257,8 @@ func (rm *Remote) check(resp *http.Response, r segment.Range) error {
 	return nil
 }
 
+func (rm *Remote) isFTP() bool { return strings.HasPrefix(rm.Info.URL, "ftp://") }
+
 func (rm *Remote) validatorName() string {
 	if rm.Info.StrongETag() {
 		return "ETag " + rm.Info.ETag
@@ -256,6 +270,9 @@ func (rm *Remote) validatorName() string {
 // not serve ranges. The caller counts the bytes: when the length is known,
 // a body of another length is an error.
 func (rm *Remote) OpenStream(ctx context.Context) (io.ReadCloser, error) {
+	if rm.isFTP() {
+		return rm.openFTP(ctx, segment.Range{Start: 0, End: -1})
+	}
 	req, err := rm.Client.newRequest(ctx, http.MethodGet, rm.Info.URL)
 	if err != nil {
 		return nil, err

@@ -78,15 +78,23 @@ type StatusError struct {
 	URL    string
 	// retryAfter is the server's Retry-After advice, zero when absent.
 	retryAfter time.Duration
+	// ftp is the FTP command refused, empty for HTTP.
+	ftp string
 }
 
 func (e *StatusError) Error() string {
+	if e.ftp != "" {
+		return fmt.Sprintf("FTP server %s refused %s: %s", e.URL, e.ftp, e.Status)
+	}
 	return fmt.Sprintf("server answered %s for %s", e.Status, e.URL)
 }
 
 // Permanent reports whether retrying the request cannot help: client
 // errors other than timeouts and rate limits.
 func (e *StatusError) Permanent() bool {
+	if e.ftp != "" {
+		return e.Code >= 500 // FTP: 4xx transient, 5xx permanent
+	}
 	switch e.Code {
 	case http.StatusRequestTimeout, http.StatusTooEarly, http.StatusTooManyRequests:
 		return false
@@ -96,6 +104,9 @@ func (e *StatusError) Permanent() bool {
 
 // Overloaded reports whether the server said it is overloaded (429, 503).
 func (e *StatusError) Overloaded() bool {
+	if e.ftp != "" {
+		return e.Code == 421 // "too many connections"
+	}
 	return e.Code == http.StatusTooManyRequests || e.Code == http.StatusServiceUnavailable
 }
 

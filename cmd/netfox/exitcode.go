@@ -22,6 +22,7 @@ const (
 	exitIO            = 7
 	exitBadResponse   = 8
 	exitExists        = 9
+	exitChecksum      = 10
 	exitInterrupted   = 130
 )
 
@@ -46,6 +47,8 @@ func exitCode(err error) int {
 		return exitRemoteChanged
 	case errors.Is(err, netfox.ErrBadState):
 		return exitBadState
+	case errors.Is(err, netfox.ErrChecksum):
+		return exitChecksum
 	case errors.Is(err, netfox.ErrIO):
 		return exitIO
 	case errors.Is(err, netfox.ErrExists), errors.Is(err, netfox.ErrBusy):

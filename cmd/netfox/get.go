@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -33,6 +34,8 @@ Examples:
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output; errors still go to stderr"},
 			&cli.BoolFlag{Name: "restart", Usage: "discard PATH.part and PATH.info and start over"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing complete PATH"},
+			&cli.StringFlag{Name: "checksum", Usage: "verify the result: `ALGO=HEX` with ALGO sha256, sha512, sha1 or md5"},
+			&cli.StringFlag{Name: "user", Usage: "`USER:PASSWORD` for FTP servers (default: from the URL, else anonymous)"},
 			&cli.IntFlag{Name: "max-tries", Value: 5, Usage: "attempts per segment without progress before giving up"},
 			&cli.DurationFlag{Name: "retry-wait", Value: 10 * time.Second, Usage: "longest wait between two tries (backoff starts at 250ms)"},
 			&cli.StringFlag{Name: "stall-speed", Value: "1KiB", Usage: "a connection slower than `RATE` per second for --stall-time is cut and retried"},
@@ -74,6 +77,15 @@ func runGet(c *cli.Context) error {
 		return usageError{errors.New("--retry-wait must not be negative")}
 	}
 
+	var checksum *netfox.Checksum
+	if s := c.String("checksum"); s != "" {
+		if checksum, err = netfox.ParseChecksum(s); err != nil {
+			return err
+		}
+	}
+
+	user, password, _ := strings.Cut(c.String("user"), ":")
+
 	progress := new(netfox.Progress)
 	req := netfox.Request{
 		URL:         c.Args().First(),
@@ -86,6 +98,9 @@ func runGet(c *cli.Context) error {
 		RetryWait:   c.Duration("retry-wait"),
 		StallSpeed:  stallSpeed,
 		StallWindow: stallTime,
+		Checksum:    checksum,
+		User:        user,
+		Password:    password,
 		Progress:    progress,
 	}
 	if c.IsSet("connections") && req.Connections == 0 {

@@ -141,6 +141,8 @@ func TestExitCodes(t *testing.T) {
 		{".info without .part", func(dir string) {
 			os.WriteFile(filepath.Join(dir, "file.bin.info"), []byte("whatever"), 0o644)
 		}, []string{"get", srv.FileURL}, exitBadState, "file.bin.part is missing (use --restart"},
+		{"malformed checksum", nil, []string{"get", "--checksum", "sha256=nothex", srv.FileURL}, exitUsage, "a sha256 digest is 64 hex digits"},
+		{"checksum mismatch", nil, []string{"get", "-q", "--checksum", "md5=00000000000000000000000000000000", srv.FileURL}, exitChecksum, "checksum mismatch: md5 of file.bin.part is"},
 		{"bad stall speed", nil, []string{"get", "--stall-speed", "fast", srv.FileURL}, exitUsage, `--stall-speed: invalid size "fast"`},
 		{"read-only directory", func(dir string) { os.Chmod(dir, 0o555) }, []string{"get", srv.FileURL}, exitIO, "permission denied"},
 	}

@@ -1,0 +1,78 @@
+package netfox
+
+import (
+	"bytes"
+	"crypto/md5"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/hex"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"strings"
+)
+
+// Checksum is the digest a download must have, checked after the last
+// byte and before the file gets its final name.
+type Checksum struct {
+	// Algo is sha256, sha512, sha1 or md5.
+	Algo string
+	// Sum is the expected digest.
+	Sum []byte
+}
+
+// newHash returns a hash for algo, and whether Checksum accepts algo.
+func newHash(algo string) (hash.Hash, bool) {
+	switch algo {
+	case "sha256":
+		return sha256.New(), true
+	case "sha512":
+		return sha512.New(), true
+	case "sha1":
+		return sha1.New(), true
+	case "md5":
+		return md5.New(), true
+	}
+	return nil, false
+}
+
+// ParseChecksum reads "ALGO=HEX", e.g. "sha256=9f86d0...".
+func ParseChecksum(s string) (*Checksum, error) {
+	algo, hexSum, ok := strings.Cut(strings.TrimSpace(s), "=")
+	algo = strings.ToLower(strings.TrimSpace(algo))
+	h, known := newHash(algo)
+	if !ok || !known {
+		return nil, fmt.Errorf("%w: checksum %q: want ALGO=HEX with ALGO sha256, sha512, sha1 or md5", ErrUsage, s)
+	}
+	sum, err := hex.DecodeString(strings.TrimSpace(hexSum))
+	if err != nil || len(sum) != h.Size() {
+		return nil, fmt.Errorf("%w: checksum %q: a %s digest is %d hex digits", ErrUsage, s, algo, 2*h.Size())
+	}
+	return &Checksum{Algo: algo, Sum: sum}, nil
+}
+
+// String formats the checksum as ALGO=HEX.
+func (c *Checksum) String() string { return c.Algo + "=" + hex.EncodeToString(c.Sum) }
+
+// verify reads the file at path and compares its digest with c.
+func (c *Checksum) verify(path string) error {
+	h, ok := newHash(c.Algo)
+	if !ok {
+		return fmt.Errorf("%w: unknown checksum algorithm %q", ErrUsage, c.Algo)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return ioError(err)
+	}
+	defer f.Close()
+	if _, err := io.Copy(h, f); err != nil {
+		return ioError(err)
+	}
+	if got := h.Sum(nil); !bytes.Equal(got, c.Sum) {
+		return fmt.Errorf("%w: %s of %s is %x, expected %x; the data stays in %s (run with --restart to download it again)",
+			ErrChecksum, c.Algo, path, got, c.Sum, path)
+	}
+	return nil
+}
