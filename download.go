@@ -36,6 +36,18 @@ type Result struct {
 	// Reconnects counts connections replaced because they ran far below
 	// the others.
 	Reconnects int
+	// Sources are the bytes fetched in this run from URL and from each
+	// mirror still in use, in the order of the Request.
+	Sources []Source
+}
+
+// Source is one address of the file and what it served.
+type Source struct {
+	URL     string
+	Fetched int64
+	// Dropped tells why the source was not used or given up; empty when
+	// it served to the end.
+	Dropped string
 }
 
 // Download fetches req.URL into req.Output, resuming a partial download
@@ -55,15 +67,21 @@ func Download(ctx context.Context, req Request) (Result, error) {
 const maxFreshStarts = 1
 
 type downloader struct {
-	req    Request
-	conns  int
-	client *siteinfo.Client
-	bootID string
+	req     Request
+	conns   int
+	client  *siteinfo.Client
+	bootID  string
+	sources []*source // of the current ranged attempt
 }
 
 func newDownloader(req Request) (*downloader, error) {
 	if req.Connections == 0 {
 		req.Connections = DefaultConnections
+	}
+	for _, m := range req.Mirrors {
+		if err := siteinfo.CheckURL(m); err != nil {
+			return nil, fmt.Errorf("%w: mirror: %w", ErrUsage, err)
+		}
 	}
 	if req.Connections < 1 || req.Connections > MaxConnections {
 		return nil, fmt.Errorf("%w: connections must be between 1 and %d, not %d", ErrUsage, MaxConnections, req.Connections)
@@ -106,17 +124,112 @@ type paths struct {
 	out, part, info string
 }
 
+// source is one address of the file in a download, counting the bytes
+// it serves.
+type source struct {
+	url     string
+	remote  *siteinfo.Remote
+	fetched atomic.Int64
+	dropped atomic.Pointer[string]
+}
+
+// OpenRange opens a range of the source, counting its bytes.
+func (s *source) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser, error) {
+	body, err := s.remote.OpenRange(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return &countingBody{ReadCloser: body, n: &s.fetched}, nil
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// probeMirrors returns the sources of a ranged download: URL first, then
+// each mirror that answers with the same length and serves ranges. A
+// mirror of another length is refused outright: it holds another file.
+func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*source, error) {
+	sources := []*source{{url: d.req.URL, remote: &siteinfo.Remote{Client: d.client, Info: info}}}
+	if len(d.req.Mirrors) == 0 {
+		return sources, nil
+	}
+	infos := make([]siteinfo.Info, len(d.req.Mirrors))
+	errs := make([]error, len(d.req.Mirrors))
+	var wg sync.WaitGroup
+	for i, m := range d.req.Mirrors {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			infos[i], errs[i] = d.probeURL(ctx, m)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	differentValidators := false
+	for i, m := range d.req.Mirrors {
+		switch mi := infos[i]; {
+		case errs[i] != nil:
+			d.notify("mirror %s is unusable (%v); going on without it", m, errs[i])
+		case mi.Length != info.Length:
+			return nil, fmt.Errorf("%w: %s has %d bytes but %s has %d; they are not the same file", ErrMirrorMismatch, m, mi.Length, d.req.URL, info.Length)
+		case !mi.Ranges:
+			d.notify("mirror %s does not serve byte ranges; going on without it", m)
+		default:
+			if !info.SameVersion(mi) {
+				differentValidators = true
+			}
+			sources = append(sources, &source{url: m, remote: &siteinfo.Remote{Client: d.client, Info: mi}})
+		}
+	}
+	if differentValidators && d.req.Checksum == nil {
+		d.notify("the mirrors give different ETag or Last-Modified values, so only their length shows they hold the same file; add --checksum to prove the result")
+	}
+	return sources, nil
+}
+
+// useSources points the fetcher at the sources and records them in res.
+func (d *downloader) useSources(f *segment.Fetcher, sources []*source, res *Result) {
+	f.Opener = sources[0]
+	f.Mirrors = nil
+	if len(sources) > 1 {
+		for _, s := range sources {
+			f.Mirrors = append(f.Mirrors, s)
+		}
+		f.OnMirrorDropped = func(i int, err error) {
+			why := err.Error()
+			sources[i].dropped.Store(&why)
+			d.notify("giving up mirror %s (%v); going on with the others", sources[i].url, err)
+		}
+	}
+	d.sources = sources
+}
+
 // probe asks the remote about the file, retrying transient failures (a
 // 503, a reset) as the segments do. A host that cannot be reached at all
 // is reported at once: on the first request that is most often a typo,
 // not an outage.
 func (d *downloader) probe(ctx context.Context) (siteinfo.Info, error) {
+	return d.probeURL(ctx, d.req.URL)
+}
+
+// probeURL is probe for any address of the file.
+func (d *downloader) probeURL(ctx context.Context, rawURL string) (siteinfo.Info, error) {
 	maxTries := d.req.MaxTries
 	if maxTries <= 0 {
 		maxTries = 5
 	}
 	for try := 1; ; try++ {
-		info, err := d.client.Probe(ctx, d.req.URL)
+		info, err := d.client.Probe(ctx, rawURL)
 		var netErr *siteinfo.NetError
 		unreachable := errors.As(err, &netErr) && netErr.Dial()
 		if err == nil || ctx.Err() != nil || segment.IsPermanent(err) || errors.Is(err, siteinfo.ErrBadURL) || unreachable || try >= maxTries {
@@ -199,6 +312,11 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		fetcher.Opener = &siteinfo.Remote{Client: d.client, Info: info}
 		d.req.Progress.start(p.out, info.Length, table, &fetched)
 		if info.Ranges && info.Length >= 0 {
+			var sources []*source
+			if sources, err = d.probeMirrors(ctx, info); err != nil {
+				return res, err
+			}
+			d.useSources(fetcher, sources, &res)
 			err = d.fetchRanges(ctx, part, fetcher, info, table, p.info)
 		} else {
 			err = d.fetchStream(ctx, part, fetcher, info, table, p.info)
@@ -243,6 +361,13 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	res.Fetched = fetched.Load()
 	res.Reconnects = int(reconnects.Load())
 	res.Connections = int(connections.Load())
+	for _, s := range d.sources {
+		src := Source{URL: s.url, Fetched: s.fetched.Load()}
+		if why := s.dropped.Load(); why != nil {
+			src.Dropped = *why
+		}
+		res.Sources = append(res.Sources, src)
+	}
 	res.Elapsed = time.Since(began)
 	return res, nil
 }
@@ -434,6 +559,7 @@ func (d *downloader) stateOf(info siteinfo.Info, spans []segment.Span) state.Sta
 		ETag:         info.ETag,
 		LastModified: info.LastModified,
 		BootID:       d.bootID,
+		Mirrors:      d.req.Mirrors,
 		Segments:     make([]state.Segment, 0, len(spans)),
 	}
 	for _, s := range spans {

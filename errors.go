@@ -39,6 +39,10 @@ var (
 	// ErrBusy indicates that another download is writing the same output.
 	ErrBusy = fileaccess.ErrLocked
 
+	// ErrMirrorMismatch indicates mirrors that disagree on the file's
+	// length: they do not hold the same file.
+	ErrMirrorMismatch = errors.New("mirrors disagree")
+
 	// ErrChecksum indicates that the downloaded bytes do not have the
 	// digest the Request asked for. The data is kept as the .part file.
 	ErrChecksum = errors.New("checksum mismatch")

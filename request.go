@@ -8,8 +8,13 @@ import (
 
 // Request describes one download.
 type Request struct {
-	// URL is the file to fetch (http or https).
+	// URL is the file to fetch (http, https or ftp).
 	URL string
+	// Mirrors are more addresses of the same file (http, https, ftp
+	// mixed). The connections are spread over URL and Mirrors, more work
+	// goes to the faster ones, and one that fails is dropped. Mirrors of
+	// another length are refused.
+	Mirrors []string
 	// Output is the path to write. Empty means the name the server
 	// suggests (Content-Disposition, else the URL path), made safe, in Dir.
 	Output string

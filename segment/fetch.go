@@ -72,6 +72,15 @@ type Fetcher struct {
 	Opener Opener
 	Output io.WriterAt
 
+	// Mirrors, when set, are several sources of the same file: Run
+	// spreads its workers over them, moves a worker whose connection
+	// runs slow to the next mirror, and drops a mirror that fails after
+	// its retries, going on with the others. Opener is not used by Run
+	// then.
+	Mirrors []Opener
+	// OnMirrorDropped, when set, is told when a mirror is given up.
+	OnMirrorDropped func(index int, err error)
+
 	// MaxTries bounds the attempts per segment without progress; an
 	// attempt that writes at least one byte resets the count, so a long
 	// download over a flaky link keeps going. Zero means 5.
@@ -139,7 +148,7 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 	failures := 0
 	for !s.Done() {
 		before := s.Next()
-		err := f.attempt(ctx, s)
+		err := f.attempt(ctx, s, w)
 		if err == nil {
 			continue // a clean end of body: loop checks Done
 		}
@@ -150,12 +159,22 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 			return err
 		}
 		if errors.Is(err, ErrSlowConnection) {
-			continue // not a failure: go on at once, on a new connection
+			// Not a failure: go on at once, on a new connection, from
+			// the next mirror if there are several.
+			if w != nil && w.mirror != nil {
+				w.mirror = w.mirrors.rotate(w.mirror)
+			}
+			continue
 		}
 		if w != nil {
 			w.pool.note(err)
 			if w.retired() {
 				return errRetired
+			}
+			// A mirror that keeps failing, even with progress between
+			// failures, is given up while others can serve.
+			if w.mirror != nil && w.mirror.failures.Add(1) >= int64(2*maxTries) && w.mirrors.alive() > 1 {
+				return fmt.Errorf("%d failures: %w", w.mirror.failures.Load(), err)
 			}
 		}
 		if s.Next() > before {
@@ -219,7 +238,7 @@ func Sleep(ctx context.Context, d time.Duration) error {
 
 // attempt opens [Next, End) once and copies it until the body ends, an
 // error occurs, or the segment is done (End may have moved down meanwhile).
-func (f *Fetcher) attempt(ctx context.Context, s *Segment) (err error) {
+func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error) {
 	r := Range{Start: s.Next(), End: s.End()}
 	if r.Len() <= 0 {
 		return nil
@@ -240,7 +259,11 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment) (err error) {
 		}
 	}()
 
-	body, err := f.Opener.OpenRange(attemptCtx, r)
+	opener := f.Opener
+	if w != nil && w.mirror != nil {
+		opener = w.mirror.opener
+	}
+	body, err := opener.OpenRange(attemptCtx, r)
 	if err != nil {
 		return err
 	}

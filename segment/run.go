@@ -3,6 +3,7 @@ package segment
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -24,9 +25,10 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	conns = max(conns, 1)
 	p := &pool{onLower: f.OnLower}
 	p.allowed.Store(int64(conns))
+	ms := newMirrorSet(f.Mirrors, f.OnMirrorDropped)
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range conns {
-		w := &worker{pool: p, index: i}
+		w := &worker{pool: p, index: i, mirrors: ms, mirror: ms.pick(i)}
 		g.Go(func() error {
 			for gctx.Err() == nil && !w.retired() {
 				changed := table.Changed()
@@ -49,6 +51,12 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 				table.Release(e)
 				if errors.Is(err, errRetired) {
 					return nil
+				}
+				if err != nil && gctx.Err() == nil && w.mirror != nil {
+					// Give up this mirror and go on with another, if any.
+					if w.mirror = ms.drop(w.mirror, err); w.mirror != nil {
+						continue
+					}
 				}
 				if err != nil {
 					return err
@@ -238,8 +246,10 @@ func (p *pool) note(err error) {
 
 // worker is one of a Run's connections.
 type worker struct {
-	pool  *pool
-	index int
+	pool    *pool
+	index   int
+	mirrors *mirrorSet
+	mirror  *mirror // the worker's current source; nil without mirrors
 }
 
 // retired reports whether the pool was lowered below this worker.
@@ -247,3 +257,88 @@ func (w *worker) retired() bool { return int64(w.index) >= w.pool.allowed.Load()
 
 // errRetired ends a worker's fetch when the pool was lowered below it.
 var errRetired = errors.New("worker retired: the server asked for fewer connections")
+
+// mirror is one source of the file in a Run.
+type mirror struct {
+	index    int
+	opener   Opener
+	failures atomic.Int64 // transient failures of its connections
+	dead     bool         // guarded by mirrorSet.mu
+}
+
+// mirrorSet hands out the live mirrors to workers.
+type mirrorSet struct {
+	mu        sync.Mutex
+	all       []*mirror
+	next      int
+	onDropped func(int, error)
+}
+
+func newMirrorSet(openers []Opener, onDropped func(int, error)) *mirrorSet {
+	ms := &mirrorSet{onDropped: onDropped}
+	for i, o := range openers {
+		ms.all = append(ms.all, &mirror{index: i, opener: o})
+	}
+	return ms
+}
+
+// pick returns the mirror for worker i (round-robin), nil without mirrors.
+func (ms *mirrorSet) pick(i int) *mirror {
+	if len(ms.all) == 0 {
+		return nil
+	}
+	return ms.all[i%len(ms.all)]
+}
+
+// alive is the number of mirrors not given up.
+func (ms *mirrorSet) alive() int {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	n := 0
+	for _, m := range ms.all {
+		if !m.dead {
+			n++
+		}
+	}
+	return n
+}
+
+// rotate returns the live mirror after m, or m when it is the only one.
+func (ms *mirrorSet) rotate(m *mirror) *mirror {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	for k := 1; k <= len(ms.all); k++ {
+		if c := ms.all[(m.index+k)%len(ms.all)]; !c.dead {
+			return c
+		}
+	}
+	return m
+}
+
+// drop gives up m after err and returns another live mirror, or nil when
+// none is left (then err ends the Run). The last mirror is never dropped.
+func (ms *mirrorSet) drop(m *mirror, err error) *mirror {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	alive := 0
+	for _, c := range ms.all {
+		if !c.dead {
+			alive++
+		}
+	}
+	if !m.dead {
+		if alive <= 1 {
+			return nil
+		}
+		m.dead = true
+		if ms.onDropped != nil {
+			ms.onDropped(m.index, err)
+		}
+	}
+	for k := 1; k <= len(ms.all); k++ {
+		if c := ms.all[(m.index+k)%len(ms.all)]; !c.dead {
+			return c
+		}
+	}
+	return nil
+}

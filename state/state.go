@@ -49,6 +49,8 @@ type State struct {
 	// URL is the address the user asked for; FinalURL the one after redirects.
 	URL      string `json:"url"`
 	FinalURL string `json:"final_url,omitempty"`
+	// Mirrors are the other addresses the download used.
+	Mirrors []string `json:"mirrors,omitempty"`
 	// Length is the file's size in bytes.
 	Length int64 `json:"length"`
 	// ETag and LastModified are the validators of the version being fetched.

@@ -27,7 +27,12 @@ interruption (Ctrl-C, kill, network loss, reboot) the same command resumes.
 Examples:
    netfox get https://example.com/big.iso
    netfox get -n 16 -o /tmp/big.iso https://example.com/big.iso
-   netfox get --restart https://example.com/big.iso     # discard the partial download`,
+   netfox get --restart https://example.com/big.iso     # discard the partial download
+   netfox get https://a.example/f.iso ftp://b.example/pub/f.iso   # two mirrors of one file
+   netfox get --checksum sha256=9f86d08... https://example.com/f.iso
+
+Several URLs are mirrors of one file: the connections are spread over them,
+more work goes to the faster ones, and a mirror that fails is dropped.`,
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "connections", Aliases: []string{"n"}, Value: netfox.DefaultConnections, Usage: "parallel connections (1-256)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `PATH` (default: the server's name for the file, in the current directory)"},
@@ -50,9 +55,6 @@ Examples:
 func runGet(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageError{errors.New("get needs a URL (netfox get [flags] URL)")}
-	}
-	if c.NArg() > 1 {
-		return usageError{fmt.Errorf("several URLs are mirrors of one file, which this netfox cannot use yet; got %d (put flags before the URL)", c.NArg())}
 	}
 	header, err := parseHeaders(c.StringSlice("header"))
 	if err != nil {
@@ -89,6 +91,7 @@ func runGet(c *cli.Context) error {
 	progress := new(netfox.Progress)
 	req := netfox.Request{
 		URL:         c.Args().First(),
+		Mirrors:     c.Args().Tail(),
 		Output:      c.String("output"),
 		Connections: c.Int("connections"),
 		Restart:     c.Bool("restart"),
@@ -122,6 +125,15 @@ func runGet(c *cli.Context) error {
 		secs := res.Elapsed.Seconds()
 		fmt.Fprintf(os.Stderr, "netfox: saved %s (%s) in %s, %s/s, %d connections%s\n", res.Path, units.FormatSize(res.Size),
 			res.Elapsed.Round(10*time.Millisecond), units.FormatSize(int64(float64(res.Fetched)/max(secs, 1e-3))), res.Connections, replaced(res.Reconnects))
+		if len(res.Sources) > 1 {
+			for _, s := range res.Sources {
+				note := ""
+				if s.Dropped != "" {
+					note = " (dropped: " + s.Dropped + ")"
+				}
+				fmt.Fprintf(os.Stderr, "netfox:   %5.1f%% %s from %s%s\n", 100*float64(s.Fetched)/float64(max(res.Fetched, 1)), units.FormatSize(s.Fetched), s.URL, note)
+			}
+		}
 	}
 	return nil
 }

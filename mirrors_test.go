@@ -1,0 +1,90 @@
+package netfox_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/netfox/netfox"
+	"github.com/netfox/netfox/internal/testserver"
+)
+
+// TestMirrors downloads one file from a fast and a slow mirror: the bytes
+// must be right and the faster mirror must have served more of them.
+func TestMirrors(t *testing.T) {
+	content := randomBytes(8<<20, 90)
+	fast := testserver.New(t, content, testserver.RatePerResponse(4<<20))
+	slow := testserver.New(t, content, testserver.RatePerResponse(512<<10))
+	out := filepath.Join(t.TempDir(), "out")
+	res, err := netfox.Download(context.Background(), netfox.Request{URL: slow.FileURL, Mirrors: []string{fast.FileURL}, Output: out, Connections: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, out, content)
+	if len(res.Sources) != 2 || res.Sources[0].Fetched+res.Sources[1].Fetched != int64(len(content)) {
+		t.Fatalf("sources %+v", res.Sources)
+	}
+	if res.Sources[1].Fetched <= 2*res.Sources[0].Fetched {
+		t.Errorf("fast mirror served %d bytes, slow %d: want the fast one well ahead", res.Sources[1].Fetched, res.Sources[0].Fetched)
+	}
+	t.Logf("slow mirror %d bytes, fast mirror %d bytes", res.Sources[0].Fetched, res.Sources[1].Fetched)
+}
+
+// TestMirrorGoesDown: a mirror that stops answering midway is dropped and
+// the download completes from the other.
+func TestMirrorGoesDown(t *testing.T) {
+	content := randomBytes(4<<20, 94)
+	good := testserver.New(t, content, testserver.RatePerResponse(1<<20))
+	dying := testserver.New(t, content, testserver.RatePerResponse(1<<20))
+	out := filepath.Join(t.TempDir(), "out")
+	var got notices
+	progress := new(netfox.Progress)
+	done := make(chan struct{})
+	var res netfox.Result
+	var err error
+	go func() {
+		defer close(done)
+		res, err = netfox.Download(context.Background(), netfox.Request{URL: good.FileURL, Mirrors: []string{dying.FileURL}, Output: out, Connections: 4,
+			RetryWait: 1, Notify: got.add, Progress: progress})
+	}()
+	waitFor(t, func() bool { return progress.Snapshot().Written >= 1<<20 })
+	dying.CloseClientConnections()
+	dying.Close()
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, out, content)
+	if res.Sources[1].Dropped == "" || !got.has("giving up mirror") {
+		t.Errorf("mirror not dropped: %+v, notices %q", res.Sources, got.msgs)
+	}
+}
+
+// TestMirrorKeepsFailing: a mirror that cuts every connection is dropped
+// even though each try makes a little progress.
+func TestMirrorKeepsFailing(t *testing.T) {
+	content := randomBytes(4<<20, 91)
+	good := testserver.New(t, content, testserver.RatePerResponse(2<<20))
+	dying := testserver.New(t, content, testserver.RatePerResponse(2<<20), testserver.CutAfter(100_000, 1000))
+	out := filepath.Join(t.TempDir(), "out")
+	var got notices
+	res, err := netfox.Download(context.Background(), netfox.Request{URL: good.FileURL, Mirrors: []string{dying.FileURL}, Output: out, Connections: 4,
+		RetryWait: 1, Notify: got.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, out, content)
+	if !got.has("giving up mirror "+dying.FileURL) || res.Sources[1].Dropped == "" {
+		t.Errorf("dying mirror not dropped: %+v, notices %q", res.Sources, got.msgs)
+	}
+}
+
+func TestMirrorsOfDifferentLength(t *testing.T) {
+	a := testserver.New(t, randomBytes(1000, 92))
+	b := testserver.New(t, randomBytes(1001, 93))
+	_, err := netfox.Download(context.Background(), netfox.Request{URL: a.FileURL, Mirrors: []string{b.FileURL}, Output: filepath.Join(t.TempDir(), "out")})
+	if !errors.Is(err, netfox.ErrMirrorMismatch) {
+		t.Fatalf("got %v, want ErrMirrorMismatch", err)
+	}
+}
