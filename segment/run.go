@@ -270,7 +270,6 @@ type mirror struct {
 type mirrorSet struct {
 	mu        sync.Mutex
 	all       []*mirror
-	next      int
 	onDropped func(int, error)
 }
 
