@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/netfox/netfox/fileaccess"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
@@ -283,6 +285,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	var connections atomic.Int64 // lowered when the server is overloaded
 	connections.Store(int64(d.conns))
 	fetcher := &segment.Fetcher{
+		Limit:        newLimiter(d.req.LimitRate),
 		Output:       part,
 		Fetched:      &fetched,
 		MaxTries:     d.req.MaxTries,
@@ -370,6 +373,18 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	}
 	res.Elapsed = time.Since(began)
 	return res, nil
+}
+
+// newLimiter returns a limiter of rate bytes per second for all the
+// connections, nil for no limit. Its burst, the most read at once, is an
+// eighth of a second of transfer within [4 KiB, 256 KiB]: small enough for
+// a smooth rate, large enough for few syscalls.
+func newLimiter(bytesPerSec int64) *rate.Limiter {
+	if bytesPerSec <= 0 {
+		return nil
+	}
+	burst := int(min(max(bytesPerSec/8, 4<<10), 256<<10))
+	return rate.NewLimiter(rate.Limit(bytesPerSec), burst)
 }
 
 // classify wraps local write failures as ErrIO; other errors pass through.
@@ -603,6 +618,7 @@ func (d *downloader) fetchStream(ctx context.Context, part *fileaccess.File, fet
 	e := table.Take()
 	stream := &streamOpener{open: fetcher.Opener.(*siteinfo.Remote).OpenStream}
 	single := &segment.Fetcher{
+		Limit:       fetcher.Limit,
 		Opener:      stream,
 		Output:      fetcher.Output,
 		Fetched:     fetcher.Fetched,

@@ -29,6 +29,10 @@ type Request struct {
 	// Overwrite replaces an existing complete file at Output.
 	Overwrite bool
 
+	// LimitRate caps the whole download at this many bytes per second,
+	// shared by all connections; zero means no cap.
+	LimitRate int64
+
 	// Checksum, when set, is verified after the last byte; on a mismatch
 	// the file stays as .part and Download returns ErrChecksum. It also
 	// lets a resume go on where the server gives no validator to check.

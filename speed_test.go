@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/netfox/netfox"
 	"github.com/netfox/netfox/internal/testserver"
@@ -58,5 +59,26 @@ func TestPoliteOnOverload(t *testing.T) {
 	assertFile(t, out, content)
 	if !got.has("using fewer connections") || res.Connections >= 8 {
 		t.Errorf("connections %d, notices %q; want fewer than 8 and one notice", res.Connections, got.msgs)
+	}
+}
+
+// TestLimitRate: a 1 MiB/s cap on a fast local server, measured as a
+// ratio against the same download without it.
+func TestLimitRate(t *testing.T) {
+	content := randomBytes(2<<20, 72)
+	srv := testserver.New(t, content)
+	timed := func(limit int64) time.Duration {
+		out := filepath.Join(t.TempDir(), "out")
+		began := time.Now()
+		if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, LimitRate: limit}); err != nil {
+			t.Fatal(err)
+		}
+		assertFile(t, out, content)
+		return time.Since(began)
+	}
+	free, limited := timed(0), timed(1<<20)
+	// 2 MiB at 1 MiB/s: 2 s, less the first burst of an eighth of a second.
+	if limited < 1800*time.Millisecond || limited < 3*free {
+		t.Errorf("limited to 1 MiB/s: %v; without a limit: %v", limited, free)
 	}
 }

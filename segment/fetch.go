@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/time/rate"
 )
 
 // Opener opens a byte range of the remote file. The body it returns must
@@ -107,6 +109,10 @@ type Fetcher struct {
 	// MaxReconnects bounds the slow-connection reconnects of one Run,
 	// so that a host cannot be stormed. Zero means four per connection.
 	MaxReconnects int
+	// Limit, when set, caps the bytes per second of all the segments
+	// that share it (--limit-rate).
+	Limit *rate.Limiter
+
 	// OnLower, when set, is told when Run lowers its number of
 	// connections because the server said it is overloaded.
 	OnLower func(allowed int, cause error)
@@ -276,6 +282,10 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	}
 	defer f.bufs.Put(bp)
 	buf := *bp
+	if f.Limit != nil {
+		// Read no more at once than the limiter lets through at once.
+		buf = buf[:min(len(buf), f.Limit.Burst())]
+	}
 	for {
 		want := s.reserve(int64(len(buf)))
 		if want == 0 {
@@ -293,6 +303,13 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 			received.Add(int64(n))
 		}
 		s.commit(int64(n))
+		if f.Limit != nil && n > 0 {
+			// Waiting after the read holds the next one back, and TCP's
+			// window slows the sender to match.
+			if err := f.Limit.WaitN(attemptCtx, n); err != nil {
+				return err
+			}
+		}
 		switch {
 		case readErr == io.EOF:
 			if s.Done() {

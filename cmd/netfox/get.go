@@ -39,6 +39,7 @@ more work goes to the faster ones, and a mirror that fails is dropped.`,
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output; errors still go to stderr"},
 			&cli.BoolFlag{Name: "restart", Usage: "discard PATH.part and PATH.info and start over"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing complete PATH"},
+			&cli.StringFlag{Name: "limit-rate", Usage: "cap the whole download at `RATE` per second (e.g. 5MiB, 500K)"},
 			&cli.StringFlag{Name: "checksum", Usage: "verify the result: `ALGO=HEX` with ALGO sha256, sha512, sha1 or md5"},
 			&cli.StringFlag{Name: "user", Usage: "`USER:PASSWORD` for FTP servers (default: from the URL, else anonymous)"},
 			&cli.IntFlag{Name: "max-tries", Value: 5, Usage: "attempts per segment without progress before giving up"},
@@ -87,6 +88,12 @@ func runGet(c *cli.Context) error {
 	}
 
 	user, password, _ := strings.Cut(c.String("user"), ":")
+	var limit int64
+	if s := c.String("limit-rate"); s != "" {
+		if limit, err = units.ParseSize(s); err != nil || limit <= 0 {
+			return usageError{fmt.Errorf("--limit-rate: invalid rate %q (use e.g. 5MiB, 500K)", s)}
+		}
+	}
 
 	progress := new(netfox.Progress)
 	req := netfox.Request{
@@ -102,6 +109,7 @@ func runGet(c *cli.Context) error {
 		StallSpeed:  stallSpeed,
 		StallWindow: stallTime,
 		Checksum:    checksum,
+		LimitRate:   limit,
 		User:        user,
 		Password:    password,
 		Progress:    progress,
