@@ -105,12 +105,12 @@ func newDownloader(req Request) (*downloader, error) {
 	}
 	httpClient := req.HTTPClient
 	if httpClient == nil {
-		httpClient = NewHTTPClient(req.Connections)
+		httpClient = NewHTTPClient(req.Connections, req.Transport)
 	}
 	return &downloader{
 		req:    req,
 		conns:  req.Connections,
-		client: &siteinfo.Client{HTTP: httpClient, Header: req.Header, User: req.User, Password: req.Password},
+		client: &siteinfo.Client{HTTP: httpClient, Header: req.Header, User: req.User, Password: req.Password, Credentials: req.Credentials},
 		bootID: state.BootID(),
 	}, nil
 }

@@ -1,8 +1,10 @@
 package netfox
 
 import (
+	"crypto/tls"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 )
 
@@ -45,9 +47,14 @@ type Request struct {
 
 	// Header is sent with every request.
 	Header http.Header
-	// HTTPClient does the requests; nil means a client tuned for
-	// segmented downloads (see NewHTTPClient).
+	// HTTPClient does the requests; nil means NewHTTPClient(Connections,
+	// Transport), a client tuned for segmented downloads.
 	HTTPClient *http.Client
+	// Transport holds the proxy, TLS and cookie settings of that client.
+	Transport TransportOptions
+	// Credentials, when set, gives the user and password for a host whose
+	// URL has none and for which User is empty (a ~/.netrc lookup).
+	Credentials func(host string) (user, password string, ok bool)
 	// MaxTries bounds consecutive failed attempts per segment. Zero
 	// means 5.
 	MaxTries int
@@ -88,13 +95,31 @@ const DefaultConnections = 8
 // a server sees a flood rather than a download.
 const MaxConnections = 256
 
+// TransportOptions are the network settings of a download's HTTP client.
+type TransportOptions struct {
+	// Proxy is the proxy for every request; nil means the environment's
+	// HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
+	Proxy *url.URL
+	// TLS configures HTTPS (a private CA, or no verification); nil means
+	// the system's roots.
+	TLS *tls.Config
+	// Jar holds cookies sent with the requests (--load-cookies).
+	Jar http.CookieJar
+}
+
 // NewHTTPClient returns a client for segmented downloads: one transport
 // whose idle connections a finished segment hands to the next range, no
 // transparent compression (byte offsets must be the file's), bounded
 // connect and header waits but no overall timeout, since a large download
 // may take hours.
-func NewHTTPClient(connections int) *http.Client {
+func NewHTTPClient(connections int, opts TransportOptions) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
+	if opts.Proxy != nil {
+		t.Proxy = http.ProxyURL(opts.Proxy)
+	}
+	if opts.TLS != nil {
+		t.TLSClientConfig = opts.TLS
+	}
 	t.DisableCompression = true
 	t.MaxIdleConnsPerHost = connections
 	// One more than the workers: the probe's connection may still be
@@ -103,5 +128,5 @@ func NewHTTPClient(connections int) *http.Client {
 	t.ReadBufferSize = 64 << 10
 	t.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.ResponseHeaderTimeout = 30 * time.Second
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: t, Jar: opts.Jar}
 }

@@ -89,7 +89,7 @@ func Measure(ctx context.Context, opts Options) (Report, error) {
 		}
 	}
 	maxConns := slices.Max(opts.Connections)
-	client := &siteinfo.Client{HTTP: netfox.NewHTTPClient(maxConns), Header: opts.Header}
+	client := &siteinfo.Client{HTTP: netfox.NewHTTPClient(maxConns, netfox.TransportOptions{}), Header: opts.Header}
 	info, err := client.Probe(ctx, opts.URL)
 	if err != nil {
 		return Report{}, err
@@ -106,7 +106,7 @@ func Measure(ctx context.Context, opts Options) (Report, error) {
 		for r := 1; r <= opts.Repeat; r++ {
 			// A fresh client per run: no connection kept alive from the
 			// last run gives this one a head start.
-			runClient := &siteinfo.Client{HTTP: netfox.NewHTTPClient(n), Header: opts.Header}
+			runClient := &siteinfo.Client{HTTP: netfox.NewHTTPClient(n, netfox.TransportOptions{}), Header: opts.Header}
 			secs, err := timeRun(ctx, &siteinfo.Remote{Client: runClient, Info: info}, size, n, opts)
 			if err != nil {
 				return rep, err

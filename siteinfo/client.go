@@ -23,6 +23,24 @@ type Client struct {
 	// User and Password are sent when the URL has no credentials: the
 	// FTP login (empty means anonymous) and HTTP basic authentication.
 	User, Password string
+	// Credentials, when set, gives a user and password for a host when
+	// neither the URL nor User does (a ~/.netrc lookup).
+	Credentials func(host string) (user, password string, ok bool)
+}
+
+// credentials returns the login for u: the URL's own, else User, else
+// Credentials' for the host; ok is false when there is none.
+func (c *Client) credentials(u *url.URL) (user, password string, ok bool) {
+	switch {
+	case u.User != nil:
+		password, _ = u.User.Password()
+		return u.User.Username(), password, true
+	case c.User != "":
+		return c.User, c.Password, true
+	case c.Credentials != nil:
+		return c.Credentials(u.Hostname())
+	}
+	return "", "", false
 }
 
 func (c *Client) httpClient() *http.Client {
@@ -44,8 +62,9 @@ func (c *Client) newRequest(ctx context.Context, method, rawURL string) (*http.R
 		req.Header[k] = vs
 	}
 	req.Header.Set("Accept-Encoding", "identity")
-	if c.User != "" && req.URL.User == nil {
-		req.SetBasicAuth(c.User, c.Password)
+	// A URL's own user:password@ net/http sends itself.
+	if user, password, ok := c.credentials(req.URL); ok && req.URL.User == nil {
+		req.SetBasicAuth(user, password)
 	}
 	return req, nil
 }

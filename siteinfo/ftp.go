@@ -41,13 +41,9 @@ func (c *Client) ftpDial(ctx context.Context, u *url.URL) (*ftp.ServerConn, erro
 		}
 		return nil, &NetError{Host: host, Err: err}
 	}
-	user, pass := "anonymous", "netfox@"
-	if c.User != "" {
-		user, pass = c.User, c.Password
-	}
-	if u.User != nil {
-		user = u.User.Username()
-		pass, _ = u.User.Password()
+	user, pass, ok := c.credentials(u)
+	if !ok {
+		user, pass = "anonymous", "netfox@"
 	}
 	if err := conn.Login(user, pass); err != nil {
 		conn.Quit()

@@ -48,6 +48,11 @@ more work goes to the faster ones, and a mirror that fails is dropped.`,
 			&cli.DurationFlag{Name: "stall-time", Value: 10 * time.Second, Usage: "window for --stall-speed (0 turns the check off)"},
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "extra request header, 'Name: value' (repeatable)"},
 			&cli.StringFlag{Name: "user-agent", Value: "netfox/0.1", Usage: "User-Agent header"},
+			&cli.StringFlag{Name: "proxy", Usage: "proxy `URL` for every request (default: HTTP_PROXY, HTTPS_PROXY, NO_PROXY)"},
+			&cli.BoolFlag{Name: "insecure", Aliases: []string{"k"}, Usage: "do not verify HTTPS certificates"},
+			&cli.StringFlag{Name: "ca-cert", Usage: "trust the CA certificates in `FILE` (PEM) for HTTPS"},
+			&cli.StringFlag{Name: "load-cookies", Usage: "send the cookies of a Netscape cookie `FILE`"},
+			&cli.StringFlag{Name: "netrc-file", Usage: "look up logins in `FILE` (default: $NETRC, else ~/.netrc)"},
 		},
 		Action: runGet,
 	}
@@ -95,6 +100,15 @@ func runGet(c *cli.Context) error {
 		}
 	}
 
+	transport, err := transportOptions(c)
+	if err != nil {
+		return err
+	}
+	credentials, err := netrcLookup(c.String("netrc-file"))
+	if err != nil {
+		return err
+	}
+
 	progress := new(netfox.Progress)
 	req := netfox.Request{
 		URL:         c.Args().First(),
@@ -109,6 +123,8 @@ func runGet(c *cli.Context) error {
 		StallSpeed:  stallSpeed,
 		StallWindow: stallTime,
 		Checksum:    checksum,
+		Transport:   transport,
+		Credentials: credentials,
 		LimitRate:   limit,
 		User:        user,
 		Password:    password,
