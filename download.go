@@ -36,8 +36,8 @@ type Result struct {
 	// Connections is the number of connections used.
 	Connections int
 	// Reconnects counts connections replaced because they ran far below
-	// the others.
-	Reconnects int
+	// the others; Retries the retries after failed attempts.
+	Reconnects, Retries int
 	// Sources are the bytes fetched in this run from URL and from each
 	// mirror still in use, in the order of the Request.
 	Sources []Source
@@ -280,7 +280,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		}
 	}
 
-	var fetched, reconnects atomic.Int64
+	var fetched, reconnects, retries atomic.Int64
 	var lowered sync.Once
 	var connections atomic.Int64 // lowered when the server is overloaded
 	connections.Store(int64(d.conns))
@@ -302,7 +302,11 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 			reconnects.Add(1)
 		},
 		OnRetry: func(s *segment.Segment, err error, wait time.Duration) {
+			retries.Add(1)
 			d.notify("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
+			if d.req.OnRetry != nil {
+				d.req.OnRetry(s.Next(), err, wait)
+			}
 		},
 	}
 	res = Result{Path: p.out, Connections: d.conns}
@@ -363,6 +367,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	}
 	res.Fetched = fetched.Load()
 	res.Reconnects = int(reconnects.Load())
+	res.Retries = int(retries.Load())
 	res.Connections = int(connections.Load())
 	for _, s := range d.sources {
 		src := Source{URL: s.url, Fetched: s.fetched.Load()}

@@ -85,6 +85,9 @@ type Request struct {
 	// Notify, when set, receives one-line notices meant for the user:
 	// a fallback, a fresh start, a retry.
 	Notify func(msg string)
+	// OnRetry, when set, is told about each retry of a segment: the byte
+	// it goes on from, why, and after how long.
+	OnRetry func(offset int64, cause error, wait time.Duration)
 }
 
 // DefaultConnections is the number of connections when a Request does not

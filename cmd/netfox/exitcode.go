@@ -35,13 +35,16 @@ func exitCode(err error) int {
 	var (
 		status *netfox.StatusError
 		netErr *netfox.NetError
+		batch  exitError
 	)
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &batch):
+		return batch.code
 	case errors.Is(err, context.Canceled):
 		return exitInterrupted
-	case errors.As(err, new(usageError)), errors.Is(err, netfox.ErrUsage):
+	case errors.As(err, new(usageError)), errors.Is(err, netfox.ErrUsage), errors.Is(err, netfox.ErrMirrorMismatch):
 		return exitUsage
 	case errors.Is(err, netfox.ErrRemoteChanged):
 		return exitRemoteChanged

@@ -39,9 +39,13 @@ more work goes to the faster ones, and a mirror that fails is dropped.`,
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output; errors still go to stderr"},
 			&cli.BoolFlag{Name: "restart", Usage: "discard PATH.part and PATH.info and start over"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing complete PATH"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON lines on stdout (events: start, progress, split, retry, done, error)"},
+			&cli.StringFlag{Name: "input-file", Aliases: []string{"i"}, Usage: "download the URLs listed in `FILE` (URL [OUTPUT] a line; - for stdin)"},
+			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "files downloaded at once with -i"},
 			&cli.StringFlag{Name: "limit-rate", Usage: "cap the whole download at `RATE` per second (e.g. 5MiB, 500K)"},
 			&cli.StringFlag{Name: "checksum", Usage: "verify the result: `ALGO=HEX` with ALGO sha256, sha512, sha1 or md5"},
 			&cli.StringFlag{Name: "user", Usage: "`USER:PASSWORD` for FTP servers (default: from the URL, else anonymous)"},
+			&cli.StringFlag{Name: "min-split", Value: "1MiB", Usage: "smallest `SIZE` cut off a running segment for an idle connection"},
 			&cli.IntFlag{Name: "max-tries", Value: 5, Usage: "attempts per segment without progress before giving up"},
 			&cli.DurationFlag{Name: "retry-wait", Value: 10 * time.Second, Usage: "longest wait between two tries (backoff starts at 250ms)"},
 			&cli.StringFlag{Name: "stall-speed", Value: "1KiB", Usage: "a connection slower than `RATE` per second for --stall-time is cut and retried"},
@@ -59,80 +63,26 @@ more work goes to the faster ones, and a mirror that fails is dropped.`,
 }
 
 func runGet(c *cli.Context) error {
+	if c.String("input-file") != "" {
+		if c.NArg() > 0 {
+			return usageError{errors.New("give URLs either on the command line or with -i, not both")}
+		}
+		return runBatch(c)
+	}
 	if c.NArg() == 0 {
 		return usageError{errors.New("get needs a URL (netfox get [flags] URL)")}
 	}
-	header, err := parseHeaders(c.StringSlice("header"))
+	req, err := requestFromFlags(c)
 	if err != nil {
 		return err
 	}
-	if header.Get("User-Agent") == "" {
-		header.Set("User-Agent", c.String("user-agent"))
-	}
-	if c.Int("max-tries") < 1 {
-		return usageError{fmt.Errorf("--max-tries must be at least 1, not %d", c.Int("max-tries"))}
-	}
+	req.URL, req.Mirrors, req.Output = c.Args().First(), c.Args().Tail(), c.String("output")
 
-	stallSpeed, err := units.ParseSize(c.String("stall-speed"))
-	if err != nil {
-		return usageError{fmt.Errorf("--stall-speed: %w", err)}
+	if c.Bool("json") {
+		return runJSON(c, req)
 	}
-	stallTime := c.Duration("stall-time")
-	if stallTime == 0 {
-		stallTime = -1 // off
-	}
-	if c.Duration("retry-wait") < 0 {
-		return usageError{errors.New("--retry-wait must not be negative")}
-	}
-
-	var checksum *netfox.Checksum
-	if s := c.String("checksum"); s != "" {
-		if checksum, err = netfox.ParseChecksum(s); err != nil {
-			return err
-		}
-	}
-
-	user, password, _ := strings.Cut(c.String("user"), ":")
-	var limit int64
-	if s := c.String("limit-rate"); s != "" {
-		if limit, err = units.ParseSize(s); err != nil || limit <= 0 {
-			return usageError{fmt.Errorf("--limit-rate: invalid rate %q (use e.g. 5MiB, 500K)", s)}
-		}
-	}
-
-	transport, err := transportOptions(c)
-	if err != nil {
-		return err
-	}
-	credentials, err := netrcLookup(c.String("netrc-file"))
-	if err != nil {
-		return err
-	}
-
 	progress := new(netfox.Progress)
-	req := netfox.Request{
-		URL:         c.Args().First(),
-		Mirrors:     c.Args().Tail(),
-		Output:      c.String("output"),
-		Connections: c.Int("connections"),
-		Restart:     c.Bool("restart"),
-		Overwrite:   c.Bool("overwrite"),
-		Header:      header,
-		MaxTries:    c.Int("max-tries"),
-		RetryWait:   c.Duration("retry-wait"),
-		StallSpeed:  stallSpeed,
-		StallWindow: stallTime,
-		Checksum:    checksum,
-		Transport:   transport,
-		Credentials: credentials,
-		LimitRate:   limit,
-		User:        user,
-		Password:    password,
-		Progress:    progress,
-	}
-	if c.IsSet("connections") && req.Connections == 0 {
-		return usageError{errors.New("--connections must be between 1 and 256, not 0")}
-	}
+	req.Progress = progress
 	var view *ui.UI
 	if !c.Bool("quiet") {
 		view = ui.Start(progress, ui.Options{Out: os.Stderr, Terminal: isTerminal(os.Stderr)})
@@ -146,20 +96,102 @@ func runGet(c *cli.Context) error {
 		return err
 	}
 	if !c.Bool("quiet") {
-		secs := res.Elapsed.Seconds()
-		fmt.Fprintf(os.Stderr, "netfox: saved %s (%s) in %s, %s/s, %d connections%s\n", res.Path, units.FormatSize(res.Size),
-			res.Elapsed.Round(10*time.Millisecond), units.FormatSize(int64(float64(res.Fetched)/max(secs, 1e-3))), res.Connections, replaced(res.Reconnects))
-		if len(res.Sources) > 1 {
-			for _, s := range res.Sources {
-				note := ""
-				if s.Dropped != "" {
-					note = " (dropped: " + s.Dropped + ")"
-				}
-				fmt.Fprintf(os.Stderr, "netfox:   %5.1f%% %s from %s%s\n", 100*float64(s.Fetched)/float64(max(res.Fetched, 1)), units.FormatSize(s.Fetched), s.URL, note)
-			}
-		}
+		printSummary(res)
 	}
 	return nil
+}
+
+// requestFromFlags builds the Request the flags describe, without the
+// URLs and the output path.
+func requestFromFlags(c *cli.Context) (netfox.Request, error) {
+	var req netfox.Request
+	header, err := parseHeaders(c.StringSlice("header"))
+	if err != nil {
+		return req, err
+	}
+	if header.Get("User-Agent") == "" {
+		header.Set("User-Agent", c.String("user-agent"))
+	}
+	if c.Int("max-tries") < 1 {
+		return req, usageError{fmt.Errorf("--max-tries must be at least 1, not %d", c.Int("max-tries"))}
+	}
+	if c.IsSet("connections") && c.Int("connections") == 0 {
+		return req, usageError{errors.New("--connections must be between 1 and 256, not 0")}
+	}
+	stallSpeed, err := units.ParseSize(c.String("stall-speed"))
+	if err != nil {
+		return req, usageError{fmt.Errorf("--stall-speed: %w", err)}
+	}
+	stallTime := c.Duration("stall-time")
+	if stallTime == 0 {
+		stallTime = -1 // off
+	}
+	if c.Duration("retry-wait") < 0 {
+		return req, usageError{errors.New("--retry-wait must not be negative")}
+	}
+	var checksum *netfox.Checksum
+	if s := c.String("checksum"); s != "" {
+		if checksum, err = netfox.ParseChecksum(s); err != nil {
+			return req, err
+		}
+	}
+	var limit int64
+	if s := c.String("limit-rate"); s != "" {
+		if limit, err = units.ParseSize(s); err != nil || limit <= 0 {
+			return req, usageError{fmt.Errorf("--limit-rate: invalid rate %q (use e.g. 5MiB, 500K)", s)}
+		}
+	}
+	minSplit, err := units.ParseSize(c.String("min-split"))
+	if err != nil || minSplit < 1 {
+		return req, usageError{fmt.Errorf("--min-split: invalid size %q", c.String("min-split"))}
+	}
+	transport, err := transportOptions(c)
+	if err != nil {
+		return req, err
+	}
+	credentials, err := netrcLookup(c.String("netrc-file"))
+	if err != nil {
+		return req, err
+	}
+	user, password, _ := strings.Cut(c.String("user"), ":")
+	return netfox.Request{
+		Connections: c.Int("connections"),
+		Restart:     c.Bool("restart"),
+		Overwrite:   c.Bool("overwrite"),
+		Header:      header,
+		MaxTries:    c.Int("max-tries"),
+		RetryWait:   c.Duration("retry-wait"),
+		StallSpeed:  stallSpeed,
+		StallWindow: stallTime,
+		Checksum:    checksum,
+		Transport:   transport,
+		Credentials: credentials,
+		LimitRate:   limit,
+		MinSplit:    minSplit,
+		User:        user,
+		Password:    password,
+	}, nil
+}
+
+// printSummary is the final line of a download: size, time, speed,
+// connections, retries, and the share of each mirror.
+func printSummary(res netfox.Result) {
+	secs := res.Elapsed.Seconds()
+	extra := replaced(res.Reconnects)
+	if res.Retries > 0 {
+		extra += fmt.Sprintf(", %d retries", res.Retries)
+	}
+	fmt.Fprintf(os.Stderr, "netfox: saved %s (%s) in %s, %s/s, %d connections%s\n", res.Path, units.FormatSize(res.Size),
+		res.Elapsed.Round(10*time.Millisecond), units.FormatSize(int64(float64(res.Fetched)/max(secs, 1e-3))), res.Connections, extra)
+	if len(res.Sources) > 1 {
+		for _, s := range res.Sources {
+			note := ""
+			if s.Dropped != "" {
+				note = " (dropped: " + s.Dropped + ")"
+			}
+			fmt.Fprintf(os.Stderr, "netfox:   %5.1f%% %s from %s%s\n", 100*float64(s.Fetched)/float64(max(res.Fetched, 1)), units.FormatSize(s.Fetched), s.URL, note)
+		}
+	}
 }
 
 // isTerminal reports whether f is a character device, as a terminal is.

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/netfox/netfox"
+	"github.com/netfox/netfox/internal/units"
+)
+
+// job is one line of a -i list.
+type job struct {
+	url, output string
+}
+
+// readList parses a -i list: "URL [OUTPUT]" a line, blank lines and lines
+// starting with # ignored.
+func readList(r io.Reader) ([]job, error) {
+	var jobs []job
+	sc := bufio.NewScanner(r)
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		fields := strings.Fields(line)
+		if len(fields) > 2 {
+			return nil, fmt.Errorf("line %d: want URL [OUTPUT], got %d fields", n, len(fields))
+		}
+		j := job{url: fields[0]}
+		if len(fields) == 2 {
+			j.output = fields[1]
+		}
+		jobs = append(jobs, j)
+	}
+	return jobs, sc.Err()
+}
+
+// exitError carries the exit code of a batch: the worst of its files.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }
+
+// runBatch downloads every file of the -i list, -j at a time. One failed
+// file does not stop the others; the exit code is the worst one.
+func runBatch(c *cli.Context) error {
+	in := io.Reader(os.Stdin)
+	if name := c.String("input-file"); name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return usageError{fmt.Errorf("-i: %w", err)}
+		}
+		defer f.Close()
+		in = f
+	}
+	jobs, err := readList(in)
+	if err != nil {
+		return usageError{fmt.Errorf("-i %s: %w", c.String("input-file"), err)}
+	}
+	if len(jobs) == 0 {
+		return usageError{fmt.Errorf("-i %s lists no URL", c.String("input-file"))}
+	}
+	if c.Int("jobs") < 1 {
+		return usageError{fmt.Errorf("--jobs must be at least 1, not %d", c.Int("jobs"))}
+	}
+	base, err := requestFromFlags(c)
+	if err != nil {
+		return err
+	}
+	var events *emitter
+	if c.Bool("json") {
+		events = newEmitter(os.Stdout)
+	}
+	quiet := c.Bool("quiet") || c.Bool("json")
+
+	results := make([]error, len(jobs))
+	paths := make([]string, len(jobs))
+	sizes := make([]int64, len(jobs))
+	var mu sync.Mutex // serialises the per-file lines
+	var g errgroup.Group
+	g.SetLimit(c.Int("jobs"))
+	for i, j := range jobs {
+		g.Go(func() error {
+			req := base
+			req.URL, req.Output = j.url, j.output
+			tag := fmt.Sprintf("[%d/%d]", i+1, len(jobs))
+			var finish func(netfox.Result, error)
+			if events != nil {
+				finish = events.watch(&req)
+			} else if !quiet {
+				req.Notify = func(msg string) {
+					mu.Lock()
+					fmt.Fprintf(os.Stderr, "netfox: %s %s\\n", tag, msg)
+					mu.Unlock()
+				}
+			}
+			res, err := netfox.Download(c.Context, req)
+			if finish != nil {
+				finish(res, err)
+			}
+			results[i], paths[i], sizes[i] = err, res.Path, res.Size
+			if !quiet {
+				mu.Lock()
+				if err != nil {
+					fmt.Fprintf(os.Stderr, "netfox: %s %s: %s\\n", tag, j.url, message(err))
+				} else {
+					fmt.Fprintf(os.Stderr, "netfox: %s saved %s (%s)\\n", tag, res.Path, units.FormatSize(res.Size))
+				}
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	g.Wait()
+
+	worst, failed := 0, 0
+	for _, err := range results {
+		if err != nil {
+			failed++
+			worst = max(worst, exitCode(err))
+		}
+	}
+	if !c.Bool("quiet") {
+		fmt.Fprintf(os.Stderr, "netfox: %d files: %d saved, %d failed\\n", len(jobs), len(jobs)-failed, failed)
+		for i, j := range jobs {
+			if results[i] != nil {
+				fmt.Fprintf(os.Stderr, "  failed  %s (exit %d): %s\\n", j.url, exitCode(results[i]), message(results[i]))
+			} else {
+				fmt.Fprintf(os.Stderr, "  saved   %s (%s)\\n", paths[i], units.FormatSize(sizes[i]))
+			}
+		}
+	}
+	if c.Context.Err() != nil {
+		return c.Context.Err()
+	}
+	if failed > 0 {
+		return exitError{code: worst, msg: fmt.Sprintf("%d of %d files failed", failed, len(jobs))}
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/netfox/netfox/internal/testserver"
+)
+
+// TestBatch: three files, one of them missing: two correct files, the
+// 404's exit code, and a summary naming each.
+func TestBatch(t *testing.T) {
+	a, b := content(150_000, 30), content(250_000, 31)
+	srvA := testserver.New(t, a, testserver.Named("a.bin"))
+	srvB := testserver.New(t, b, testserver.Named("b.bin"))
+	dir := t.TempDir()
+	list := "# files for the test\n\n" + srvA.FileURL + "\n" + srvA.URL + "/missing.bin\n" + srvB.FileURL + " renamed.bin\n"
+	if err := os.WriteFile(filepath.Join(dir, "list.txt"), []byte(list), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stderr, code := run(t, dir, "get", "-i", "list.txt", "-j", "2", "-n", "2")
+	if code != exitHTTPStatus {
+		t.Errorf("exit %d, want %d; stderr:\n%s", code, exitHTTPStatus, stderr)
+	}
+	sameFile(t, filepath.Join(dir, "a.bin"), a)
+	sameFile(t, filepath.Join(dir, "renamed.bin"), b)
+	for _, want := range []string{"3 files: 2 saved, 1 failed", "failed  " + srvA.URL + "/missing.bin (exit 4)", "saved   renamed.bin"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("summary lacks %q:\n%s", want, stderr)
+		}
+	}
+}
+
+func TestBatchFromStdin(t *testing.T) {
+	a := content(10_000, 32)
+	srv := testserver.New(t, a)
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "get", "-q", "-i", "-")
+	cmd.Dir = dir
+	cmd.Stdin = strings.NewReader(srv.FileURL + " from-stdin.bin\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	sameFile(t, filepath.Join(dir, "from-stdin.bin"), a)
+}
+
+// TestJSONEvents: every line parses, each has an event, the first is
+// start and the last done with the file's sha256; a failure ends in error
+// with its exit code.
+func TestJSONEvents(t *testing.T) {
+	data := content(3<<20, 33)
+	srv := testserver.New(t, data, testserver.RatePerResponse(1<<20), testserver.CutAfter(200_000, 1))
+	dir := t.TempDir()
+	cmd := exec.Command(binary, "get", "--json", "-n", "4", "--min-split", "64KiB", srv.FileURL)
+	cmd.Dir = dir
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%v", err)
+	}
+	events := parseEvents(t, stdout.Bytes())
+	if events[0]["event"] != "start" || events[len(events)-1]["event"] != "done" {
+		t.Fatalf("first %v, last %v", events[0]["event"], events[len(events)-1]["event"])
+	}
+	seen := map[string]bool{}
+	for _, e := range events {
+		seen[e["event"].(string)] = true
+	}
+	for _, kind := range []string{"progress", "retry"} {
+		if !seen[kind] {
+			t.Errorf("no %s event in %v", kind, seen)
+		}
+	}
+	if got := events[len(events)-1]["sha256"]; got != sha256Hex(data) {
+		t.Errorf("done sha256 %v, want %s", got, sha256Hex(data))
+	}
+
+	cmd = exec.Command(binary, "get", "--json", srv.URL+"/missing")
+	cmd.Dir = t.TempDir()
+	stdout.Reset()
+	cmd.Stdout = &stdout
+	cmd.Run()
+	events = parseEvents(t, stdout.Bytes())
+	last := events[len(events)-1]
+	if last["event"] != "error" || last["exit_code"] != float64(exitHTTPStatus) {
+		t.Errorf("last event %v", last)
+	}
+}
+
+func parseEvents(t *testing.T, out []byte) []map[string]any {
+	t.Helper()
+	var events []map[string]any
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		var e map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
+			t.Fatalf("line %q is not JSON: %v", sc.Text(), err)
+		}
+		if _, ok := e["event"].(string); !ok {
+			t.Fatalf("line %q has no event", sc.Text())
+		}
+		events = append(events, e)
+	}
+	if len(events) == 0 {
+		t.Fatal("no events")
+	}
+	return events
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/netfox/netfox"
+)
+
+// emitter writes JSON lines, one event each, safe for concurrent use.
+type emitter struct {
+	mu  sync.Mutex
+	enc *json.Encoder
+}
+
+func newEmitter(w io.Writer) *emitter { return &emitter{enc: json.NewEncoder(w)} }
+
+// emit writes one event: fields plus "event" and "time".
+func (e *emitter) emit(event string, fields map[string]any) {
+	fields["event"] = event
+	fields["time"] = time.Now().UTC().Format(time.RFC3339Nano)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.enc.Encode(fields)
+}
+
+type segmentJSON struct {
+	ID    int   `json:"id"`
+	Start int64 `json:"start"`
+	Next  int64 `json:"next"`
+	End   int64 `json:"end"`
+}
+
+// watch makes req report to e, and returns a function to call with the
+// outcome, which emits done or error.
+func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
+	url := req.URL
+	progress := new(netfox.Progress)
+	req.Progress = progress
+	req.Notify = func(msg string) { e.emit("notice", map[string]any{"url": url, "message": msg}) }
+	req.OnRetry = func(offset int64, cause error, wait time.Duration) {
+		e.emit("retry", map[string]any{"url": url, "offset": offset, "cause": cause.Error(), "wait_ms": wait.Milliseconds()})
+	}
+	stop := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		e.follow(url, progress, stop)
+	}()
+	return func(res netfox.Result, err error) {
+		close(stop)
+		<-stopped
+		if err != nil {
+			e.emit("error", map[string]any{"url": url, "message": message(err), "exit_code": exitCode(err)})
+			return
+		}
+		done := map[string]any{"url": url, "path": res.Path, "size": res.Size, "seconds": res.Elapsed.Seconds(),
+			"fetched": res.Fetched, "resumed": res.Resumed, "connections": res.Connections, "retries": res.Retries}
+		if sum, err := fileSHA256(res.Path); err == nil {
+			done["sha256"] = sum
+		}
+		e.emit("done", done)
+	}
+}
+
+// follow emits start once the plan is known, split for each segment cut
+// off another, and progress every second, until stop.
+func (e *emitter) follow(url string, progress *netfox.Progress, stop <-chan struct{}) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	known := map[int]bool{}
+	started := false
+	var lastProgress time.Time
+	for {
+		select {
+		case <-stop:
+			return
+		case now := <-tick.C:
+			snap := progress.Snapshot()
+			if snap.Path == "" {
+				continue
+			}
+			segs := make([]segmentJSON, len(snap.Segments))
+			for i, s := range snap.Segments {
+				segs[i] = segmentJSON{ID: s.ID, Start: s.Start, Next: s.Next, End: s.End}
+			}
+			if !started {
+				started, lastProgress = true, now
+				for _, s := range snap.Segments {
+					known[s.ID] = true
+				}
+				e.emit("start", map[string]any{"url": url, "path": snap.Path, "length": snap.Length, "segments": segs})
+				continue
+			}
+			for _, s := range segs {
+				if !known[s.ID] {
+					known[s.ID] = true
+					e.emit("split", map[string]any{"url": url, "segment": s})
+				}
+			}
+			if now.Sub(lastProgress) >= time.Second {
+				lastProgress = now
+				e.emit("progress", map[string]any{"url": url, "written": snap.Written, "length": snap.Length, "fetched": snap.Fetched, "segments": segs})
+			}
+		}
+	}
+}
+
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// runJSON downloads req reporting JSON events on stdout instead of bars.
+func runJSON(c *cli.Context, req netfox.Request) error {
+	finish := newEmitter(os.Stdout).watch(&req)
+	res, err := netfox.Download(c.Context, req)
+	finish(res, err)
+	return err
+}
