@@ -94,7 +94,7 @@ func (u *UI) bars(ctx context.Context) {
 			total = u.bar.New(0, mpb.BarStyle(),
 				mpb.BarPriority(1<<30), // always last, below the segments
 				mpb.PrependDecorators(decor.Name("total ", decor.WC{W: 9}), decor.CountersKibiByte("% .1f / % .1f", decor.WC{W: 22})),
-				mpb.AppendDecorators(decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 20, decor.WC{W: 12}), decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 20)),
+				mpb.AppendDecorators(decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 0, decor.WC{W: 12}), decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 0)),
 			)
 			total.SetTotal(max(snap.Length, 0), false)
 			total.SetCurrent(snap.Written)
@@ -112,7 +112,7 @@ func (u *UI) bars(ctx context.Context) {
 				// segment can be dropped rather than left at 100%.
 				b = u.bar.New(0, mpb.BarStyle(),
 					mpb.PrependDecorators(decor.Name(fmt.Sprintf("seg %d", s.ID), decor.WC{W: 9}), decor.CountersKibiByte("% .1f / % .1f", decor.WC{W: 22})),
-					mpb.AppendDecorators(decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 20, decor.WC{W: 12})),
+					mpb.AppendDecorators(decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 0, decor.WC{W: 12})),
 				)
 				b.SetTotal(size, false)
 				b.SetCurrent(s.Next - s.Start)
