@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 
 	"github.com/netfox/netfox"
 	"github.com/netfox/netfox/internal/ui"
@@ -85,7 +86,7 @@ func runGet(c *cli.Context) error {
 	req.Progress = progress
 	var view *ui.UI
 	if !c.Bool("quiet") {
-		view = ui.Start(progress, ui.Options{Out: os.Stderr, Terminal: isTerminal(os.Stderr)})
+		view = ui.Start(progress, ui.Options{Out: os.Stderr, Terminal: isTerminal(os.Stderr), MaxBars: terminalRows(os.Stderr) - 3})
 		req.Notify = view.Notify
 	}
 	res, err := netfox.Download(c.Context, req)
@@ -192,6 +193,15 @@ func printSummary(res netfox.Result) {
 			fmt.Fprintf(os.Stderr, "netfox:   %5.1f%% %s from %s%s\n", 100*float64(s.Fetched)/float64(max(res.Fetched, 1)), units.FormatSize(s.Fetched), s.URL, note)
 		}
 	}
+}
+
+// terminalRows is the height of the terminal on f, or 0 when unknown.
+func terminalRows(f *os.File) int {
+	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	if err != nil {
+		return 0
+	}
+	return int(ws.Row)
 }
 
 // isTerminal reports whether f is a character device, as a terminal is.

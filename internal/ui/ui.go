@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vbauerster/mpb/v8"
@@ -25,6 +26,10 @@ type Options struct {
 	Terminal bool
 	// PlainEvery is the interval of plain progress lines; zero means 3s.
 	PlainEvery time.Duration
+	// MaxBars is the most segment bars drawn at once (the terminal's
+	// height, less the total); the others are counted on one line. Zero
+	// means 16.
+	MaxBars int
 }
 
 // UI shows one download's progress until Stop.
@@ -42,6 +47,9 @@ type UI struct {
 func Start(prog *netfox.Progress, opts Options) *UI {
 	if opts.PlainEvery <= 0 {
 		opts.PlainEvery = 3 * time.Second
+	}
+	if opts.MaxBars <= 0 {
+		opts.MaxBars = 16
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	u := &UI{opts: opts, prog: prog, cancel: cancel, done: make(chan struct{})}
@@ -79,6 +87,10 @@ func (u *UI) bars(ctx context.Context) {
 		segs  = map[int]*mpb.Bar{}
 		last  = time.Now()
 		tick  = time.NewTicker(150 * time.Millisecond)
+		// The segments beyond MaxBars, summed up on one line; read by
+		// mpb's drawing goroutine, hence atomic.
+		more                          *mpb.Bar
+		hidden, hiddenDone, hiddenAll atomic.Int64
 	)
 	defer tick.Stop()
 	update := func() {
@@ -102,10 +114,15 @@ func (u *UI) bars(ctx context.Context) {
 			total.EwmaSetCurrent(snap.Written, now.Sub(last))
 		}
 		last = now
+		var nHidden, nHiddenDone, nHiddenAll int64
 		for _, s := range snap.Segments {
 			b, ok := segs[s.ID]
 			size := s.End - s.Start
 			switch {
+			case !ok && s.Next < s.End && s.Busy && len(segs) >= u.opts.MaxBars:
+				nHidden++
+				nHiddenDone += s.Next - s.Start
+				nHiddenAll += size
 			case !ok && s.Next < s.End && s.Busy:
 				// Created with total 0, a bar does not complete by itself
 				// when it reaches its total (mpb's rule), so that a done
@@ -126,7 +143,21 @@ func (u *UI) bars(ctx context.Context) {
 				}
 			}
 		}
-		if len(segs) == 0 && snap.Length >= 0 && snap.Written >= snap.Length {
+		hidden.Store(nHidden)
+		hiddenDone.Store(nHiddenDone)
+		hiddenAll.Store(nHiddenAll)
+		switch {
+		case nHidden > 0 && more == nil:
+			more = u.bar.New(0, mpb.NopStyle(), mpb.BarPriority(1<<30-1),
+				mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
+					return fmt.Sprintf("   +%d more segments  %s / %s", hidden.Load(),
+						units.FormatSize(hiddenDone.Load()), units.FormatSize(hiddenAll.Load()))
+				})))
+		case nHidden == 0 && more != nil:
+			more.Abort(true)
+			more = nil
+		}
+		if len(segs) == 0 && more == nil && snap.Length >= 0 && snap.Written >= snap.Length {
 			total.SetTotal(-1, true)
 		}
 	}
@@ -138,6 +169,9 @@ func (u *UI) bars(ctx context.Context) {
 			update()
 			for _, b := range segs {
 				b.Abort(true)
+			}
+			if more != nil {
+				more.Abort(true)
 			}
 			if total != nil && !total.Completed() {
 				total.Abort(false)
