@@ -131,6 +131,10 @@ type Fetcher struct {
 	bufs sync.Pool
 }
 
+// minBatch is the least a read gathers before writing, unless the range
+// ends first.
+const minBatch = 64 << 10
+
 // bufSize is the read buffer of one connection. Large reads mean few
 // syscalls per byte (a read and a pwrite per buffer); the bytes between a
 // read and its write are microseconds old, so the size costs nothing on a
@@ -291,7 +295,14 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 		if want == 0 {
 			return nil
 		}
-		n, readErr := body.Read(buf[:want])
+		// Gather a batch before writing: one pwrite per batch instead
+		// of one per network read. A batch is at most a few tens of
+		// milliseconds of a slow connection, which is all a kill -9
+		// can cost on top of the checkpoint interval.
+		n, readErr := io.ReadAtLeast(body, buf[:want], int(min(want, minBatch)))
+		if readErr == io.ErrUnexpectedEOF {
+			readErr = io.EOF // a short last batch: the switch below tells a cut body
+		}
 		if n > 0 {
 			if _, err := f.Output.WriteAt(buf[:n], s.Next()); err != nil {
 				s.commit(0)

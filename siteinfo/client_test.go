@@ -75,7 +75,7 @@ func TestProbeErrors(t *testing.T) {
 		url  string
 		want error
 	}{
-		{"ftp://host/file", siteinfo.ErrBadURL},
+		{"gopher://host/file", siteinfo.ErrBadURL},
 		{"http:///nohost", siteinfo.ErrBadURL},
 		{"http://[::1", siteinfo.ErrBadURL},
 	}

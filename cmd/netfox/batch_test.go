@@ -54,8 +54,8 @@ func TestBatchFromStdin(t *testing.T) {
 // start and the last done with the file's sha256; a failure ends in error
 // with its exit code.
 func TestJSONEvents(t *testing.T) {
-	data := content(3<<20, 33)
-	srv := testserver.New(t, data, testserver.RatePerResponse(1<<20), testserver.CutAfter(200_000, 1))
+	data := content(4<<20, 33) // 2 s at 4 x 512 KiB/s: progress comes every second
+	srv := testserver.New(t, data, testserver.RatePerResponse(512<<10), testserver.CutAfter(200_000, 1))
 	dir := t.TempDir()
 	cmd := exec.Command(binary, "get", "--json", "-n", "4", "--min-split", "64KiB", srv.FileURL)
 	cmd.Dir = dir

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -29,6 +30,27 @@ func newApp() *cli.App {
 		EnableBashCompletion: true,
 		HideHelpCommand:      false,
 		Commands:             []*cli.Command{getCommand(), serveCommand(), benchCommand()},
+		Flags: []cli.Flag{
+			// For the benchmarks' profiles (bench/RESULTS.md); not for users.
+			&cli.StringFlag{Name: "cpuprofile", Hidden: true},
+		},
+		Before: func(c *cli.Context) error {
+			path := c.String("cpuprofile")
+			if path == "" {
+				return nil
+			}
+			f, err := os.Create(path)
+			if err != nil {
+				return err
+			}
+			return pprof.StartCPUProfile(f)
+		},
+		After: func(c *cli.Context) error {
+			if c.String("cpuprofile") != "" {
+				pprof.StopCPUProfile()
+			}
+			return nil
+		},
 		// Errors are printed once, by main, as one line.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
