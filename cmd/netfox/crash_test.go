@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/netfox/netfox/internal/ftptest"
 )
 
 // TestKillNineAndResume kills the downloader with SIGKILL at random
@@ -69,5 +71,42 @@ func TestKillNineAndResume(t *testing.T) {
 	}
 	if perKill > quarterSecond {
 		t.Errorf("%.2f MiB fetched again per kill, more than a quarter second of transfer (%.1f MiB)", perKill/(1<<20), quarterSecond/(1<<20))
+	}
+}
+
+// TestKillNineFTP: the same kill -9 and resume cycle against a real
+// vsftpd, where each range is a REST + RETR of its own.
+func TestKillNineFTP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("kill -9 cycle in -short mode")
+	}
+	root := t.TempDir()
+	data := content(8<<20, 11)
+	if err := os.WriteFile(filepath.Join(root, "f.bin"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := ftptest.Start(t, ftptest.Options{Root: root, RatePerConn: 512 << 10})
+	dir := t.TempDir()
+	args := []string{"get", "-q", "-n", "8", srv.URL + "/f.bin"}
+	killed := 0
+	for range 4 {
+		cmd := exec.Command(binary, args...)
+		cmd.Dir = dir
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(300+rand.IntN(300)) * time.Millisecond) // an arbitrary instant
+		cmd.Process.Kill()
+		if err := cmd.Wait(); err == nil {
+			break
+		}
+		killed++
+	}
+	if stderr, code := run(t, dir, args...); code != 0 {
+		t.Fatalf("final resume: exit %d: %s", code, stderr)
+	}
+	sameFile(t, filepath.Join(dir, "f.bin"), data)
+	if killed < 2 {
+		t.Errorf("only %d kills landed", killed)
 	}
 }
