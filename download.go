@@ -316,7 +316,6 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		if err != nil {
 			return res, err
 		}
-		fetcher.Opener = &siteinfo.Remote{Client: d.client, Info: info}
 		d.req.Progress.start(p.out, info.Length, table, &fetched)
 		if info.Ranges && info.Length >= 0 {
 			var sources []*source
@@ -326,7 +325,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 			d.useSources(fetcher, sources, &res)
 			err = d.fetchRanges(ctx, part, fetcher, info, table, p.info)
 		} else {
-			err = d.fetchStream(ctx, part, fetcher, info, table, p.info)
+			err = d.fetchStream(ctx, fetcher, info, table)
 		}
 		if errors.Is(err, ErrRangeNotSupported) && info.Ranges {
 			d.notify("the server ignored a range request; downloading in one stream")
@@ -614,14 +613,15 @@ func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fet
 
 // fetchStream downloads the whole file in one request, for servers
 // without ranges or without a length.
-func (d *downloader) fetchStream(ctx context.Context, part *fileaccess.File, fetcher *segment.Fetcher, info siteinfo.Info, table *segment.Table, infoPath string) error {
+func (d *downloader) fetchStream(ctx context.Context, fetcher *segment.Fetcher, info siteinfo.Info, table *segment.Table) error {
 	if info.Length < 0 {
 		d.notify("the server does not give the file's length; downloading in one stream (an interruption will start over)")
 	} else {
 		d.notify("the server does not support byte ranges; downloading in one stream (an interruption will start over)")
 	}
 	e := table.Take()
-	stream := &streamOpener{open: fetcher.Opener.(*siteinfo.Remote).OpenStream}
+	remote := &siteinfo.Remote{Client: d.client, Info: info}
+	stream := &streamOpener{open: remote.OpenStream}
 	single := &segment.Fetcher{
 		Limit:       fetcher.Limit,
 		Opener:      stream,
