@@ -28,6 +28,7 @@ fuzz:
 	$(GO) test ./siteinfo -run '^$$' -fuzz '^FuzzFilename$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./siteinfo -run '^$$' -fuzz '^FuzzParseRetryAfter$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./state -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./internal/netrc -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./segment ./state ./fileaccess
