@@ -1,0 +1,102 @@
+package netfox
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/siteinfo"
+)
+
+// source is one address of the file in a download, counting the bytes
+// it serves.
+type source struct {
+	url     string
+	remote  *siteinfo.Remote
+	fetched atomic.Int64
+	dropped atomic.Pointer[string]
+}
+
+// OpenRange opens a range of the source, counting its bytes.
+func (s *source) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser, error) {
+	body, err := s.remote.OpenRange(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return &countingBody{ReadCloser: body, n: &s.fetched}, nil
+}
+
+type countingBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (c *countingBody) Read(p []byte) (int, error) {
+	n, err := c.ReadCloser.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}
+
+// probeMirrors returns the sources of a ranged download: URL first, then
+// each mirror that answers with the same length and serves ranges. A
+// mirror of another length is refused outright: it holds another file.
+func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*source, error) {
+	sources := []*source{{url: d.req.URL, remote: &siteinfo.Remote{Client: d.client, Info: info}}}
+	if len(d.req.Mirrors) == 0 {
+		return sources, nil
+	}
+	infos := make([]siteinfo.Info, len(d.req.Mirrors))
+	errs := make([]error, len(d.req.Mirrors))
+	var wg sync.WaitGroup
+	for i, m := range d.req.Mirrors {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			infos[i], errs[i] = d.probeURL(ctx, m)
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, ctx.Err()
+	}
+	differentValidators := false
+	for i, m := range d.req.Mirrors {
+		switch mi := infos[i]; {
+		case errs[i] != nil:
+			d.notify("mirror %s is unusable (%v); going on without it", m, errs[i])
+		case mi.Length != info.Length:
+			return nil, fmt.Errorf("%w: %s has %d bytes but %s has %d; they are not the same file", ErrMirrorMismatch, m, mi.Length, d.req.URL, info.Length)
+		case !mi.Ranges:
+			d.notify("mirror %s does not serve byte ranges; going on without it", m)
+		default:
+			if !info.SameVersion(mi) {
+				differentValidators = true
+			}
+			sources = append(sources, &source{url: m, remote: &siteinfo.Remote{Client: d.client, Info: mi}})
+		}
+	}
+	if differentValidators && d.req.Checksum == nil {
+		d.notify("the mirrors give different ETag or Last-Modified values, so only their length shows they hold the same file; add --checksum to prove the result")
+	}
+	return sources, nil
+}
+
+// useSources points the fetcher at the sources and records them in res.
+func (d *downloader) useSources(f *segment.Fetcher, sources []*source, res *Result) {
+	f.Opener = sources[0]
+	f.Mirrors = nil
+	if len(sources) > 1 {
+		for _, s := range sources {
+			f.Mirrors = append(f.Mirrors, s)
+		}
+		f.OnMirrorDropped = func(i int, err error) {
+			why := err.Error()
+			sources[i].dropped.Store(&why)
+			d.notify("giving up mirror %s (%v); going on with the others", sources[i].url, err)
+		}
+	}
+	d.sources = sources
+}

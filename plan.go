@@ -1,0 +1,162 @@
+package netfox
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/netfox/netfox/fileaccess"
+	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/siteinfo"
+	"github.com/netfox/netfox/state"
+)
+
+// checkPartFile refuses a .info whose .part is gone: the state claims
+// bytes that no longer exist anywhere.
+func (d *downloader) checkPartFile(p paths) error {
+	if d.req.Restart {
+		return nil
+	}
+	_, infoErr := os.Stat(p.info)
+	_, partErr := os.Stat(p.part)
+	if infoErr == nil && errors.Is(partErr, fs.ErrNotExist) {
+		return fmt.Errorf("%w: %s exists but %s is missing (use --restart to start over)", ErrBadState, p.info, p.part)
+	}
+	return nil
+}
+
+// discard empties the partial download: first the state, so that no
+// .info ever claims bytes of a truncated .part.
+func discard(part *fileaccess.File, infoPath string) error {
+	if err := os.Remove(infoPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return err
+	}
+	return part.Truncate(0)
+}
+
+// plan returns the segments to fetch: those of the .info file when it
+// describes the same version of the same file, else a fresh split.
+func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*segment.Table, int64, error) {
+	table := &segment.Table{MinSplit: d.req.MinSplit}
+	if !info.Ranges || info.Length < 0 {
+		// One stream from the start: no range can resume it.
+		if err := discard(part, p.info); err != nil {
+			return nil, 0, ioError(err)
+		}
+		end := info.Length
+		if end < 0 {
+			end = math.MaxInt64
+		}
+		table.Add(0, 0, 0, end)
+		return table, 0, nil
+	}
+
+	saved, err := state.Load(p.info)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if size, _ := part.Size(); size > 0 {
+			d.notify("%s has no %s beside it, so its bytes cannot be trusted; starting over", p.part, filepath.Base(p.info))
+		}
+	case err != nil:
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			return nil, 0, ioError(err)
+		}
+		return nil, 0, fmt.Errorf("%w: %w (run again with --restart to discard the partial download)", ErrBadState, err)
+	case saved.URL != d.req.URL:
+		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s (use --restart to discard it, or another -o)", ErrBadState, p.info, saved.URL, d.req.URL)
+	default:
+		resumed, err := d.resume(table, part, info, saved, p)
+		if err != nil || resumed >= 0 {
+			return table, resumed, err
+		}
+	}
+
+	// A fresh start: record the new plan before emptying the .part, so
+	// that the .info on disk never claims bytes of another version.
+	for _, r := range segment.Split(info.Length, d.conns) {
+		table.Add(r.Start, r.Start, r.Start, r.End)
+	}
+	if err := state.Save(p.info, d.stateOf(info, table.Snapshot()), true); err != nil {
+		return nil, 0, ioError(err)
+	}
+	if err := part.Truncate(0); err != nil {
+		return nil, 0, ioError(err)
+	}
+	if err := part.Preallocate(info.Length); err != nil {
+		return nil, 0, ioError(err)
+	}
+	return table, 0, nil
+}
+
+// resume loads saved's segments into table when they can be trusted and
+// returns the bytes taken over, or -1 when the download must start over.
+func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info siteinfo.Info, saved state.State, p paths) (int64, error) {
+	was := siteinfo.Info{Length: saved.Length, ETag: saved.ETag, LastModified: saved.LastModified}
+	switch {
+	case !info.Validated() && d.req.Checksum == nil:
+		d.notify("the server sends no ETag or Last-Modified, so the partial download cannot be checked against it; starting over")
+		return -1, nil
+	case !was.SameVersion(info):
+		d.notify("the remote file changed since the partial download (%s); starting over", describeChange(was, info))
+		return -1, nil
+	}
+	size, err := part.Size()
+	if err != nil {
+		return 0, ioError(err)
+	}
+	segs := saved.Resumable(d.bootID)
+	var resumed, claimed int64
+	for _, s := range segs {
+		resumed += s.Next - s.Start
+		if s.Next > s.Start {
+			claimed = s.Next
+		}
+	}
+	if size < claimed {
+		return 0, fmt.Errorf("%w: %s has %d bytes but %s says %d are written (use --restart to start over)", ErrBadState, p.part, size, p.info, claimed)
+	}
+	// The first run may have stopped before or during preallocation
+	// (a full disk): allocate again, keeping the bytes already there.
+	if err := part.Preallocate(saved.Length); err != nil {
+		return 0, ioError(err)
+	}
+	for _, s := range segs {
+		table.Add(s.Start, s.Next, s.Synced, s.End)
+	}
+	if saved.BootID != d.bootID {
+		d.notify("the machine rebooted since the partial download; resuming from the last flushed offsets")
+	}
+	return resumed, nil
+}
+
+func describeChange(was, now siteinfo.Info) string {
+	switch {
+	case was.Length != now.Length:
+		return fmt.Sprintf("length %d, now %d", was.Length, now.Length)
+	case was.ETag != now.ETag:
+		return fmt.Sprintf("ETag %s, now %s", was.ETag, now.ETag)
+	default:
+		return fmt.Sprintf("Last-Modified %s, now %s", was.LastModified, now.LastModified)
+	}
+}
+
+func (d *downloader) stateOf(info siteinfo.Info, spans []segment.Span) state.State {
+	st := state.State{
+		URL:          d.req.URL,
+		FinalURL:     info.URL,
+		Length:       info.Length,
+		ETag:         info.ETag,
+		LastModified: info.LastModified,
+		BootID:       d.bootID,
+		Mirrors:      d.req.Mirrors,
+		Segments:     make([]state.Segment, 0, len(spans)),
+	}
+	for _, s := range spans {
+		st.Segments = append(st.Segments, state.Segment{Start: s.Start, Next: s.Next, Synced: s.Synced, End: s.End})
+	}
+	return st
+}
