@@ -306,12 +306,21 @@ func (ms *mirrorSet) alive() int {
 func (ms *mirrorSet) rotate(m *mirror) *mirror {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
+	if next := ms.nextAliveLocked(m); next != nil {
+		return next
+	}
+	return m
+}
+
+// nextAliveLocked returns the first live mirror after m, going round, m
+// itself included last; nil when all are dead.
+func (ms *mirrorSet) nextAliveLocked(m *mirror) *mirror {
 	for k := 1; k <= len(ms.all); k++ {
 		if c := ms.all[(m.index+k)%len(ms.all)]; !c.dead {
 			return c
 		}
 	}
-	return m
+	return nil
 }
 
 // drop gives up m after err and returns another live mirror, or nil when
@@ -334,10 +343,5 @@ func (ms *mirrorSet) drop(m *mirror, err error) *mirror {
 			ms.onDropped(m.index, err)
 		}
 	}
-	for k := 1; k <= len(ms.all); k++ {
-		if c := ms.all[(m.index+k)%len(ms.all)]; !c.dead {
-			return c
-		}
-	}
-	return nil
+	return ms.nextAliveLocked(m)
 }
