@@ -15,6 +15,14 @@ import (
 
 // start serves dir with opts on loopback until the test ends.
 func start(t *testing.T, opts Options) (*Server, string) {
+	srv, base, stop := startStoppable(t, opts)
+	t.Cleanup(stop)
+	return srv, base
+}
+
+// startStoppable is start with a stop function, which returns once every
+// handler has returned (a graceful shutdown), so that counters are final.
+func startStoppable(t *testing.T, opts Options) (*Server, string, func()) {
 	t.Helper()
 	srv := New(opts)
 	ln, err := srv.Listen("127.0.0.1:0")
@@ -24,8 +32,9 @@ func start(t *testing.T, opts Options) (*Server, string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { srv.Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return srv, "http://" + ln.Addr().String()
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done }) }
+	return srv, "http://" + ln.Addr().String(), stop
 }
 
 func writeFile(t *testing.T, dir, name string, data []byte) {
@@ -168,7 +177,8 @@ func TestRatePerConn(t *testing.T) {
 	const size, rate = 1 << 20, 1 << 20
 	dir := t.TempDir()
 	writeFile(t, dir, "f", make([]byte, size))
-	srv, base := start(t, Options{Dir: dir, RatePerConn: rate})
+	srv, base, stop := startStoppable(t, Options{Dir: dir, RatePerConn: rate})
+	defer stop()
 	fetch := func(rangeHdr string) {
 		req, _ := http.NewRequest(http.MethodGet, base+"/f", nil)
 		if rangeHdr != "" {
@@ -201,6 +211,7 @@ func TestRatePerConn(t *testing.T) {
 	if ratio := one.Seconds() / four.Seconds(); ratio < 2.5 {
 		t.Errorf("1 connection %v, 4 connections %v: ratio %.2f, want > 2.5", one, four, ratio)
 	}
+	stop() // every handler has counted its bytes
 	if got := srv.BytesSent(); got != 2*size {
 		t.Errorf("BytesSent %d, want %d", got, 2*size)
 	}
