@@ -131,9 +131,42 @@ type Fetcher struct {
 	bufs sync.Pool
 }
 
-// minBatch is the least a read gathers before writing, unless the range
-// ends first.
-const minBatch = 64 << 10
+// A batch is gathered from the network before it is written: one pwrite
+// per batch instead of one per network read. A batch ends at minBatch
+// bytes or maxBatchWait after its first byte, so a slow connection still
+// shows progress (and a kill -9 costs little) while a fast one writes
+// in large pieces.
+const (
+	minBatch     = 64 << 10
+	maxBatchWait = 50 * time.Millisecond
+)
+
+// gather reads from r into buf until it holds minBatch bytes, or
+// maxBatchWait has passed since the first byte, or r fails; it returns
+// what it read with the error, if any. received counts every byte as it
+// arrives, for the rate measurements.
+func gather(r io.Reader, buf []byte, received *atomic.Int64) (int, error) {
+	goal := min(len(buf), minBatch)
+	var n int
+	var first time.Time
+	for n < goal {
+		m, err := r.Read(buf[n:])
+		if m > 0 {
+			received.Add(int64(m))
+			if n == 0 {
+				first = time.Now()
+			}
+			n += m
+		}
+		if err != nil {
+			return n, err
+		}
+		if n > 0 && time.Since(first) >= maxBatchWait {
+			break
+		}
+	}
+	return n, nil
+}
 
 // bufSize is the read buffer of one connection. Large reads mean few
 // syscalls per byte (a read and a pwrite per buffer); the bytes between a
@@ -291,29 +324,29 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 		buf = buf[:min(len(buf), f.Limit.Burst())]
 	}
 	for {
-		want := s.reserve(int64(len(buf)))
-		if want == 0 {
+		left := s.Remaining()
+		if left <= 0 {
 			return nil
 		}
-		// Gather a batch before writing: one pwrite per batch instead
-		// of one per network read. A batch is at most a few tens of
-		// milliseconds of a slow connection, which is all a kill -9
-		// can cost on top of the checkpoint interval.
-		n, readErr := io.ReadAtLeast(body, buf[:want], int(min(want, minBatch)))
-		if readErr == io.ErrUnexpectedEOF {
-			readErr = io.EOF // a short last batch: the switch below tells a cut body
-		}
-		if n > 0 {
-			if _, err := f.Output.WriteAt(buf[:n], s.Next()); err != nil {
+		n, readErr := gather(body, buf[:min(int64(len(buf)), left)], &s.received)
+		// Claim the bytes only now that they are here, so that while a
+		// read waits on the network the range can still be cut short
+		// (a steal, a hedge); what lies beyond a new End is dropped.
+		keep := s.reserve(int64(n))
+		if keep > 0 {
+			if _, err := f.Output.WriteAt(buf[:keep], s.Next()); err != nil {
 				s.commit(0)
 				return &WriteError{Err: err}
 			}
 			if f.Fetched != nil {
-				f.Fetched.Add(int64(n))
+				f.Fetched.Add(keep)
 			}
-			received.Add(int64(n))
+			received.Add(keep)
 		}
-		s.commit(int64(n))
+		s.commit(keep)
+		if keep < int64(n) {
+			return nil // End moved below what arrived: the rest is another range's
+		}
 		if f.Limit != nil && n > 0 {
 			// Waiting after the read holds the next one back, and TCP's
 			// window slows the sender to match.

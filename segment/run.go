@@ -38,8 +38,13 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 						return nil
 					}
 					// Everything left is being fetched in pieces too small
-					// to split now. Wait for a segment to come back, or for
-					// the rates to make a tail split worth it.
+					// to split. Race the slowest of them, if it is worth it.
+					if h, r := table.hedge(maxHedgeBytes); h != nil {
+						f.runHedge(gctx, table, h, r, w)
+						continue
+					}
+					// Else wait for a segment to come back, or for the
+					// rates to make a tail split worth it.
 					select {
 					case <-changed:
 					case <-time.After(idleRecheck):
@@ -159,7 +164,7 @@ func (m *monitor) sample(now time.Time) {
 		if len(hist) > 0 && hist[len(hist)-1].attempt != attempt {
 			hist = nil // a new connection: measure it afresh
 		}
-		hist = append(hist, sample{at: now, next: e.Next(), attempt: attempt})
+		hist = append(hist, sample{at: now, next: e.received.Load(), attempt: attempt})
 		// Keep one sample at least a window old, and those after it.
 		for len(hist) >= 2 && now.Sub(hist[1].at) >= m.window {
 			hist = hist[1:]

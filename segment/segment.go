@@ -12,8 +12,9 @@ import (
 // claims a byte that was not written.
 //
 // End can shrink while the segment is being fetched, when another worker
-// takes over its far part (see cutFarHalf). The fetcher reserves each chunk
-// under mu before writing it, so End never moves below a byte being written.
+// takes over its far part (see cutFarHalf) or a hedge wins it. The fetcher
+// reserves each chunk under mu once it has arrived and before writing it,
+// so End never moves below a byte being written.
 type Segment struct {
 	Start int64
 
@@ -28,6 +29,9 @@ type Segment struct {
 	// attempts counts the attempts started, so that a rate is only
 	// measured over one connection.
 	attempts atomic.Int64
+	// received counts the bytes that arrived for the segment, written
+	// or not yet: what its connection's rate is measured on.
+	received atomic.Int64
 }
 
 // New returns a segment over [start, end) with next bytes already written

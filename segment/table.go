@@ -32,6 +32,7 @@ type Entry struct {
 	ID int
 
 	busy   bool  // a worker is fetching it; guarded by Table.mu
+	hedged bool  // an idle worker fetches its rest as well; guarded by Table.mu
 	synced int64 // bytes below are flushed to disk; guarded by Table.mu
 
 	rate atomic.Uint64 // measured bytes/s of its connection, as float64 bits; 0 unknown

@@ -1,0 +1,155 @@
+package segment
+
+import (
+	"context"
+	"io"
+)
+
+// Hedged requests: the last ranges of a download are too small to split,
+// and one of them may sit on a slow connection, holding up the end (the
+// "99%" of other downloaders). An idle worker then fetches the rest of
+// that range as well, into memory; whichever of the two gets there first
+// wins. The owner keeps writing while the hedge runs; when the hedge has
+// every byte, it takes over what the owner has not reserved yet: the
+// owner's End moves down to its reservation, and the hedge writes the
+// rest from memory. Both bodies passed the same If-Range and Content-Range
+// checks, so they hold the same bytes; none is written twice.
+
+// maxHedgeBytes bounds the memory of one hedge; a range with more left
+// is split instead (Table.Take).
+const maxHedgeBytes = 512 << 10
+
+// hedgeMinSeconds is how long a range must be expected to take before it
+// is worth a second request.
+const hedgeMinSeconds = 1.0
+
+// hedgeCandidateLocked returns the busy segment that will take longest,
+// when it is worth hedging: measured, expected to take over
+// hedgeMinSeconds, small enough to hold in memory (at most maxBytes
+// left), and not hedged already.
+func (t *Table) hedgeCandidateLocked(maxBytes int64) *Entry {
+	typical := t.medianRateLocked()
+	if typical <= 0 {
+		return nil
+	}
+	var victim *Entry
+	var victimTime float64
+	for _, e := range t.all {
+		if !e.busy || e.hedged || e.Rate() <= 0 {
+			continue
+		}
+		if secs := expectedSeconds(e, typical); victim == nil || secs > victimTime {
+			victim, victimTime = e, secs
+		}
+	}
+	if victim == nil || victimTime < hedgeMinSeconds || victim.Remaining() > maxBytes || victim.Remaining() <= 0 {
+		return nil
+	}
+	victim.hedged = true
+	return victim
+}
+
+// Hedge picks a segment worth a hedged request and returns it with the
+// range to fetch, or nil.
+func (t *Table) hedge(maxBytes int64) (*Entry, Range) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e := t.hedgeCandidateLocked(maxBytes)
+	if e == nil {
+		return nil, Range{}
+	}
+	return e, Range{Start: e.Next(), End: e.End()}
+}
+
+// endHedge lets a segment be hedged again.
+func (t *Table) endHedge(e *Entry) {
+	t.mu.Lock()
+	e.hedged = false
+	t.mu.Unlock()
+}
+
+// takeOver moves e's End down to its reservation, if that is below end,
+// and returns the point it now ends at: bytes from there to end are the
+// hedge's to write.
+func (t *Table) takeOver(e *Entry, end int64) (from int64, ok bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	e.mu.Lock()
+	from = max(e.reserved, e.Start)
+	if from >= e.end.Load() || e.end.Load() != end {
+		e.mu.Unlock()
+		return 0, false // the owner got there first, or the range changed
+	}
+	e.end.Store(from)
+	e.mu.Unlock()
+	return from, true
+}
+
+// addDone registers [start, end) as written (by a hedge).
+func (t *Table) addDone(start, end int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.addLocked(start, end, start, end)
+}
+
+// runHedge fetches r of e into memory on the worker's connection and, if
+// it completes before the owner, writes what the owner has not reserved.
+// It reports whether it wrote anything. Errors end the hedge quietly: the
+// owner still has the range.
+func (f *Fetcher) runHedge(ctx context.Context, t *Table, e *Entry, r Range, w *worker) bool {
+	defer t.endHedge(e)
+	opener := f.Opener
+	if w != nil && w.mirror != nil {
+		opener = w.mirror.opener
+	}
+	// End the hedge as soon as the owner is done: a hedge on a slow or
+	// stalled connection must not outlive the race it lost.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for {
+			changed := t.Changed()
+			if e.Done() {
+				cancel()
+				return
+			}
+			select {
+			case <-changed:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	body, err := opener.OpenRange(ctx, r)
+	if err != nil {
+		return false
+	}
+	defer body.Close()
+	buf := make([]byte, r.Len())
+	got := 0
+	for got < len(buf) {
+		if e.Done() {
+			return false // the owner got there first
+		}
+		n, err := body.Read(buf[got:])
+		got += n
+		if err == io.EOF && got < len(buf) || err != nil && err != io.EOF {
+			return false
+		}
+	}
+	from, ok := t.takeOver(e, r.End)
+	if !ok || from < r.Start {
+		return false
+	}
+	if _, err := f.Output.WriteAt(buf[from-r.Start:], from); err != nil {
+		// The range is no one's now: hand it back as a segment of its
+		// own, for a worker to fetch (and meet the error itself).
+		t.Add(from, from, from, r.End)
+		return false
+	}
+	if f.Fetched != nil {
+		f.Fetched.Add(r.End - from)
+	}
+	t.addDone(from, r.End)
+	return true
+}
