@@ -73,6 +73,11 @@ func runGet(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageError{errors.New("get needs a URL (netfox get [flags] URL)")}
 	}
+	for _, arg := range c.Args().Slice() {
+		if strings.HasPrefix(arg, "-") {
+			return usageError{fmt.Errorf("flags go before the URL: move %s before it (netfox get [flags] URL)", arg)}
+		}
+	}
 	req, err := requestFromFlags(c)
 	if err != nil {
 		return err

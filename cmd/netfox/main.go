@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -15,7 +16,11 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newApp().RunContext(ctx, os.Args)
+	app := newApp()
+	err := checkCommand(app, os.Args)
+	if err == nil {
+		err = app.RunContext(ctx, os.Args)
+	}
 	stop()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "netfox: "+message(err))
@@ -61,4 +66,21 @@ func newApp() *cli.App {
 // code.
 func onUsageError(_ *cli.Context, err error, _ bool) error {
 	return usageError{err}
+}
+
+// checkCommand reports an unknown command as a usage error; urfave/cli
+// would answer it as a missing help topic.
+func checkCommand(app *cli.App, args []string) error {
+	if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+		return nil
+	}
+	for _, c := range app.Commands {
+		if c.HasName(args[1]) {
+			return nil
+		}
+	}
+	if args[1] == "help" || args[1] == "h" {
+		return nil
+	}
+	return usageError{fmt.Errorf("unknown command %q (commands: get, serve, bench; see netfox help)", args[1])}
 }

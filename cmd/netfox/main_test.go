@@ -127,6 +127,8 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"no URL", nil, []string{"get"}, exitUsage, "netfox: get needs a URL"},
 		{"unknown flag", nil, []string{"get", "--bogus", srv.FileURL}, exitUsage, "flag provided but not defined: -bogus"},
+		{"flag after the URL", nil, []string{"get", srv.FileURL, "-o", "x"}, exitUsage, "flags go before the URL: move -o before it"},
+		{"unknown command", nil, []string{"fetch", srv.FileURL}, exitUsage, `unknown command "fetch"`},
 		{"zero connections", nil, []string{"get", "-n", "0", srv.FileURL}, exitUsage, "--connections must be between 1 and 256, not 0"},
 		{"absurd connections", nil, []string{"get", "-n", "100000", srv.FileURL}, exitUsage, "connections must be between 1 and 256, not 100000"},
 		{"bad scheme", nil, []string{"get", "gopher://x/y"}, exitUsage, `unsupported scheme "gopher"`},
