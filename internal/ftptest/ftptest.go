@@ -37,7 +37,6 @@ package ftptest
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -54,6 +53,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/netfox/netfox/internal/daemon"
 )
 
 // ErrNotInstalled is returned (wrapped) by StartProcess when no vsftpd binary is found.
@@ -140,16 +141,7 @@ type Server struct {
 
 // Binary reports the vsftpd path or "" when absent. It looks in PATH first
 // and then at /usr/sbin/vsftpd, since /usr/sbin is often not in PATH.
-func Binary() string {
-	if p, err := exec.LookPath("vsftpd"); err == nil {
-		return p
-	}
-	const fallback = "/usr/sbin/vsftpd"
-	if fi, err := os.Stat(fallback); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
-		return fallback
-	}
-	return ""
-}
+func Binary() string { return daemon.Find("vsftpd") }
 
 // Start starts vsftpd, or calls t.Skip when the binary is absent or the test
 // is not running as root. It registers t.Cleanup to stop vsftpd (and any
@@ -167,15 +159,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("ftptest: %v", err)
 	}
-	t.Cleanup(func() {
-		if err := s.stop(); err != nil {
-			t.Errorf("ftptest: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("ftptest: vsftpd logs:\n%s", s.logs())
-		}
-		os.RemoveAll(s.dir)
-	})
+	daemon.Attach(t, "ftptest", s)
 	return s
 }
 
@@ -189,13 +173,7 @@ func StartProcess(opts Options) (*Server, func() error, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	stop := func() error {
-		err := s.stop()
-		if rerr := os.RemoveAll(s.dir); err == nil {
-			err = rerr
-		}
-		return err
-	}
+	stop := daemon.Stopper(s)
 	return s, stop, nil
 }
 
@@ -312,7 +290,7 @@ func start(opts Options) (*Server, error) {
 var errBind = errors.New("port already in use")
 
 func startOnce(bin, dir string, opts Options) (*Server, error) {
-	port, err := freePort()
+	port, err := daemon.FreePort()
 	if err != nil {
 		return nil, fmt.Errorf("ftptest: picking a port: %w", err)
 	}
@@ -440,39 +418,7 @@ func (s *Server) stop() error {
 // logs returns vsftpd's output (fatal "500 OOPS" errors land there) and the
 // tail of its protocol log, for diagnostics.
 func (s *Server) logs() string {
-	const maxLog = 200 // lines
-	var b bytes.Buffer
-	for _, name := range []string{outputName, logName} {
-		data, err := os.ReadFile(filepath.Join(s.dir, name))
-		if err != nil || len(bytes.TrimSpace(data)) == 0 {
-			continue
-		}
-		if lines := bytes.SplitAfter(data, []byte("\n")); len(lines) > maxLog+1 {
-			fmt.Fprintf(&b, "--- %s (last %d lines)\n", name, maxLog)
-			data = bytes.Join(lines[len(lines)-maxLog-1:], nil)
-		} else {
-			fmt.Fprintf(&b, "--- %s\n", name)
-		}
-		b.Write(data)
-		if !bytes.HasSuffix(data, []byte("\n")) {
-			b.WriteByte('\n')
-		}
-	}
-	if b.Len() == 0 {
-		return "(empty)\n"
-	}
-	return b.String()
-}
-
-// freePort asks the kernel for an unused loopback port. The listener is closed
-// before vsftpd binds, hence the retry in start.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return daemon.ReadLogs(s.dir, 200, outputName, logName)
 }
 
 // pasvRange returns the first port of n consecutive loopback ports in
@@ -633,3 +579,8 @@ func config(dir string, port, pasvMin int, opts Options) string {
 	p("use_localtime=NO")
 	return b.String()
 }
+
+// Stop, Logs and Dir make a Server a daemon.Child.
+func (s *Server) Stop() error  { return s.stop() }
+func (s *Server) Logs() string { return s.logs() }
+func (s *Server) Dir() string  { return s.dir }

@@ -21,7 +21,6 @@ package nginxtest
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -36,6 +35,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/netfox/netfox/internal/daemon"
 )
 
 // ErrNotInstalled is returned (wrapped) by StartProcess when no nginx binary is found.
@@ -112,16 +113,7 @@ type Server struct {
 
 // Binary reports the nginx path or "" when absent. It looks in PATH first and
 // then at /usr/sbin/nginx, since /usr/sbin is often not in a non-root PATH.
-func Binary() string {
-	if p, err := exec.LookPath("nginx"); err == nil {
-		return p
-	}
-	const fallback = "/usr/sbin/nginx"
-	if fi, err := os.Stat(fallback); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
-		return fallback
-	}
-	return ""
-}
+func Binary() string { return daemon.Find("nginx") }
 
 // Start starts nginx, or calls t.Skip when the binary is absent. It registers
 // t.Cleanup to stop nginx and remove its files; if the test failed by then,
@@ -135,15 +127,7 @@ func Start(t testing.TB, opts Options) *Server {
 	if err != nil {
 		t.Fatalf("nginxtest: %v", err)
 	}
-	t.Cleanup(func() {
-		if err := s.stop(); err != nil {
-			t.Errorf("nginxtest: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("nginxtest: nginx logs:\n%s", s.logs())
-		}
-		os.RemoveAll(s.dir)
-	})
+	daemon.Attach(t, "nginxtest", s)
 	return s
 }
 
@@ -156,13 +140,7 @@ func StartProcess(opts Options) (*Server, func() error, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	stop := func() error {
-		err := s.stop()
-		if rerr := os.RemoveAll(s.dir); err == nil {
-			err = rerr
-		}
-		return err
-	}
+	stop := daemon.Stopper(s)
 	return s, stop, nil
 }
 
@@ -273,7 +251,7 @@ func start(opts Options) (*Server, error) {
 var errBind = errors.New("port already in use")
 
 func startOnce(bin, dir string, opts Options) (*Server, error) {
-	port, err := freePort()
+	port, err := daemon.FreePort()
 	if err != nil {
 		return nil, fmt.Errorf("nginxtest: picking a port: %w", err)
 	}
@@ -384,32 +362,7 @@ func (s *Server) stop() error {
 
 // logs returns nginx's stderr and error log for diagnostics.
 func (s *Server) logs() string {
-	var b bytes.Buffer
-	for _, name := range []string{"stderr.log", "error.log"} {
-		data, err := os.ReadFile(filepath.Join(s.dir, name))
-		if err != nil || len(bytes.TrimSpace(data)) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "--- %s\n%s", name, data)
-		if !bytes.HasSuffix(data, []byte("\n")) {
-			b.WriteByte('\n')
-		}
-	}
-	if b.Len() == 0 {
-		return "(empty)\n"
-	}
-	return b.String()
-}
-
-// freePort asks the kernel for an unused loopback port. The listener is closed
-// before nginx binds, hence the retry in start.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return daemon.ReadLogs(s.dir, 0, "stderr.log", "error.log")
 }
 
 func validate(opts Options) error {
@@ -559,3 +512,8 @@ func smoothChunk(rates ...int64) int64 {
 	// 1 KiB floor: absurdly small sends for very low rates buy nothing.
 	return max(lo/16, hi/64, 1024)
 }
+
+// Stop, Logs and Dir make a Server a daemon.Child.
+func (s *Server) Stop() error  { return s.stop() }
+func (s *Server) Logs() string { return s.logs() }
+func (s *Server) Dir() string  { return s.dir }

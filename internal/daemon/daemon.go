@@ -1,0 +1,102 @@
+// Package daemon holds what the test harnesses that run a real server
+// program as a child process (internal/nginxtest, internal/ftptest) share:
+// finding the program, picking a free loopback port, collecting its logs,
+// and tying the child to a test's life.
+package daemon
+
+import (
+	"bytes"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Find reports the path of the program name, or "" when absent. It looks
+// in PATH first and then in /usr/sbin, which is often not in PATH.
+func Find(name string) string {
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	fallback := filepath.Join("/usr/sbin", name)
+	if fi, err := os.Stat(fallback); err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0 {
+		return fallback
+	}
+	return ""
+}
+
+// FreePort asks the kernel for an unused loopback port. The listener is
+// closed before the child binds it, so callers retry on a lost race.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// ReadLogs concatenates the named files of dir, each under a "--- name"
+// line, keeping the last maxLines lines of each (0 for all); "(empty)"
+// when there is nothing.
+func ReadLogs(dir string, maxLines int, names ...string) string {
+	var b bytes.Buffer
+	for _, name := range names {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil || len(bytes.TrimSpace(data)) == 0 {
+			continue
+		}
+		if lines := bytes.SplitAfter(data, []byte("\n")); maxLines > 0 && len(lines) > maxLines+1 {
+			fmt.Fprintf(&b, "--- %s (last %d lines)\n", name, maxLines)
+			data = bytes.Join(lines[len(lines)-maxLines-1:], nil)
+		} else {
+			fmt.Fprintf(&b, "--- %s\n", name)
+		}
+		b.Write(data)
+		if !bytes.HasSuffix(data, []byte("\n")) {
+			b.WriteByte('\n')
+		}
+	}
+	if b.Len() == 0 {
+		return "(empty)\n"
+	}
+	return b.String()
+}
+
+// Child is a running server a harness started in a private directory.
+type Child interface {
+	// Stop stops the server; it is safe to call more than once.
+	Stop() error
+	// Logs returns its logs for a failed test.
+	Logs() string
+	// Dir is its private directory, removed after it stops.
+	Dir() string
+}
+
+// Attach stops c and removes its directory when the test ends, logging
+// its logs first if the test failed. prefix names the harness in messages.
+func Attach(t testing.TB, prefix string, c Child) {
+	t.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			t.Errorf("%s: %v", prefix, err)
+		}
+		if t.Failed() {
+			t.Logf("%s: logs:\n%s", prefix, c.Logs())
+		}
+		os.RemoveAll(c.Dir())
+	})
+}
+
+// Stopper returns a function that stops c and removes its directory, for
+// callers without a testing.TB (bench scripts and commands).
+func Stopper(c Child) func() error {
+	return func() error {
+		err := c.Stop()
+		if rerr := os.RemoveAll(c.Dir()); err == nil {
+			err = rerr
+		}
+		return err
+	}
+}
