@@ -40,19 +40,15 @@ func TestPoliteOnOverload(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "f"), content, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	srv := serve.New(serve.Options{Dir: dir, MaxConns: 2, RatePerConn: 4 << 20})
-	ln, err := srv.Listen("127.0.0.1:0")
+	base, stop, err := serve.New(serve.Options{Dir: dir, MaxConns: 2, RatePerConn: 4 << 20}).Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan struct{})
-	go func() { srv.Serve(ctx, ln); close(served) }()
-	defer func() { cancel(); <-served }()
+	defer stop()
 
 	out := filepath.Join(t.TempDir(), "out")
 	var got notices
-	res, err := netfox.Download(context.Background(), netfox.Request{URL: "http://" + ln.Addr().String() + "/f", Output: out, Connections: 8, Notify: got.add})
+	res, err := netfox.Download(context.Background(), netfox.Request{URL: base + "/f", Output: out, Connections: 8, Notify: got.add})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package bench
 
 import (
-	"context"
 	"crypto/rand"
 	"io"
 	"os"
@@ -16,9 +15,8 @@ type Local struct {
 	// URL of the generated file.
 	URL string
 
-	dir    string
-	cancel context.CancelFunc
-	done   chan struct{}
+	dir  string
+	stop func()
 }
 
 // LocalOptions configures StartLocal.
@@ -52,22 +50,15 @@ func StartLocal(opts LocalOptions) (_ *Local, err error) {
 		return nil, err
 	}
 	srv := serve.New(serve.Options{Dir: dir, RatePerConn: opts.RatePerConn, RateTotal: opts.RateTotal})
-	ln, err := srv.Listen("127.0.0.1:0")
+	base, stop, err := srv.Start("127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	l := &Local{URL: "http://" + ln.Addr().String() + "/bench.bin", dir: dir, cancel: cancel, done: make(chan struct{})}
-	go func() {
-		defer close(l.done)
-		srv.Serve(ctx, ln)
-	}()
-	return l, nil
+	return &Local{URL: base + "/bench.bin", dir: dir, stop: stop}, nil
 }
 
 // Close stops the server and removes the file.
 func (l *Local) Close() error {
-	l.cancel()
-	<-l.done
+	l.stop()
 	return os.RemoveAll(l.dir)
 }

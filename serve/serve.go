@@ -102,6 +102,26 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 }
 
+// Start listens on addr and serves in the background. It returns the base
+// URL ("http://host:port") and a function that shuts the server down
+// gracefully and returns once every handler has finished, so counters
+// such as BytesSent are final; it is safe to call more than once.
+func (s *Server) Start(addr string) (baseURL string, stop func(), err error) {
+	ln, err := s.Listen(addr)
+	if err != nil {
+		return "", nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.Serve(ctx, ln)
+	}()
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); <-done }) }
+	return "http://" + ln.Addr().String(), stop, nil
+}
+
 // ServeHTTP serves a file of the directory.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.MaxConns > 0 {

@@ -1,7 +1,6 @@
 package serve
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -20,21 +19,16 @@ func start(t *testing.T, opts Options) (*Server, string) {
 	return srv, base
 }
 
-// startStoppable is start with a stop function, which returns once every
-// handler has returned (a graceful shutdown), so that counters are final.
+// startStoppable is start with the server's stop function, which returns
+// once every handler has returned, so that counters are final.
 func startStoppable(t *testing.T, opts Options) (*Server, string, func()) {
 	t.Helper()
 	srv := New(opts)
-	ln, err := srv.Listen("127.0.0.1:0")
+	base, stop, err := srv.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { srv.Serve(ctx, ln); close(done) }()
-	var once sync.Once
-	stop := func() { once.Do(func() { cancel(); <-done }) }
-	return srv, "http://" + ln.Addr().String(), stop
+	return srv, base, stop
 }
 
 func writeFile(t *testing.T, dir, name string, data []byte) {

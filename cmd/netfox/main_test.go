@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -181,15 +180,12 @@ func TestExitCodes(t *testing.T) {
 func startServe(t *testing.T, dir string, rate int64) (url string, srv *serve.Server) {
 	t.Helper()
 	srv = serve.New(serve.Options{Dir: dir, RatePerConn: rate})
-	ln, err := srv.Listen("127.0.0.1:0")
+	url, stop, err := srv.Start("127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { srv.Serve(ctx, ln); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	return "http://" + ln.Addr().String(), srv
+	t.Cleanup(stop)
+	return url, srv
 }
 
 // TestInterruptAndResume sends SIGINT and SIGTERM to a running download:
