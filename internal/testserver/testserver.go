@@ -246,10 +246,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body := http.ResponseWriter(rec)
 	if r.Method == http.MethodGet && getN <= s.opts.cutTimes {
-		body = &cutter{ResponseWriter: rec, left: s.opts.cutAfter}
+		body = &truncator{ResponseWriter: rec, left: s.opts.cutAfter, then: cut}
 	}
 	if r.Method == http.MethodGet && getN <= s.opts.stallTimes {
-		body = &staller{ResponseWriter: body, left: s.opts.stallAfter, gone: r.Context().Done()}
+		body = &truncator{ResponseWriter: body, left: s.opts.stallAfter, then: stallUntil(r.Context().Done())}
 	}
 	switch {
 	case r.Method == http.MethodGet && getN <= s.opts.slowTimes:
@@ -314,45 +314,37 @@ func (r *recorder) Flush() {
 	}
 }
 
-// cutter sends left bytes, then hijacks and closes the connection: the
-// client sees a body cut short.
-type cutter struct {
+// truncator sends left bytes, then calls then, whose error ends the body:
+// a cut connection or a stall, depending on then.
+type truncator struct {
 	http.ResponseWriter
 	left int64
+	then func() error
 }
 
-func (c *cutter) Write(p []byte) (int, error) {
+func (c *truncator) Write(p []byte) (int, error) {
 	if int64(len(p)) <= c.left {
 		c.left -= int64(len(p))
 		return c.ResponseWriter.Write(p)
 	}
-	c.ResponseWriter.Write(p[:c.left])
+	n, _ := c.ResponseWriter.Write(p[:c.left])
 	c.left = 0
 	if f, ok := c.ResponseWriter.(http.Flusher); ok {
 		f.Flush()
 	}
-	panic(http.ErrAbortHandler) // net/http closes the connection without a log line
+	return n, c.then()
 }
 
-// staller sends left bytes, then blocks until the client goes away.
-type staller struct {
-	http.ResponseWriter
-	left int64
-	gone <-chan struct{}
-}
+// cut ends the response by closing the connection: net/http does that,
+// without a log line, for a handler that panics with ErrAbortHandler.
+func cut() error { panic(http.ErrAbortHandler) }
 
-func (s *staller) Write(p []byte) (int, error) {
-	if int64(len(p)) <= s.left {
-		s.left -= int64(len(p))
-		return s.ResponseWriter.Write(p)
+// stallUntil holds the response until gone is closed (the client left).
+func stallUntil(gone <-chan struct{}) func() error {
+	return func() error {
+		<-gone
+		return http.ErrAbortHandler
 	}
-	n, _ := s.ResponseWriter.Write(p[:s.left])
-	s.left = 0
-	if f, ok := s.ResponseWriter.(http.Flusher); ok {
-		f.Flush()
-	}
-	<-s.gone
-	return n, http.ErrAbortHandler
 }
 
 type throttle struct {
