@@ -290,8 +290,9 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	defer cancel(nil)
 	s.beginAttempt(cancel)
 	defer s.endAttempt()
-	var received atomic.Int64
-	stopWatch := f.watchStall(&received, cancel)
+	// The segment's arrival counter is cumulative; the watchdog looks at
+	// its growth, which is this attempt's.
+	stopWatch := f.watchStall(&s.received, cancel)
 	defer stopWatch()
 	// A stall cancels attemptCtx; report the stall rather than the
 	// "context canceled" it causes.
@@ -341,7 +342,6 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 			if f.Fetched != nil {
 				f.Fetched.Add(keep)
 			}
-			received.Add(keep)
 		}
 		s.commit(keep)
 		if keep < int64(n) {
@@ -378,7 +378,7 @@ func (f *Fetcher) watchStall(received *atomic.Int64, cancel context.CancelCauseF
 	go func() {
 		tick := time.NewTicker(f.StallWindow)
 		defer tick.Stop()
-		var last int64
+		last := received.Load()
 		for {
 			select {
 			case <-done:
