@@ -298,6 +298,10 @@ func (ms *mirrorSet) pick(i int) *mirror {
 func (ms *mirrorSet) alive() int {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
+	return ms.aliveLocked()
+}
+
+func (ms *mirrorSet) aliveLocked() int {
 	n := 0
 	for _, m := range ms.all {
 		if !m.dead {
@@ -333,14 +337,8 @@ func (ms *mirrorSet) nextAliveLocked(m *mirror) *mirror {
 func (ms *mirrorSet) drop(m *mirror, err error) *mirror {
 	ms.mu.Lock()
 	defer ms.mu.Unlock()
-	alive := 0
-	for _, c := range ms.all {
-		if !c.dead {
-			alive++
-		}
-	}
 	if !m.dead {
-		if alive <= 1 {
+		if ms.aliveLocked() <= 1 {
 			return nil
 		}
 		m.dead = true
