@@ -49,7 +49,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -131,12 +130,7 @@ type Server struct {
 	bin  string // vsftpd binary, argv[0] of the listener and its sessions
 	dir  string // private temp dir: config, logs, secure_chroot_dir
 	conf string // config file path, argv[1]; unique to this Server
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd.Wait returns
-	werr error         // cmd.Wait result, valid after done is closed
-
-	stopOnce sync.Once
-	stopErr  error
+	proc *daemon.Process
 }
 
 // Binary reports the vsftpd path or "" when absent. It looks in PATH first
@@ -320,8 +314,8 @@ func startOnce(bin, dir string, opts Options) (*Server, error) {
 	cmd.Stdin = out
 	cmd.Stdout = out
 	cmd.Stderr = out
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	proc, err := daemon.Launch(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("ftptest: starting %s: %w", bin, err)
 	}
 	s := &Server{
@@ -329,13 +323,8 @@ func startOnce(bin, dir string, opts Options) (*Server, error) {
 		bin:  bin,
 		dir:  dir,
 		conf: conf,
-		cmd:  cmd,
-		done: make(chan struct{}),
+		proc: proc,
 	}
-	go func() {
-		s.werr = cmd.Wait()
-		close(s.done)
-	}()
 
 	if err := s.waitReady(port); err != nil {
 		s.stop()
@@ -356,8 +345,8 @@ func (s *Server) waitReady(port int) error {
 	deadline := time.Now().Add(readyTimeout)
 	for {
 		select {
-		case <-s.done:
-			return fmt.Errorf("vsftpd exited during startup: %v", s.werr)
+		case <-s.proc.Exited():
+			return fmt.Errorf("vsftpd exited during startup: %v", s.proc.Err())
 		default:
 		}
 		if probe(addr) {
@@ -387,32 +376,15 @@ func probe(addr string) bool {
 // needed SIGKILL as an error (leftover sessions are normal: a logged-in
 // session outlives the listener until its client disconnects).
 func (s *Server) stop() error {
-	s.stopOnce.Do(func() {
-		defer func() {
-			if err := killSessions(s.bin, s.conf, sessionGrace); err != nil && s.stopErr == nil {
-				s.stopErr = err
-			}
-		}()
-		select {
-		case <-s.done:
-			s.stopErr = fmt.Errorf("vsftpd exited unexpectedly: %v", s.werr)
-			return
-		default:
-		}
-		// vsftpd has no SIGTERM handler, so it dies at once; an exit "by
-		// signal: terminated" is the expected outcome.
-		if err := s.cmd.Process.Signal(syscall.SIGTERM); err == nil {
-			select {
-			case <-s.done:
-				return
-			case <-time.After(stopGrace):
-			}
-		}
-		s.cmd.Process.Kill()
-		<-s.done
-		s.stopErr = fmt.Errorf("vsftpd did not exit within %v of SIGTERM; killed", stopGrace)
-	})
-	return s.stopErr
+	// vsftpd has no SIGTERM handler, so it dies at once; an exit "by
+	// signal: terminated" is the expected outcome, not an error.
+	err := s.proc.Stop("vsftpd", syscall.SIGTERM, stopGrace, false)
+	// Sessions outlive the listener; killing none is cheap, so a second
+	// stop may run this again.
+	if kerr := killSessions(s.bin, s.conf, sessionGrace); err == nil {
+		err = kerr
+	}
+	return err
 }
 
 // logs returns vsftpd's output (fatal "500 OOPS" errors land there) and the

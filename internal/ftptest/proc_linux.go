@@ -10,15 +10,6 @@ import (
 	"time"
 )
 
-// sysProcAttr makes the kernel kill the vsftpd listener if the test binary
-// dies without running its cleanups (panic, go test -timeout, Ctrl-C), so no
-// stray vsftpd keeps the port or the temp dir busy. Session processes are
-// not covered, but their clients died with the test binary, so they see EOF
-// and exit on their own.
-func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-}
-
 // killSessions SIGKILLs every process running "bin conf" (vsftpd's session
 // processes keep the listener's command line, and conf is unique to one
 // Server) and waits up to grace for them to be gone. Sessions call setsid

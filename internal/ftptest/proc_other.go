@@ -3,13 +3,8 @@
 package ftptest
 
 import (
-	"syscall"
 	"time"
 )
-
-// sysProcAttr: only Linux can tie the child's life to ours (Pdeathsig);
-// elsewhere a vsftpd can outlive a crashed test binary.
-func sysProcAttr() *syscall.SysProcAttr { return nil }
 
 // killSessions: without /proc, session processes cannot be found; they exit
 // when their clients disconnect.

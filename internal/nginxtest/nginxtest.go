@@ -31,7 +31,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -103,12 +102,7 @@ type Server struct {
 	URL string
 
 	dir  string // private temp dir: config, logs, pid, temp paths
-	cmd  *exec.Cmd
-	done chan struct{} // closed when cmd.Wait returns
-	werr error         // cmd.Wait result, valid after done is closed
-
-	stopOnce sync.Once
-	stopErr  error
+	proc *daemon.Process
 }
 
 // Binary reports the nginx path or "" when absent. It looks in PATH first and
@@ -276,20 +270,15 @@ func startOnce(bin, dir string, opts Options) (*Server, error) {
 	cmd.Dir = dir
 	cmd.Stdout = out
 	cmd.Stderr = out
-	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	proc, err := daemon.Launch(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("nginxtest: starting %s: %w", bin, err)
 	}
 	s := &Server{
 		URL:  "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		dir:  dir,
-		cmd:  cmd,
-		done: make(chan struct{}),
+		proc: proc,
 	}
-	go func() {
-		s.werr = cmd.Wait()
-		close(s.done)
-	}()
 
 	if err := s.waitReady(port); err != nil {
 		s.stop()
@@ -309,12 +298,12 @@ func startOnce(bin, dir string, opts Options) (*Server, error) {
 func (s *Server) waitReady(port int) error {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	pidFile := filepath.Join(s.dir, "nginx.pid")
-	want := strconv.Itoa(s.cmd.Process.Pid)
+	want := strconv.Itoa(s.proc.Cmd.Process.Pid)
 	deadline := time.Now().Add(readyTimeout)
 	for {
 		select {
-		case <-s.done:
-			return fmt.Errorf("nginx exited during startup: %v", s.werr)
+		case <-s.proc.Exited():
+			return fmt.Errorf("nginx exited during startup: %v", s.proc.Err())
 		default:
 		}
 		if b, err := os.ReadFile(pidFile); err == nil && strings.TrimSpace(string(b)) == want {
@@ -334,30 +323,7 @@ func (s *Server) waitReady(port int) error {
 // stop asks nginx to quit, escalating to SIGKILL, and waits for it. It
 // reports an early exit or a needed SIGKILL as an error.
 func (s *Server) stop() error {
-	s.stopOnce.Do(func() {
-		select {
-		case <-s.done:
-			s.stopErr = fmt.Errorf("nginx exited unexpectedly: %v", s.werr)
-			return
-		default:
-		}
-		// Process.Signal fails only if the process is gone (or on
-		// platforms without SIGQUIT); either way fall through to kill.
-		if err := s.cmd.Process.Signal(syscall.SIGQUIT); err == nil {
-			select {
-			case <-s.done:
-				if s.werr != nil {
-					s.stopErr = fmt.Errorf("nginx exit after SIGQUIT: %v", s.werr)
-				}
-				return
-			case <-time.After(stopGrace):
-			}
-		}
-		s.cmd.Process.Kill()
-		<-s.done
-		s.stopErr = fmt.Errorf("nginx did not exit within %v of SIGQUIT; killed", stopGrace)
-	})
-	return s.stopErr
+	return s.proc.Stop("nginx", syscall.SIGQUIT, stopGrace, true)
 }
 
 // logs returns nginx's stderr and error log for diagnostics.

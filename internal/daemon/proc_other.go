@@ -1,9 +1,9 @@
 //go:build !linux
 
-package nginxtest
+package daemon
 
 import "syscall"
 
 // sysProcAttr: only Linux can tie the child's life to ours (Pdeathsig);
-// elsewhere an nginx can outlive a crashed test binary.
+// elsewhere a server can outlive a crashed test binary.
 func sysProcAttr() *syscall.SysProcAttr { return nil }
