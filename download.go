@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -32,7 +33,9 @@ type Result struct {
 	Fetched, Resumed int64
 	// Elapsed is the wall time of this run.
 	Elapsed time.Duration
-	// Connections is the number of connections used.
+	// Connections is the number of TCP connections the download went
+	// over (probe included; an HTTP/2 client that multiplexes every range
+	// on one connection counts one). For FTP it is the number of workers.
 	Connections int
 	// Reconnects counts connections replaced because they ran far below
 	// the others; Retries the retries after failed attempts.
@@ -127,6 +130,8 @@ type paths struct {
 
 func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	began := time.Now()
+	var tcp connCounter
+	ctx = tcp.trace(ctx)
 	info, err := d.probe(ctx)
 	if err != nil {
 		return Result{}, err
@@ -248,6 +253,9 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	res.Reconnects = int(reconnects.Load())
 	res.Retries = int(retries.Load())
 	res.Connections = int(connections.Load())
+	if n := tcp.count(); n > 0 {
+		res.Connections = n
+	}
 	for _, s := range d.sources {
 		src := Source{URL: s.url, Fetched: s.fetched.Load()}
 		if why := s.dropped.Load(); why != nil {
@@ -271,11 +279,19 @@ func newLimiter(bytesPerSec int64) *rate.Limiter {
 	return rate.NewLimiter(rate.Limit(bytesPerSec), burst)
 }
 
-// classify wraps local write failures as ErrIO; other errors pass through.
+// classify wraps local write failures as ErrIO, and a refusal of the link
+// after the probe had accepted it as ErrLinkRefused; other errors pass
+// through.
 func classify(err error) error {
-	var we *segment.WriteError
-	if errors.As(err, &we) {
+	var (
+		we     *segment.WriteError
+		status *StatusError
+	)
+	switch {
+	case errors.As(err, &we):
 		return ioError(err)
+	case errors.As(err, &status) && (status.Code == http.StatusUnauthorized || status.Code == http.StatusForbidden):
+		return fmt.Errorf("%w (%w): it may have expired; get a fresh link to the same file and run again with it, the download resumes", ErrLinkRefused, err)
 	}
 	return err
 }

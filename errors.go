@@ -47,6 +47,12 @@ var (
 	// digest the Request asked for. The data is kept as the .part file.
 	ErrChecksum = errors.New("checksum mismatch")
 
+	// ErrLinkRefused indicates that the server refused the address (401
+	// or 403) after the download had started from it: a signed link past
+	// its expiry, a session that ended. The partial download is kept, and
+	// a fresh link to the same file resumes it.
+	ErrLinkRefused = errors.New("the server refused the link")
+
 	// ErrIO indicates a local file-system failure: a full disk, a
 	// read-only directory, an output path that is a directory.
 	ErrIO = errors.New("local I/O error")

@@ -66,9 +66,13 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 			return nil, 0, ioError(err)
 		}
 		return nil, 0, fmt.Errorf("%w: %w (run again with --restart to discard the partial download)", ErrBadState, err)
-	case saved.URL != d.req.URL:
-		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s (use --restart to discard it, or another -o)", ErrBadState, p.info, saved.URL, d.req.URL)
+	case saved.URL != d.req.URL && movedProof(saved, info, d.req.Checksum != nil) == "":
+		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s, and nothing shows the two are the same file (use --restart to discard it, or another -o)", ErrBadState, p.info, saved.URL, d.req.URL)
 	default:
+		if saved.URL != d.req.URL {
+			// The next save records the new address.
+			d.notify("resuming from a new address: %s", movedProof(saved, info, d.req.Checksum != nil))
+		}
 		resumed, err := d.resume(table, part, info, saved, p)
 		if err != nil || resumed >= 0 {
 			return table, resumed, err
@@ -131,6 +135,28 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 		d.notify("the machine rebooted since the partial download; resuming from the last flushed offsets")
 	}
 	return resumed, nil
+}
+
+// movedProof tells why the file at a new address is the version saved
+// was written for, or returns "" when nothing shows it. Links change while
+// files do not (a signed link past its expiry, a mirror picked by a
+// redirector), but a new address may also name another file that happens
+// to share the output name, so the proof is a validator that identifies
+// the content: an equal strong ETag, or an equal Last-Modified, each with
+// an equal length; or a checksum that the result will be held to.
+func movedProof(saved state.State, now siteinfo.Info, checksum bool) string {
+	was := siteinfo.Info{Length: saved.Length, ETag: saved.ETag, LastModified: saved.LastModified}
+	switch {
+	case was.Length != now.Length || was.Length < 0:
+		return ""
+	case was.StrongETag() && was.ETag == now.ETag:
+		return "same ETag and length"
+	case was.LastModified != "" && was.SameVersion(now):
+		return "same Last-Modified and length"
+	case checksum:
+		return "same length, and the result will be checked against the checksum"
+	}
+	return ""
 }
 
 func describeChange(was, now siteinfo.Info) string {

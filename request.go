@@ -115,14 +115,30 @@ type TransportOptions struct {
 // transparent compression (byte offsets must be the file's), bounded
 // connect and header waits but no overall timeout, since a large download
 // may take hours.
+//
+// It speaks HTTP/1.1 only, over TLS too (ALPN offers just "http/1.1"):
+// with HTTP/2 every range would be a stream of one TCP connection, and a
+// segmented download's speed comes from several TCP connections, each
+// with its own congestion window and its own share of a per-connection
+// cap. The connections share a TLS session cache, so only the first
+// handshake with a host is a full one; the others resume it.
 func NewHTTPClient(connections int, opts TransportOptions) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	if opts.Proxy != nil {
 		t.Proxy = http.ProxyURL(opts.Proxy)
 	}
+	tlsConfig := &tls.Config{}
 	if opts.TLS != nil {
-		t.TLSClientConfig = opts.TLS
+		tlsConfig = opts.TLS.Clone()
 	}
+	if tlsConfig.ClientSessionCache == nil {
+		tlsConfig.ClientSessionCache = tls.NewLRUClientSessionCache(0)
+	}
+	t.TLSClientConfig = tlsConfig
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	t.Protocols = &protocols
+	t.ForceAttemptHTTP2 = false
 	t.DisableCompression = true
 	t.MaxIdleConnsPerHost = connections
 	// One more than the workers: the probe's connection may still be

@@ -184,10 +184,7 @@ func (f *Fetcher) Fetch(ctx context.Context, s *Segment) error {
 // reported to the worker's pool, and the fetch stops with errRetired when
 // the pool was lowered below the worker.
 func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
-	maxTries := f.MaxTries
-	if maxTries <= 0 {
-		maxTries = 5
-	}
+	maxTries := f.maxTries()
 	failures := 0
 	for !s.Done() {
 		before := s.Next()
@@ -236,6 +233,14 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 		}
 	}
 	return nil
+}
+
+// maxTries is MaxTries with its default.
+func (f *Fetcher) maxTries() int {
+	if f.MaxTries <= 0 {
+		return 5
+	}
+	return f.MaxTries
 }
 
 // backoff is the wait before try number failures+1.

@@ -17,6 +17,11 @@ import (
 // the next idle one, else cuts a piece off the busiest (Table.Take), so
 // the workers stay busy to the end.
 //
+// A segment that runs out of tries on a transient failure goes back to
+// the table for the next free connection as long as some connection got
+// bytes within f.StallWindow: one bad connection does not end a download
+// that others carry on. Run fails when nothing arrives for that long.
+//
 // When the server says it is overloaded (429, 503) or keeps resetting
 // connections, Run lowers the number of workers by one per such answer,
 // down to one, rather than hammer it: a worker beyond the new count
@@ -25,6 +30,7 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	conns = max(conns, 1)
 	p := &pool{onLower: f.OnLower}
 	p.allowed.Store(int64(conns))
+	p.progressed(time.Now())
 	ms := newMirrorSet(f.Mirrors, f.OnMirrorDropped)
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range conns {
@@ -63,6 +69,21 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 						continue
 					}
 				}
+				if err != nil && gctx.Err() == nil && p.handBack(err, f.StallWindow) {
+					// The segment ran out of tries, but other connections
+					// are getting bytes: the fault is this range's luck
+					// (a bad connection, a bad node behind a balancer),
+					// not the download's. Its range goes back to the table
+					// for the next free connection, after a pause.
+					wait := f.backoff(f.maxTries(), err)
+					if f.OnRetry != nil {
+						f.OnRetry(e.Segment, err, wait)
+					}
+					if Sleep(gctx, wait) != nil {
+						return gctx.Err()
+					}
+					continue
+				}
 				if err != nil {
 					return err
 				}
@@ -74,7 +95,7 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	monitorDone := make(chan struct{})
 	go func() {
 		defer close(monitorDone)
-		newMonitor(table, f, conns).run(stop)
+		newMonitor(table, f, p, conns).run(stop)
 	}()
 	err := g.Wait()
 	close(stop)
@@ -97,12 +118,14 @@ const monitorTick = 100 * time.Millisecond
 // run far below the others.
 type monitor struct {
 	table         *Table
+	pool          *pool
 	fetcher       *Fetcher
 	window        time.Duration
 	ratio         float64
 	reconnect     bool
 	reconnectsMax int
 
+	received   int64             // bytes arrived for the table at the last sample
 	samples    map[int][]sample  // per entry ID, oldest first, one attempt
 	lastCut    map[int]time.Time // per entry ID: last reconnect
 	reconnects int
@@ -114,9 +137,9 @@ type sample struct {
 	attempt int64
 }
 
-func newMonitor(table *Table, f *Fetcher, conns int) *monitor {
+func newMonitor(table *Table, f *Fetcher, p *pool, conns int) *monitor {
 	m := &monitor{
-		table: table, fetcher: f,
+		table: table, fetcher: f, pool: p,
 		window: f.SlowWindow, ratio: f.SlowRatio, reconnect: f.SlowWindow >= 0,
 		reconnectsMax: f.MaxReconnects,
 		samples:       map[int][]sample{},
@@ -150,6 +173,10 @@ func (m *monitor) run(stop <-chan struct{}) {
 // sample records each busy segment's progress, updates its rate, and
 // reconnects those far below the median over a full window.
 func (m *monitor) sample(now time.Time) {
+	if total := m.table.received(); total > m.received {
+		m.received = total
+		m.pool.progressed(now)
+	}
 	busy := m.table.busyEntries()
 	type measured struct {
 		e    *Entry
@@ -213,11 +240,29 @@ func (m *monitor) sample(now time.Time) {
 	}
 }
 
-// pool is how many of a Run's workers may go on.
+// pool is how many of a Run's workers may go on, and when the download
+// last made progress.
 type pool struct {
 	allowed atomic.Int64
 	resets  atomic.Int64
 	onLower func(allowed int, cause error)
+	// lastProgress is when bytes last arrived on any connection, in
+	// Unix nanoseconds (sampled by the monitor).
+	lastProgress atomic.Int64
+}
+
+// progressed records that bytes arrived at t.
+func (p *pool) progressed(t time.Time) { p.lastProgress.Store(t.UnixNano()) }
+
+// handBack reports whether a segment that failed with err should go back
+// to the table rather than end the download: err is transient and some
+// connection got bytes within window. With the window off (<= 0) a
+// segment out of tries ends the download.
+func (p *pool) handBack(err error, window time.Duration) bool {
+	if IsPermanent(err) || window <= 0 {
+		return false
+	}
+	return time.Since(time.Unix(0, p.lastProgress.Load())) < window
 }
 
 // resetsPerLowering is how many connection resets count as one "server

@@ -44,6 +44,18 @@ func (e *Entry) Rate() float64 { return math.Float64frombits(e.rate.Load()) }
 
 func (e *Entry) setRate(r float64) { e.rate.Store(math.Float64bits(r)) }
 
+// received is the number of bytes that arrived for all the segments,
+// written or not.
+func (t *Table) received() int64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var n int64
+	for _, e := range t.all {
+		n += e.received.Load()
+	}
+	return n
+}
+
 // Add registers a segment [start, end) with bytes below next written and
 // below synced flushed.
 func (t *Table) Add(start, next, synced, end int64) *Entry {

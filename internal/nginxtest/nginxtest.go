@@ -94,12 +94,23 @@ type Options struct {
 	// Connection serials are per server and start at 1; the readiness probe
 	// made by Start uses one, and each BodyBytesSent call uses one more.
 	MixedRates []int64
+
+	// TLS adds a second listener that speaks HTTPS with HTTP/2 offered
+	// ("listen ... ssl http2"), as most servers and CDNs on the internet
+	// do, with the same locations. Its certificate, for 127.0.0.1 and
+	// localhost, is made at start and is its own CA: Server.CAFile.
+	// Its requests are logged apart, with the protocol and whether the
+	// TLS session was resumed: Server.TLSRequests.
+	TLS bool
 }
 
 // Server is a running nginx.
 type Server struct {
 	// URL is the base URL, e.g. http://127.0.0.1:PORT (no trailing slash).
 	URL string
+	// TLSURL is the HTTPS base URL, e.g. https://127.0.0.1:PORT, when
+	// Options.TLS is set; CAFile is the PEM file of its certificate.
+	TLSURL, CAFile string
 
 	dir  string // private temp dir: config, logs, pid, temp paths
 	proc *daemon.Process
@@ -254,8 +265,17 @@ func startOnce(bin, dir string, opts Options) (*Server, error) {
 	for _, name := range []string{"nginx.pid", "error.log", "access.log", "stderr.log"} {
 		os.Remove(filepath.Join(dir, name))
 	}
+	tlsPort := 0
+	if opts.TLS {
+		if tlsPort, err = daemon.FreePort(); err != nil {
+			return nil, fmt.Errorf("nginxtest: picking a port: %w", err)
+		}
+		if err := writeCertificate(dir); err != nil {
+			return nil, fmt.Errorf("nginxtest: %w", err)
+		}
+	}
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(config(dir, port, opts)), 0o600); err != nil {
+	if err := os.WriteFile(conf, []byte(config(dir, port, tlsPort, opts)), 0o600); err != nil {
 		return nil, fmt.Errorf("nginxtest: %w", err)
 	}
 	// nginx prints to stderr before it has opened error_log (and for config
@@ -278,6 +298,10 @@ func startOnce(bin, dir string, opts Options) (*Server, error) {
 		URL:  "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		dir:  dir,
 		proc: proc,
+	}
+	if opts.TLS {
+		s.TLSURL = "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort))
+		s.CAFile = filepath.Join(dir, certFile)
 	}
 
 	if err := s.waitReady(port); err != nil {
@@ -366,7 +390,7 @@ func quote(s string) string {
 // config renders nginx.conf. Every path nginx would otherwise take from its
 // compiled-in defaults (/var/log/nginx, /var/lib/nginx, /run) is set
 // explicitly to somewhere inside dir.
-func config(dir string, port int, opts Options) string {
+func config(dir string, port, tlsPort int, opts Options) string {
 	var b strings.Builder
 	p := func(format string, args ...any) { fmt.Fprintf(&b, format+"\n", args...) }
 	in := func(name string) string { return quote(filepath.Join(dir, name)) }
@@ -418,6 +442,27 @@ func config(dir string, port int, opts Options) string {
 	}
 	p("  server {")
 	p("    listen 127.0.0.1:%d;", port)
+	locations(p, root, alias, opts)
+	p("  }")
+	if tlsPort != 0 {
+		p(`  log_format nginxtest_tls '$connection $status $body_bytes_sent $server_protocol $ssl_protocol $ssl_session_reused "$http_range"';`)
+		p("  server {")
+		p("    listen 127.0.0.1:%d ssl http2;", tlsPort)
+		p("    access_log %s nginxtest_tls;", in(tlsLog))
+		p("    ssl_certificate %s;", in(certFile))
+		p("    ssl_certificate_key %s;", in(keyFile))
+		p("    ssl_session_cache shared:nginxtest:1m;")
+		p("    ssl_session_tickets on;")
+		locations(p, root, alias, opts)
+		p("  }")
+	}
+	p("}")
+	return b.String()
+}
+
+// locations renders the body of a server block: root, the three
+// locations of the package doc, and the barrier.
+func locations(p func(string, ...any), root, alias string, opts Options) {
 	p("    root %s;", root)
 	p("    location / {")
 	if opts.RatePerConn > 0 {
@@ -444,9 +489,6 @@ func config(dir string, port int, opts Options) string {
 	p("      access_log off;")
 	p("      return 204;")
 	p("    }")
-	p("  }")
-	p("}")
-	return b.String()
 }
 
 // smoothChunk returns a sendfile_max_chunk for a location whose connections

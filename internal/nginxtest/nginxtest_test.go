@@ -209,14 +209,14 @@ func TestMixedRatesMap(t *testing.T) {
 		{[]int64{1, 2}, []string{"~[02468]$ 1;", "~[13579]$ 2;"}},
 		{[]int64{1, 2, 3}, []string{"~[0369]$ 1;", "~[147]$ 2;", "~[258]$ 3;"}},
 	} {
-		conf := config("/tmp/x", 8080, Options{Root: "/srv", MixedRates: tc.rates})
+		conf := config("/tmp/x", 8080, 0, Options{Root: "/srv", MixedRates: tc.rates})
 		for _, w := range tc.want {
 			if !strings.Contains(conf, w) {
 				t.Errorf("rates %v: config lacks %q:\n%s", tc.rates, w, conf)
 			}
 		}
 	}
-	if conf := config("/tmp/x", 8080, Options{Root: "/srv"}); strings.Contains(conf, "/mixed/") {
+	if conf := config("/tmp/x", 8080, 0, Options{Root: "/srv"}); strings.Contains(conf, "/mixed/") {
 		t.Errorf("config without MixedRates has /mixed/:\n%s", conf)
 	}
 }

@@ -1,0 +1,87 @@
+package segment
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// failingOpener refuses the range starting at byte 0 the first fail
+// times (fail < 0: always) and serves every other range from data.
+type failingOpener struct {
+	data   []byte
+	fail   int64
+	failed atomic.Int64
+}
+
+var errFlaky = errors.New("connection reset by a bad node")
+
+func (o *failingOpener) OpenRange(ctx context.Context, r Range) (io.ReadCloser, error) {
+	if r.Start == 0 && (o.fail < 0 || o.failed.Add(1) <= o.fail) {
+		return nil, errFlaky
+	}
+	return io.NopCloser(bytes.NewReader(o.data[r.Start:r.End])), nil
+}
+
+// TestSegmentOutOfTriesIsHandedBack: the first range fails more often in
+// a row than MaxTries allows; since the other connections get their bytes,
+// it goes back to the table and a later try succeeds.
+func TestSegmentOutOfTriesIsHandedBack(t *testing.T) {
+	data := bytes.Repeat([]byte("netfox"), 100_000)
+	op := &failingOpener{data: data, fail: 7}
+	out := &memFile{buf: make([]byte, len(data)), writes: make([]int, len(data))}
+	table := &Table{}
+	for _, r := range Split(int64(len(data)), 4) {
+		table.Add(r.Start, r.Start, r.Start, r.End)
+	}
+	var retries atomic.Int64
+	f := &Fetcher{
+		Opener: op, Output: out, MaxTries: 2,
+		RetryWait: time.Millisecond, MaxRetryWait: 2 * time.Millisecond,
+		StallWindow: time.Minute, StallSpeed: 1,
+		OnRetry: func(*Segment, error, time.Duration) { retries.Add(1) },
+	}
+	if err := Run(context.Background(), table, f, 4); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !bytes.Equal(out.buf, data) {
+		t.Fatal("wrong bytes")
+	}
+	if got := op.failed.Load(); got < op.fail {
+		t.Errorf("range 0 refused %d times, want %d", got, op.fail)
+	}
+	if retries.Load() < op.fail {
+		t.Errorf("%d retries reported, want at least %d", retries.Load(), op.fail)
+	}
+}
+
+// TestSegmentThatNeverSucceedsEndsTheRun: a range that always fails ends
+// the download once nothing has arrived for the stall window, with its
+// error.
+func TestSegmentThatNeverSucceedsEndsTheRun(t *testing.T) {
+	data := bytes.Repeat([]byte("netfox"), 100_000)
+	op := &failingOpener{data: data, fail: -1}
+	out := &memFile{buf: make([]byte, len(data)), writes: make([]int, len(data))}
+	table := &Table{}
+	for _, r := range Split(int64(len(data)), 4) {
+		table.Add(r.Start, r.Start, r.Start, r.End)
+	}
+	f := &Fetcher{
+		Opener: op, Output: out, MaxTries: 2,
+		RetryWait: time.Millisecond, MaxRetryWait: 5 * time.Millisecond,
+		StallWindow: 300 * time.Millisecond, StallSpeed: 1,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	err := Run(ctx, table, f, 4)
+	if !errors.Is(err, errFlaky) {
+		t.Fatalf("Run: %v, want %v", err, errFlaky)
+	}
+	if ctx.Err() != nil {
+		t.Fatal("Run went on until the test's deadline")
+	}
+}
