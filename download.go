@@ -37,6 +37,9 @@ type Result struct {
 	// over (probe included; an HTTP/2 client that multiplexes every range
 	// on one connection counts one). For FTP it is the number of workers.
 	Connections int
+	// Parallel is the number of connections allowed at once at the end:
+	// the Request's, or fewer when the server said it was overloaded.
+	Parallel int
 	// Reconnects counts connections replaced because they ran far below
 	// the others; Retries the retries after failed attempts.
 	Reconnects, Retries int
@@ -194,7 +197,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 			}
 		},
 	}
-	res = Result{Path: p.out, Connections: d.conns}
+	res = Result{Path: p.out, Connections: d.conns, Parallel: d.conns}
 	for fresh := 0; ; fresh++ {
 		var table *segment.Table
 		table, res.Resumed, err = d.plan(part, info, p)
@@ -252,7 +255,8 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	res.Fetched = fetched.Load()
 	res.Reconnects = int(reconnects.Load())
 	res.Retries = int(retries.Load())
-	res.Connections = int(connections.Load())
+	res.Parallel = int(connections.Load())
+	res.Connections = res.Parallel
 	if n := tcp.count(); n > 0 {
 		res.Connections = n
 	}

@@ -53,8 +53,8 @@ func TestPoliteOnOverload(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertFile(t, out, content)
-	if !got.has("using fewer connections") || res.Connections >= 8 {
-		t.Errorf("connections %d, notices %q; want fewer than 8 and one notice", res.Connections, got.msgs)
+	if !got.has("using fewer connections") || res.Parallel >= 8 {
+		t.Errorf("parallel connections %d, notices %q; want fewer than 8 and one notice", res.Parallel, got.msgs)
 	}
 }
 

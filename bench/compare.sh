@@ -7,6 +7,9 @@
 #                  8 MiB/s alternating by nginx's $connection (even/odd)
 #   nocap          1 GiB, no cap
 #   nocap-n16-rss  1 GiB, no cap, netfox -n 16 only (peak RSS target <= 32 MiB)
+#   https-wan      64 MiB over HTTPS from nginx with HTTP/2 on, behind a
+#                  simulated WAN link (toxiproxy): 40 ms and 2 MiB/s per
+#                  TCP connection; netfox and aria2c
 # Each case runs every tool RUNS times, interleaved (A B C D, A B C D, ...)
 # so that machine noise hits all tools alike. Every run is timed (wall via
 # date +%s.%N, CPU and peak RSS via GNU time -v), its output sha256-checked,
@@ -21,10 +24,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-5}
-CASES=${CASES:-uniform mixed nocap nocap-n16-rss}
+CASES=${CASES:-uniform mixed nocap nocap-n16-rss https-wan}
 OUT=${OUT:-bench/RESULTS.md}
 SMALL_MIB=${SMALL_MIB:-256} # uniform, mixed (override only for smoke tests)
 BIG_MIB=${BIG_MIB:-1024}   # nocap, nocap-n16-rss
+WAN_MIB=${WAN_MIB:-64}     # https-wan
+WAN_LATENCY=40ms           # https-wan: per connection
+WAN_RATE_MIB=2             # https-wan: per connection
 CAP_MIB=2      # uniform: per-connection cap
 SLOW_MIB=1     # mixed: even connections ($connection ends in 0,2,4,6,8)
 FAST_MIB=8     # mixed: odd connections
@@ -32,8 +38,8 @@ N=8
 
 for c in $CASES; do
   case $c in
-    uniform | mixed | nocap | nocap-n16-rss) ;;
-    *) echo "compare.sh: unknown case '$c' (want: uniform mixed nocap nocap-n16-rss)" >&2; exit 2 ;;
+    uniform | mixed | nocap | nocap-n16-rss | https-wan) ;;
+    *) echo "compare.sh: unknown case '$c' (want: uniform mixed nocap nocap-n16-rss https-wan)" >&2; exit 2 ;;
   esac
 done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: RUNS must be a positive integer" >&2; exit 2; }
@@ -66,10 +72,11 @@ mkfile() { # mkfile NAME MIB
 }
 if wants uniform || wants mixed; then mkfile small.bin "$SMALL_MIB"; fi
 if wants nocap || wants nocap-n16-rss; then mkfile big.bin "$BIG_MIB"; fi
+if wants https-wan; then mkfile wan.bin "$WAN_MIB"; fi
 
 # Servers. Each gets its own TMPDIR so that nginxtest's private dir (and its
 # access.log) can be found: $work/ngx-NAME/nginxtest-*/access.log.
-declare -A base_url access_log url_file server_pid
+declare -A base_url access_log url_file server_pid ca_file
 start_server() { # start_server NAME ARGS...
   local name=$1; shift
   mkdir -p "$work/ngx-$name"
@@ -79,8 +86,16 @@ start_server() { # start_server NAME ARGS...
   pids+=("$!")
   for _ in $(seq 100); do [ -s "${url_file[$name]}" ] && break; sleep 0.1; done
   base_url[$name]=$(head -n1 "${url_file[$name]}")
-  [[ ${base_url[$name]} == http://127.0.0.1:* ]] || { echo "compare.sh: nginx '$name' did not start" >&2; exit 1; }
-  local logs=("$work/ngx-$name"/nginxtest-*/access.log)
+  [[ ${base_url[$name]} == http*://127.0.0.1:* ]] || { echo "compare.sh: nginx '$name' did not start" >&2; exit 1; }
+  local log=access.log
+  if [[ ${base_url[$name]} == https://* ]]; then
+    # -tls: the CA on the second line, requests in the TLS listener's log
+    # (same first three fields: $connection $status $body_bytes_sent).
+    for _ in $(seq 100); do [ "$(wc -l < "${url_file[$name]}")" -ge 2 ] && break; sleep 0.1; done
+    ca_file[$name]=$(sed -n 's/^ca //p' "${url_file[$name]}")
+    log=tls_access.log
+  fi
+  local logs=("$work/ngx-$name"/nginxtest-*/$log)
   access_log[$name]=${logs[0]}
   [ -f "${access_log[$name]}" ] || { echo "compare.sh: no access log for '$name'" >&2; exit 1; }
 }
@@ -88,6 +103,7 @@ if wants uniform || wants mixed; then
   start_server capped -rate "${CAP_MIB}MiB" -mixed "${SLOW_MIB}MiB,${FAST_MIB}MiB"
 fi
 if wants nocap || wants nocap-n16-rss; then start_server free -rate 0; fi
+if wants https-wan; then start_server wan -rate 0 -tls -wan-latency "$WAN_LATENCY" -wan-rate "${WAN_RATE_MIB}MiB"; fi
 
 # barrier asks a server's wrapper for its bytes-sent total (SIGUSR1) and waits
 # for the answer: nginx has then logged every response finished before.
@@ -129,8 +145,8 @@ stats() {
 }
 
 # Per case: server, path, file, tools; "curl-skip" is a row without runs.
-case_server() { case $1 in uniform | mixed) echo capped ;; *) echo free ;; esac; }
-case_file() { case $1 in uniform | mixed) echo small.bin ;; *) echo big.bin ;; esac; }
+case_server() { case $1 in uniform | mixed) echo capped ;; https-wan) echo wan ;; *) echo free ;; esac; }
+case_file() { case $1 in uniform | mixed) echo small.bin ;; https-wan) echo wan.bin ;; *) echo big.bin ;; esac; }
 case_url() {
   local s; s=$(case_server "$1")
   case $1 in mixed) echo "${base_url[$s]}/mixed/$(case_file "$1")" ;; *) echo "${base_url[$s]}/$(case_file "$1")" ;; esac
@@ -140,6 +156,7 @@ case_tools() {
     uniform | mixed) echo "netfox aria2c axel curl-skip" ;;
     nocap) echo "netfox aria2c axel curl" ;;
     nocap-n16-rss) echo "netfox-n16" ;;
+    https-wan) echo "netfox aria2c" ;;
   esac
 }
 tool_cmd() { # tool_cmd TOOL DIR NAME URL -> sets cmd=(...)
@@ -152,6 +169,13 @@ tool_cmd() { # tool_cmd TOOL DIR NAME URL -> sets cmd=(...)
     axel) cmd=(axel -q -n "$N" -o "$d/$name" "$url") ;;
     curl) cmd=(curl -s -o "$d/$name" "$url") ;;
   esac
+  if [[ $url == https://* ]]; then
+    local ca=${ca_file[wan]}
+    case $1 in
+      netfox*) cmd=("${cmd[@]:0:3}" --ca-cert "$ca" "${cmd[@]:3}") ;;
+      aria2c) cmd=("${cmd[@]:0:1}" --ca-certificate="$ca" "${cmd[@]:1}") ;;
+    esac
+  fi
 }
 
 runs=$work/runs.tsv
@@ -268,6 +292,11 @@ ideal_line() {
         [ "$t" = curl-skip ] && continue
         line+=" $t $(div "$(med "$c" "$t" 5)" "$fast") / $(div "$(med "$c" "$t" 5)" "$slow"),"
       done ;;
+    https-wan)
+      line="Ideal: $WAN_MIB MiB / ($N x $WAN_RATE_MIB MiB/s) = $(div "$WAN_MIB" $((N * WAN_RATE_MIB))) s plus round trips. Median / ideal:"
+      for t in $(case_tools "$c"); do
+        line+=" $t $(div "$(med "$c" "$t" 5)" "$(echo "$WAN_MIB / ($N * $WAN_RATE_MIB)" | bc -l)"),"
+      done ;;
     *) return 0 ;;
   esac
   echo "${line%,}."
@@ -328,6 +357,7 @@ case_title() {
     mixed) echo "mixed: $SMALL_MIB MiB at /mixed/, caps $SLOW_MIB MiB/s (even \$connection) and $FAST_MIB MiB/s (odd) alternating" ;;
     nocap) echo "nocap: $BIG_MIB MiB, uncapped" ;;
     nocap-n16-rss) echo "nocap-n16-rss: $BIG_MIB MiB, uncapped, netfox -n 16 (peak RSS target <= 32 MiB)" ;;
+    https-wan) echo "https-wan: $WAN_MIB MiB over HTTPS (nginx, HTTP/2 on) behind $WAN_LATENCY + $WAN_RATE_MIB MiB/s per TCP connection" ;;
   esac
 }
 
@@ -365,6 +395,7 @@ elapsed=$(($(date +%s) - started))
   echo "curl -s -o OUT URL                   # nocap only"
   echo "bin/bench-nginx -root SRV -rate ${CAP_MIB}MiB -mixed ${SLOW_MIB}MiB,${FAST_MIB}MiB   # uniform (/), mixed (/mixed/)"
   echo "bin/bench-nginx -root SRV -rate 0                          # nocap"
+  echo "bin/bench-nginx -root SRV -rate 0 -tls -wan-latency $WAN_LATENCY -wan-rate ${WAN_RATE_MIB}MiB   # https-wan; netfox gets --ca-cert CA, aria2c --ca-certificate=CA"
   echo '```'
   echo
   for c in $CASES; do
