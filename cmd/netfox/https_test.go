@@ -216,7 +216,6 @@ func TestResumeFromNewURL(t *testing.T) {
 	if err := cmd.Wait(); !errors.As(err, &exitErr) || exitErr.ExitCode() != exitInterrupted {
 		t.Fatalf("interrupted run: %v, want exit %d", err, exitInterrupted)
 	}
-	sentBefore := srv.BytesSent()
 
 	// Another file under the same output name: refused, nothing lost.
 	infoBefore, _ := os.ReadFile(out + ".info")
@@ -227,7 +226,7 @@ func TestResumeFromNewURL(t *testing.T) {
 		t.Fatal("the refused run changed the .info")
 	}
 
-	sentBefore = srv.BytesSent()
+	sentBefore := srv.BytesSent()
 	events, code := getJSON(t, dir, "-n", "4", "-o", out, base+"/f.bin?expires=2&sig=bbb")
 	if code != 0 {
 		t.Fatalf("resume from a new URL: exit %d", code)
