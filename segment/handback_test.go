@@ -5,26 +5,54 @@ import (
 	"context"
 	"errors"
 	"io"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 )
 
 // failingOpener refuses the range starting at byte 0 the first fail
-// times (fail < 0: always) and serves every other range from data.
+// times (fail < 0: always) and serves every other range from data. The
+// refusals start once another range's body has been closed, so that
+// bytes have arrived when range 0 runs out of tries.
 type failingOpener struct {
 	data   []byte
 	fail   int64
 	failed atomic.Int64
+	once   sync.Once
+	served chan struct{} // closed when a range other than 0 was closed
+}
+
+func newFailingOpener(data []byte, fail int64) *failingOpener {
+	return &failingOpener{data: data, fail: fail, served: make(chan struct{})}
+}
+
+// closeSignal calls signal when its body is closed, after the fetcher
+// has counted what it read.
+type closeSignal struct {
+	io.Reader
+	signal func()
+}
+
+func (r closeSignal) Close() error {
+	r.signal()
+	return nil
 }
 
 var errFlaky = errors.New("connection reset by a bad node")
 
 func (o *failingOpener) OpenRange(ctx context.Context, r Range) (io.ReadCloser, error) {
-	if r.Start == 0 && (o.fail < 0 || o.failed.Add(1) <= o.fail) {
-		return nil, errFlaky
+	if r.Start == 0 {
+		select {
+		case <-o.served:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		if o.fail < 0 || o.failed.Add(1) <= o.fail {
+			return nil, errFlaky
+		}
 	}
-	return io.NopCloser(bytes.NewReader(o.data[r.Start:r.End])), nil
+	return closeSignal{bytes.NewReader(o.data[r.Start:r.End]), func() { o.once.Do(func() { close(o.served) }) }}, nil
 }
 
 // TestSegmentOutOfTriesIsHandedBack: the first range fails more often in
@@ -32,7 +60,7 @@ func (o *failingOpener) OpenRange(ctx context.Context, r Range) (io.ReadCloser, 
 // it goes back to the table and a later try succeeds.
 func TestSegmentOutOfTriesIsHandedBack(t *testing.T) {
 	data := bytes.Repeat([]byte("netfox"), 100_000)
-	op := &failingOpener{data: data, fail: 7}
+	op := newFailingOpener(data, 7)
 	out := &memFile{buf: make([]byte, len(data)), writes: make([]int, len(data))}
 	table := &Table{}
 	for _, r := range Split(int64(len(data)), 4) {
@@ -64,7 +92,7 @@ func TestSegmentOutOfTriesIsHandedBack(t *testing.T) {
 // error.
 func TestSegmentThatNeverSucceedsEndsTheRun(t *testing.T) {
 	data := bytes.Repeat([]byte("netfox"), 100_000)
-	op := &failingOpener{data: data, fail: -1}
+	op := newFailingOpener(data, -1)
 	out := &memFile{buf: make([]byte, len(data)), writes: make([]int, len(data))}
 	table := &Table{}
 	for _, r := range Split(int64(len(data)), 4) {

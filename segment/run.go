@@ -28,9 +28,8 @@ import (
 // hands its segment back and stops.
 func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	conns = max(conns, 1)
-	p := &pool{onLower: f.OnLower}
+	p := &pool{onLower: f.OnLower, table: table}
 	p.allowed.Store(int64(conns))
-	p.progressed(time.Now())
 	ms := newMirrorSet(f.Mirrors, f.OnMirrorDropped)
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range conns {
@@ -125,7 +124,6 @@ type monitor struct {
 	reconnect     bool
 	reconnectsMax int
 
-	received   int64             // bytes arrived for the table at the last sample
 	samples    map[int][]sample  // per entry ID, oldest first, one attempt
 	lastCut    map[int]time.Time // per entry ID: last reconnect
 	reconnects int
@@ -173,10 +171,7 @@ func (m *monitor) run(stop <-chan struct{}) {
 // sample records each busy segment's progress, updates its rate, and
 // reconnects those far below the median over a full window.
 func (m *monitor) sample(now time.Time) {
-	if total := m.table.received(); total > m.received {
-		m.received = total
-		m.pool.progressed(now)
-	}
+	m.pool.observe(now)
 	busy := m.table.busyEntries()
 	type measured struct {
 		e    *Entry
@@ -246,23 +241,38 @@ type pool struct {
 	allowed atomic.Int64
 	resets  atomic.Int64
 	onLower func(allowed int, cause error)
-	// lastProgress is when bytes last arrived on any connection, in
-	// Unix nanoseconds (sampled by the monitor).
-	lastProgress atomic.Int64
+	table   *Table
+
+	mu           sync.Mutex
+	received     int64     // the table's arrivals at the last observation
+	lastProgress time.Time // when they last grew; zero: never
 }
 
-// progressed records that bytes arrived at t.
-func (p *pool) progressed(t time.Time) { p.lastProgress.Store(t.UnixNano()) }
+// observe notes the time if bytes arrived since the last observation, and
+// reports how long ago bytes last arrived (ok false: none so far). The
+// monitor calls it on every tick and a worker before handing a range back.
+func (p *pool) observe(now time.Time) (since time.Duration, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if total := p.table.received(); total > p.received {
+		p.received, p.lastProgress = total, now
+	}
+	if p.lastProgress.IsZero() {
+		return 0, false
+	}
+	return now.Sub(p.lastProgress), true
+}
 
 // handBack reports whether a segment that failed with err should go back
 // to the table rather than end the download: err is transient and some
-// connection got bytes within window. With the window off (<= 0) a
-// segment out of tries ends the download.
+// connection got bytes within window (none at all so far: no). With the
+// window off (<= 0) a segment out of tries ends the download.
 func (p *pool) handBack(err error, window time.Duration) bool {
 	if IsPermanent(err) || window <= 0 {
 		return false
 	}
-	return time.Since(time.Unix(0, p.lastProgress.Load())) < window
+	since, ok := p.observe(time.Now())
+	return ok && since < window
 }
 
 // resetsPerLowering is how many connection resets count as one "server
