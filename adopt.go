@@ -59,24 +59,8 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 	if path == p.out {
 		advice = "choose another -o, or use --overwrite to replace it"
 	}
-	f, err := os.Open(path)
-	if err != nil {
-		return adoption{}, ioError(err)
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return adoption{}, ioError(err)
-	}
-	size := fi.Size()
-	switch {
-	case !info.Ranges || info.Length < 0:
-		return adoption{}, fmt.Errorf("%w: %s, and the server does not serve byte ranges of %s, so -c cannot continue it (%s)", ErrExists, path, d.req.URL, advice)
-	case size > info.Length:
-		return adoption{}, fmt.Errorf("%w: %s has %d bytes, the remote file only %d (left as it was; %s)", ErrNotPartial, path, size, info.Length, advice)
-	}
-	checked, err := d.checkOverlap(ctx, f, size, info)
-	if errors.Is(err, ErrNotPartial) {
+	size, checked, err := d.checkEnd(ctx, path, info)
+	if errors.Is(err, ErrNotPartial) || errors.Is(err, ErrExists) {
 		return adoption{}, fmt.Errorf("%w (left as it was; %s)", err, advice)
 	}
 	if err != nil {
@@ -138,23 +122,41 @@ func adoptionCandidate(p paths) (string, error) {
 	return "", nil
 }
 
-// checkOverlap fetches the last overlapCheck bytes of f's size bytes (all
-// of them when fewer) from the remote and compares them with f's. It
-// returns the bytes fetched, or an error wrapping ErrNotPartial when they
-// differ.
-func (d *downloader) checkOverlap(ctx context.Context, f *os.File, size int64, info siteinfo.Info) (int64, error) {
+// checkEnd compares the end of the file at path with the remote: its
+// last overlapCheck bytes (all of them when fewer) are fetched again with
+// a checked range request. It returns the file's size and the bytes
+// fetched, or an error wrapping ErrNotPartial when they differ or the
+// file is longer than the remote, ErrExists when the server cannot send a
+// range. The file is only read, and closed before checkEnd returns.
+func (d *downloader) checkEnd(ctx context.Context, path string, info siteinfo.Info) (size, checked int64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, ioError(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, 0, ioError(err)
+	}
+	size = fi.Size()
+	switch {
+	case !info.Ranges || info.Length < 0:
+		return 0, 0, fmt.Errorf("%w: %s, and the server does not serve byte ranges of %s, so -c cannot continue it", ErrExists, path, d.req.URL)
+	case size > info.Length:
+		return 0, 0, fmt.Errorf("%w: %s has %d bytes, the remote file only %d", ErrNotPartial, path, size, info.Length)
+	}
 	n := min(size, overlapCheck)
 	if n == 0 {
-		return 0, nil
+		return size, 0, nil
 	}
 	r := segment.Range{Start: size - n, End: size}
 	local := make([]byte, n)
 	if _, err := f.ReadAt(local, r.Start); err != nil {
-		return 0, ioError(err)
+		return 0, 0, ioError(err)
 	}
 	remote := make([]byte, n)
 	rm := &siteinfo.Remote{Client: d.client, Info: info}
-	err := d.retry(ctx, "the check of "+filepath.Base(f.Name()), func() error {
+	err = d.retry(ctx, "the check of "+filepath.Base(path), func() error {
 		body, err := rm.OpenRange(ctx, r)
 		if err != nil {
 			return err
@@ -169,12 +171,12 @@ func (d *downloader) checkOverlap(ctx context.Context, f *os.File, size int64, i
 		return nil
 	})
 	if err != nil {
-		return 0, classify(err)
+		return 0, 0, err
 	}
 	if i := firstDifference(local, remote); i >= 0 {
-		return n, fmt.Errorf("%w: %s differs from %s at byte %d", ErrNotPartial, f.Name(), d.req.URL, r.Start+int64(i))
+		return 0, 0, fmt.Errorf("%w: %s differs from %s at byte %d", ErrNotPartial, path, d.req.URL, r.Start+int64(i))
 	}
-	return n, nil
+	return size, n, nil
 }
 
 // firstDifference is the index of the first byte where a and b (of one

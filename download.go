@@ -362,7 +362,7 @@ func (d *downloader) checkOutput(out string, info siteinfo.Info) error {
 	case !d.req.Overwrite:
 		advice := "use --overwrite to replace it"
 		if continuable(fi.Size(), info) && !d.req.Continue {
-			advice = "use -c to continue it once its last MiB matches the server, or --overwrite to replace it"
+			advice = "use --overwrite to replace it, or -c to continue it once its last MiB matches the server"
 		}
 		return fmt.Errorf("%w: %s (%s)", ErrExists, out, advice)
 	}
