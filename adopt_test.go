@@ -51,6 +51,9 @@ func TestContinue(t *testing.T) {
 			if res.Resumed != int64(len(tt.partial)) || res.Fetched != tt.fetched {
 				t.Errorf("resumed %d, fetched %d; want %d, %d", res.Resumed, res.Fetched, len(tt.partial), tt.fetched)
 			}
+			if len(res.Sources) != 1 || res.Sources[0].Fetched != tt.fetched || res.Connections < 1 || res.Parallel < 1 {
+				t.Errorf("sources %+v, connections %d, parallel %d; want the URL with %d bytes fetched, at least one connection", res.Sources, res.Connections, res.Parallel, tt.fetched)
+			}
 		})
 	}
 }

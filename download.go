@@ -167,7 +167,14 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 			return Result{}, err
 		}
 		if adopted.complete {
-			return Result{Path: p.out, Size: adopted.size, Resumed: adopted.size, Fetched: adopted.checked, Connections: 1, Elapsed: time.Since(began)}, nil
+			// The probe and the check of the end were all there was to
+			// fetch, from URL.
+			res := Result{Path: p.out, Size: adopted.size, Resumed: adopted.size, Fetched: adopted.checked, Connections: 1, Parallel: 1, Elapsed: time.Since(began)}
+			if n := tcp.count(); n > 0 {
+				res.Connections = n
+			}
+			res.Sources = []Source{{URL: d.req.URL, Fetched: adopted.checked}}
+			return res, nil
 		}
 	}
 	if err := d.checkOutput(p.out, info); err != nil {
@@ -234,6 +241,9 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 			var sources []*source
 			if sources, err = d.probeMirrors(ctx, info); err != nil {
 				return res, err
+			}
+			if fresh == 0 {
+				sources[0].fetched.Add(adopted.checked) // the check of the adopted file's end
 			}
 			d.useSources(fetcher, sources, &res)
 			err = d.fetchRanges(ctx, part, fetcher, info, table, p.info)
