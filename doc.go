@@ -33,6 +33,11 @@
 // The .info file claims only bytes already written; see package state for
 // how a crash and a power loss are told apart.
 //
+// A partial file another program left at Output (or Output + ".part"
+// without its .info) is taken over with Request.Continue, but only after
+// its last MiB, fetched again, equals the remote's; otherwise Download
+// returns ErrNotPartial and leaves the file as it was.
+//
 // # Errors
 //
 // Errors wrap one of the sentinels in errors.go (ErrRemoteChanged,

@@ -79,6 +79,9 @@ type downloader struct {
 	client  *siteinfo.Client
 	bootID  string
 	sources []*source // of the current ranged attempt
+	// adopted reports that Continue took over the .part in this run,
+	// after checking its end against the remote.
+	adopted bool
 }
 
 func newDownloader(req Request) (*downloader, error) {
@@ -92,6 +95,9 @@ func newDownloader(req Request) (*downloader, error) {
 	}
 	if req.Connections < 1 || req.Connections > MaxConnections {
 		return nil, fmt.Errorf("%w: connections must be between 1 and %d, not %d", ErrUsage, MaxConnections, req.Connections)
+	}
+	if req.Continue && (req.Restart || req.Overwrite) {
+		return nil, fmt.Errorf("%w: -c (Continue) takes over a partial file; it cannot be combined with --restart or --overwrite", ErrUsage)
 	}
 	if err := siteinfo.CheckURL(req.URL); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
@@ -126,6 +132,18 @@ func (d *downloader) notify(format string, args ...any) {
 	}
 }
 
+// openPart opens and locks the .part file.
+func openPart(path string) (*fileaccess.File, error) {
+	part, err := fileaccess.Open(path)
+	if errors.Is(err, fileaccess.ErrLocked) {
+		return nil, fmt.Errorf("%w (wait for it to finish, or stop it first)", err)
+	}
+	if err != nil {
+		return nil, ioError(err)
+	}
+	return part, nil
+}
+
 // paths are the three files of one download.
 type paths struct {
 	out, part, info string
@@ -143,18 +161,31 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	if err != nil {
 		return Result{}, err
 	}
-	if err := d.checkOutput(p.out); err != nil {
+	var adopted adoption
+	if d.req.Continue {
+		if adopted, err = d.adopt(ctx, info, p); err != nil {
+			return Result{}, err
+		}
+		if adopted.complete {
+			// The probe and the check of the end were all there was to
+			// fetch, from URL.
+			res := Result{Path: p.out, Size: adopted.size, Resumed: adopted.size, Fetched: adopted.checked, Connections: 1, Parallel: 1, Elapsed: time.Since(began)}
+			if n := tcp.count(); n > 0 {
+				res.Connections = n
+			}
+			res.Sources = []Source{{URL: d.req.URL, Fetched: adopted.checked}}
+			return res, nil
+		}
+	}
+	if err := d.checkOutput(p.out, info); err != nil {
 		return Result{}, err
 	}
 	if err := d.checkPartFile(p); err != nil {
 		return Result{}, err
 	}
-	part, err := fileaccess.Open(p.part)
+	part, err := openPart(p.part)
 	if err != nil {
-		if errors.Is(err, fileaccess.ErrLocked) {
-			return Result{}, fmt.Errorf("%w (wait for it to finish, or stop it first)", err)
-		}
-		return Result{}, ioError(err)
+		return Result{}, err
 	}
 	closed := false
 	defer func() {
@@ -169,6 +200,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	}
 
 	var fetched, reconnects, retries atomic.Int64
+	fetched.Store(adopted.checked)
 	var lowered sync.Once
 	var connections atomic.Int64 // lowered when the server is overloaded
 	connections.Store(int64(d.conns))
@@ -209,6 +241,9 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 			var sources []*source
 			if sources, err = d.probeMirrors(ctx, info); err != nil {
 				return res, err
+			}
+			if fresh == 0 {
+				sources[0].fetched.Add(adopted.checked) // the check of the adopted file's end
 			}
 			d.useSources(fetcher, sources, &res)
 			err = d.fetchRanges(ctx, part, fetcher, info, table, p.info)
@@ -325,7 +360,7 @@ func (d *downloader) outputPaths(info siteinfo.Info) (paths, error) {
 // checkOutput refuses to replace a finished file unless told to: the .part
 // suffix keeps unfinished data apart, so a file at the output path is
 // a complete earlier download or someone else's file.
-func (d *downloader) checkOutput(out string) error {
+func (d *downloader) checkOutput(out string, info siteinfo.Info) error {
 	fi, err := os.Stat(out)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -335,7 +370,11 @@ func (d *downloader) checkOutput(out string) error {
 	case fi.IsDir():
 		return fmt.Errorf("%w: %s is a directory (name a file with -o)", ErrIO, out)
 	case !d.req.Overwrite:
-		return fmt.Errorf("%w: %s (use --overwrite to replace it)", ErrExists, out)
+		advice := "use --overwrite to replace it"
+		if continuable(fi.Size(), info) && !d.req.Continue {
+			advice = "use --overwrite to replace it, or -c to continue it once its last MiB matches the server"
+		}
+		return fmt.Errorf("%w: %s (%s)", ErrExists, out, advice)
 	}
 	return nil
 }

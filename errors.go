@@ -53,6 +53,12 @@ var (
 	// a fresh link to the same file resumes it.
 	ErrLinkRefused = errors.New("the server refused the link")
 
+	// ErrNotPartial indicates that an existing file Continue was to take
+	// over is not the beginning of the remote file: its last bytes differ
+	// from the server's, or it is longer than the remote. It is left as
+	// it was.
+	ErrNotPartial = errors.New("existing file is not a partial download of this file")
+
 	// ErrIO indicates a local file-system failure: a full disk, a
 	// read-only directory, an output path that is a directory.
 	ErrIO = errors.New("local I/O error")

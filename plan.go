@@ -58,7 +58,11 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		if size, _ := part.Size(); size > 0 {
-			d.notify("%s has no %s beside it, so its bytes cannot be trusted; starting over", p.part, filepath.Base(p.info))
+			hint := ""
+			if continuable(size, info) {
+				hint = " (-c would have continued it once its last MiB matched the server)"
+			}
+			d.notify("%s has no %s beside it, so its bytes cannot be trusted; starting over%s", p.part, filepath.Base(p.info), hint)
 		}
 	case err != nil:
 		var pathErr *fs.PathError
@@ -101,7 +105,7 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info siteinfo.Info, saved state.State, p paths) (int64, error) {
 	was := siteinfo.Info{Length: saved.Length, ETag: saved.ETag, LastModified: saved.LastModified}
 	switch {
-	case !info.Validated() && d.req.Checksum == nil:
+	case !info.Validated() && d.req.Checksum == nil && !d.adopted:
 		d.notify("the server sends no ETag or Last-Modified, so the partial download cannot be checked against it; starting over")
 		return -1, nil
 	case !was.SameVersion(info):

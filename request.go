@@ -30,6 +30,15 @@ type Request struct {
 	Restart bool
 	// Overwrite replaces an existing complete file at Output.
 	Overwrite bool
+	// Continue takes over a partial file that another program (a browser,
+	// curl, wget) or a download that lost its .info left at Output or
+	// Output.part: its last MiB (all of it when smaller) is fetched again,
+	// and when it equals the remote's bytes the rest is downloaded as if
+	// netfox had stopped there. A file as long as the remote that matches
+	// is reported complete. A file that does not match, or is longer than
+	// the remote, is left as it was and Download returns ErrNotPartial.
+	// It excludes Restart and Overwrite.
+	Continue bool
 
 	// LimitRate caps the whole download at this many bytes per second,
 	// shared by all connections; zero means no cap.

@@ -23,6 +23,7 @@ const (
 	exitBadResponse   = 8
 	exitExists        = 9
 	exitChecksum      = 10
+	exitNotPartial    = 11
 	exitInterrupted   = 130
 )
 
@@ -52,6 +53,8 @@ func exitCode(err error) int {
 		return exitBadState
 	case errors.Is(err, netfox.ErrChecksum):
 		return exitChecksum
+	case errors.Is(err, netfox.ErrNotPartial):
+		return exitNotPartial
 	case errors.Is(err, netfox.ErrIO):
 		return exitIO
 	case errors.Is(err, netfox.ErrExists), errors.Is(err, netfox.ErrBusy):

@@ -29,6 +29,7 @@ Examples:
    netfox get https://example.com/big.iso
    netfox get -n 16 -o /tmp/big.iso https://example.com/big.iso
    netfox get --restart https://example.com/big.iso     # discard the partial download
+   netfox get -c https://example.com/big.iso            # continue a partial big.iso from a browser, curl or wget
    netfox get https://a.example/f.iso ftp://b.example/pub/f.iso   # two mirrors of one file
    netfox get --checksum sha256=9f86d08... https://example.com/f.iso
 
@@ -40,6 +41,7 @@ more work goes to the faster ones, and a mirror that fails is dropped.`,
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output; errors still go to stderr"},
 			&cli.BoolFlag{Name: "restart", Usage: "discard PATH.part and PATH.info and start over"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing complete PATH"},
+			&cli.BoolFlag{Name: "continue", Aliases: []string{"c"}, Usage: "take over a partial PATH (or PATH.part without PATH.info) from another program, once its last MiB matches the server"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON lines on stdout (events: start, progress, split, retry, done, error)"},
 			&cli.StringFlag{Name: "input-file", Aliases: []string{"i"}, Usage: "download the URLs listed in `FILE` (URL [OUTPUT] a line; - for stdin)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "files downloaded at once with -i"},
@@ -164,6 +166,7 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 		Connections: c.Int("connections"),
 		Restart:     c.Bool("restart"),
 		Overwrite:   c.Bool("overwrite"),
+		Continue:    c.Bool("continue"),
 		Header:      header,
 		MaxTries:    c.Int("max-tries"),
 		RetryWait:   c.Duration("retry-wait"),

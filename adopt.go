@@ -1,0 +1,260 @@
+package netfox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+
+	"github.com/netfox/netfox/internal/units"
+	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/siteinfo"
+	"github.com/netfox/netfox/state"
+)
+
+// overlapCheck is how much of the end of a file that Continue takes over
+// is fetched again and compared before its bytes are trusted.
+const overlapCheck = 1 << 20
+
+// adoption is what Continue made of the files at the output path.
+type adoption struct {
+	// complete reports that the file is whole and at the output path:
+	// there is nothing to fetch.
+	complete bool
+	// size is the length of the file taken over, checked the bytes
+	// fetched again to check it.
+	size, checked int64
+}
+
+// adopt takes over a partial file that another program (a browser, curl,
+// wget) or a download that lost its .info left at p.out or p.part, for
+// Request.Continue. Nothing is trusted blindly: the file's last
+// overlapCheck bytes (all of it when smaller) are fetched again with a
+// checked range request, and only when they are equal does adopt move the
+// file to p.part and write a .info whose first segment is done up to the
+// file's size; the normal resume then fetches the rest over all the
+// connections. A file that does not match, or is longer than the remote,
+// is left exactly as it was. A matching file as long as the remote is
+// complete: it is left at (or moved to) p.out.
+//
+// With a .info beside the .part there is nothing to adopt: the download
+// resumes from it as usual.
+func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (adoption, error) {
+	switch _, err := os.Lstat(p.info); {
+	case err == nil:
+		return adoption{}, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return adoption{}, ioError(err)
+	}
+	path, err := adoptionCandidate(p)
+	if path == "" || err != nil {
+		return adoption{}, err
+	}
+	advice := "use --restart to discard it"
+	if path == p.out {
+		advice = "choose another -o, or use --overwrite to replace it"
+	}
+	size, checked, err := d.checkEnd(ctx, path, info)
+	if errors.Is(err, ErrNotPartial) || errors.Is(err, ErrExists) {
+		return adoption{}, fmt.Errorf("%w (left as it was; %s)", err, advice)
+	}
+	if err != nil {
+		return adoption{}, err
+	}
+	a := adoption{complete: size == info.Length, size: size, checked: checked}
+	how := fmt.Sprintf("the last %s matches the server", units.FormatSize(checked))
+	if size == checked {
+		how = "all of it matches the server"
+	}
+	if a.complete {
+		if d.req.Checksum != nil {
+			if err := d.req.Checksum.verify(path); err != nil {
+				return adoption{}, err
+			}
+		}
+		d.notify("%s is already complete: %s", p.out, how)
+		if path == p.part {
+			return a, d.finishAdopted(p)
+		}
+		return a, nil
+	}
+	if path == p.out {
+		if err := moveNoReplace(p.out, p.part); err != nil {
+			return adoption{}, ioError(err)
+		}
+	}
+	if err := d.writeAdoptedState(info, p, size); err != nil {
+		return adoption{}, err
+	}
+	d.adopted = true
+	if size > 0 {
+		d.notify("continuing %s from %s: %s", p.out, units.FormatSize(size), how)
+	}
+	return a, nil
+}
+
+// adoptionCandidate returns the file Continue would take over: p.out when
+// it is a regular file, else p.part; "" when there is none. Both at once
+// are refused: which one to continue is the user's call.
+func adoptionCandidate(p paths) (string, error) {
+	out, outErr := os.Lstat(p.out)
+	_, partErr := os.Lstat(p.part)
+	for _, err := range []error{outErr, partErr} {
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return "", ioError(err)
+		}
+	}
+	switch {
+	case outErr == nil && !out.Mode().IsRegular():
+		return "", nil // a directory or a link: checkOutput says what is wrong
+	case outErr == nil && partErr == nil:
+		return "", fmt.Errorf("%w: both %s and %s, so -c does not know which to continue (remove one of them)", ErrExists, p.out, p.part)
+	case outErr == nil:
+		return p.out, nil
+	case partErr == nil:
+		return p.part, nil
+	}
+	return "", nil
+}
+
+// checkEnd compares the end of the file at path with the remote: its
+// last overlapCheck bytes (all of them when fewer) are fetched again with
+// a checked range request. It returns the file's size and the bytes
+// fetched, or an error wrapping ErrNotPartial when they differ or the
+// file is longer than the remote, ErrExists when the server cannot send a
+// range. The file is only read, and closed before checkEnd returns.
+func (d *downloader) checkEnd(ctx context.Context, path string, info siteinfo.Info) (size, checked int64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, 0, ioError(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return 0, 0, ioError(err)
+	}
+	size = fi.Size()
+	switch {
+	case !info.Ranges || info.Length < 0:
+		return 0, 0, fmt.Errorf("%w: %s, and the server does not serve byte ranges of %s, so -c cannot continue it", ErrExists, path, d.req.URL)
+	case size > info.Length:
+		return 0, 0, fmt.Errorf("%w: %s has %d bytes, the remote file only %d", ErrNotPartial, path, size, info.Length)
+	}
+	n := min(size, overlapCheck)
+	if n == 0 {
+		return size, 0, nil
+	}
+	r := segment.Range{Start: size - n, End: size}
+	local := make([]byte, n)
+	if _, err := f.ReadAt(local, r.Start); err != nil {
+		return 0, 0, ioError(err)
+	}
+	remote := make([]byte, n)
+	rm := &siteinfo.Remote{Client: d.client, Info: info}
+	err = d.retry(ctx, "the check of "+filepath.Base(path), func() error {
+		body, err := rm.OpenRange(ctx, r)
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		if _, err := io.ReadFull(body, remote); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return &siteinfo.NetError{Host: hostOf(info.URL), Err: err}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, err
+	}
+	if i := firstDifference(local, remote); i >= 0 {
+		return 0, 0, fmt.Errorf("%w: %s differs from %s at byte %d", ErrNotPartial, path, d.req.URL, r.Start+int64(i))
+	}
+	return size, n, nil
+}
+
+// firstDifference is the index of the first byte where a and b (of one
+// length) differ, or -1.
+func firstDifference(a, b []byte) int {
+	if bytes.Equal(a, b) {
+		return -1
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return -1
+}
+
+func hostOf(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL
+	}
+	return u.Host
+}
+
+// writeAdoptedState records the adopted file in p.info: one segment done
+// up to size, the rest split over the connections. The .part is flushed
+// first, so that the state may call its bytes synced, and the state is
+// saved durably: from here on the download is an ordinary netfox one.
+func (d *downloader) writeAdoptedState(info siteinfo.Info, p paths, size int64) error {
+	part, err := openPart(p.part)
+	if err != nil {
+		return err
+	}
+	defer part.Close()
+	if err := part.Sync(); err != nil {
+		return ioError(err)
+	}
+	spans := []segment.Span{{Start: 0, Next: size, Synced: size, End: size}}
+	for _, r := range segment.Split(info.Length-size, d.conns) {
+		start, end := size+r.Start, size+r.End
+		spans = append(spans, segment.Span{Start: start, Next: start, Synced: start, End: end})
+	}
+	if err := state.Save(p.info, d.stateOf(info, spans), true); err != nil {
+		return ioError(err)
+	}
+	return nil
+}
+
+// finishAdopted makes a complete adopted p.part the output, as a finished
+// download would.
+func (d *downloader) finishAdopted(p paths) error {
+	part, err := openPart(p.part)
+	if err != nil {
+		return err
+	}
+	if err := finish(part, p); err != nil {
+		return ioError(err)
+	}
+	return nil
+}
+
+// moveNoReplace renames from to to, failing rather than replacing an
+// existing to: a link and an unlink where the file system has links, else
+// a rename.
+func moveNoReplace(from, to string) error {
+	err := os.Link(from, to)
+	switch {
+	case err == nil:
+		return os.Remove(from)
+	case errors.Is(err, fs.ErrExist):
+		return err
+	}
+	return os.Rename(from, to)
+}
+
+// continuable reports whether -c could take over a file of size bytes at
+// the output path: it is shorter than a remote that serves ranges. The
+// messages about such a file say so.
+func continuable(size int64, info siteinfo.Info) bool {
+	return info.Ranges && size < info.Length
+}
