@@ -244,20 +244,34 @@ func waitForFile(t *testing.T, path string, since time.Time) {
 }
 
 // TestSecondProcessRefused runs two netfox on the same output: the second
-// must stop at once with the busy code while the first finishes.
+// must stop at once with the busy code while the first, whose ranges past
+// the first MiB the server holds until then, finishes. (What the second
+// asks to learn the file, HEAD or a first range, is answered at once.)
 func TestSecondProcessRefused(t *testing.T) {
-	srcDir := t.TempDir()
 	data := content(4<<20, 5)
-	os.WriteFile(filepath.Join(srcDir, "f.bin"), data, 0o644)
-	url, _ := startServe(t, srcDir, 1<<20)
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var start int64
+		if _, err := fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-", &start); err == nil && start >= 1<<20 {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+				return
+			}
+		}
+		w.Header().Set("ETag", `"v1"`)
+		http.ServeContent(w, r, "f.bin", time.Time{}, bytes.NewReader(data))
+	}))
+	defer srv.Close()
 	dir := t.TempDir()
-	first := exec.Command(binary, "get", "-q", "-n", "4", url+"/f.bin")
+	first := exec.Command(binary, "get", "-q", "-n", "4", srv.URL+"/f.bin")
 	first.Dir = dir
 	if err := first.Start(); err != nil {
 		t.Fatal(err)
 	}
 	waitForFile(t, filepath.Join(dir, "f.bin.info"), time.Time{})
-	stderr, code := run(t, dir, "get", "-q", url+"/f.bin")
+	stderr, code := run(t, dir, "get", "-q", srv.URL+"/f.bin")
+	close(release)
 	if code != exitExists || !strings.Contains(stderr, "locked by another download") {
 		t.Errorf("second run: exit %d, stderr %q", code, stderr)
 	}
