@@ -58,8 +58,9 @@ func TestPoliteOnOverload(t *testing.T) {
 	}
 }
 
-// TestLimitRate: a 1 MiB/s cap on a fast local server, measured as a
-// ratio against the same download without it.
+// TestLimitRate: a 1 MiB/s cap on a fast local server holds the download
+// to at least the time the cap allows. Only that bound is asserted: load on
+// the machine can slow a download, never speed it past its cap.
 func TestLimitRate(t *testing.T) {
 	content := randomBytes(2<<20, 72)
 	srv := testserver.New(t, content)
@@ -72,9 +73,8 @@ func TestLimitRate(t *testing.T) {
 		assertFile(t, out, content)
 		return time.Since(began)
 	}
-	free, limited := timed(0), timed(1<<20)
 	// 2 MiB at 1 MiB/s: 2 s, less the first burst of an eighth of a second.
-	if limited < 1800*time.Millisecond || limited < 3*free {
-		t.Errorf("limited to 1 MiB/s: %v; without a limit: %v", limited, free)
+	if limited := timed(1 << 20); limited < 1800*time.Millisecond {
+		t.Errorf("limited to 1 MiB/s: 2 MiB in %v, want at least 1.8 s", limited)
 	}
 }
