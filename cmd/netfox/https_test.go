@@ -240,6 +240,7 @@ func TestResumeFromNewURL(t *testing.T) {
 	// What the server sent for the resumed run beyond what was missing is
 	// fetched again.
 	again := srv.BytesSent() - sentBefore - (int64(len(data)) - resumed)
+	t.Logf("resumed %d bytes from the new address, fetched %d bytes again", resumed, again)
 	if again > 4<<20 {
 		t.Errorf("%d bytes fetched again, want at most 4 MiB", again)
 	}
