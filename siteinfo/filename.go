@@ -9,9 +9,14 @@ import (
 	"unicode/utf8"
 )
 
-// maxNameBytes is the longest name most file systems accept (NAME_MAX).
-// A few bytes are kept free for the ".part" and ".info" suffixes.
-const maxNameBytes = 255 - len(".part.tmp")
+// maxNameBytes is the longest name Sanitize returns: the longest name most
+// file systems accept (NAME_MAX, 255 bytes), less what a download adds to
+// it: ".info", and for the temporary file state.Save writes it through, a
+// dot, up to ten digits and ".tmp".
+const maxNameBytes = 255 - len(".info") - len(".4294967295.tmp")
+
+// maxExtBytes is the longest extension kept when a name is shortened.
+const maxExtBytes = 16
 
 // fallbackName is used when neither the header nor the URL gives a name.
 const fallbackName = "download"
@@ -36,28 +41,52 @@ func Filename(contentDisposition string, u *url.URL) string {
 }
 
 // Sanitize turns a name chosen by a remote into one that stays inside the
-// output directory: only the part after the last slash or backslash, no
-// control characters or invalid UTF-8, no leading dots (no "..", no hidden
-// files), at most maxNameBytes bytes, and never empty.
+// output directory and shows what it is: only the part after the last
+// slash or backslash, no control, format (such as U+202E, which makes
+// "inv\u202Etxt.exe" display as "invexe.txt") or other invisible
+// characters, no invalid UTF-8, spaces of every kind as plain spaces, no
+// leading dots (no "..", no hidden files), and never empty. A name longer
+// than maxNameBytes is shortened, keeping its extension, so
+// that the .part, the .info and its temporary file all fit NAME_MAX.
 func Sanitize(name string) string {
 	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
 		name = name[i+1:]
 	}
 	name = strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || unicode.IsControl(r) {
+		switch {
+		case r == utf8.RuneError:
+			return -1
+		case unicode.IsSpace(r) && !unicode.IsControl(r):
+			return ' '
+		case invisible(r):
 			return -1
 		}
 		return r
 	}, name)
-	// Dots and spaces of any kind together, so that no space hides a dot.
+	// Dots and spaces together, so that no space hides a dot.
 	name = strings.TrimLeftFunc(name, func(r rune) bool { return r == '.' || unicode.IsSpace(r) })
 	name = strings.TrimRightFunc(name, unicode.IsSpace)
-	for len(name) > maxNameBytes {
-		_, size := utf8.DecodeLastRuneInString(name)
-		name = name[:len(name)-size]
-	}
+	name = shorten(name, maxNameBytes)
 	if name == "" {
 		return fallbackName
 	}
 	return name
+}
+
+// shorten cuts name to at most limit bytes at a character boundary,
+// keeping an extension of up to maxExtBytes.
+func shorten(name string, limit int) string {
+	if len(name) <= limit {
+		return name
+	}
+	ext := path.Ext(name)
+	if len(ext) > maxExtBytes || len(ext) == len(name) {
+		ext = ""
+	}
+	stem := name[:len(name)-len(ext)]
+	for len(stem)+len(ext) > limit {
+		_, size := utf8.DecodeLastRuneInString(stem)
+		stem = stem[:len(stem)-size]
+	}
+	return strings.TrimRightFunc(stem, unicode.IsSpace) + ext
 }

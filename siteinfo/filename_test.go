@@ -124,12 +124,15 @@ func TestSanitizeLength(t *testing.T) {
 		{"1000 ASCII bytes", strings.Repeat("a", 1000), strings.Repeat("a", maxNameBytes)},
 		{"exactly the limit", strings.Repeat("b", maxNameBytes), strings.Repeat("b", maxNameBytes)},
 		{"one over the limit", strings.Repeat("b", maxNameBytes+1), strings.Repeat("b", maxNameBytes)},
-		// 1 + 2*130 bytes: 122 two-byte runes fit after the "a" (245 bytes).
-		{"two-byte runes", "a" + strings.Repeat("é", 130), "a" + strings.Repeat("é", 122)},
-		// 246 is a multiple of 3: exactly 82 three-byte runes.
-		{"three-byte runes", strings.Repeat("€", 100), strings.Repeat("€", 82)},
-		// 61 four-byte runes take 244 bytes; a 62nd would not fit.
-		{"four-byte runes", strings.Repeat("😀", 70), strings.Repeat("😀", 61)},
+		// 1 + 2*130 bytes: 117 two-byte runes fit after the "a" (235 bytes).
+		{"two-byte runes", "a" + strings.Repeat("é", 130), "a" + strings.Repeat("é", 117)},
+		// 78 three-byte runes take 234 bytes; a 79th would not fit.
+		{"three-byte runes", strings.Repeat("€", 100), strings.Repeat("€", 78)},
+		// 58 four-byte runes take 232 bytes; a 59th would not fit.
+		{"four-byte runes", strings.Repeat("😀", 70), strings.Repeat("😀", 58)},
+		{"extension kept", strings.Repeat("n", 300) + ".tar.gz", strings.Repeat("n", maxNameBytes-len(".gz")) + ".gz"},
+		{"multi-byte stem, extension kept", strings.Repeat("€", 100) + ".iso", strings.Repeat("€", 77) + ".iso"},
+		{"overlong extension is no extension", "a." + strings.Repeat("e", 300), "a." + strings.Repeat("e", maxNameBytes-2)},
 		{"rune straddles the limit", strings.Repeat("a", maxNameBytes-1) + "日本", strings.Repeat("a", maxNameBytes-1)},
 		{"long path, short base", strings.Repeat("d/", 1000) + "f.txt", "f.txt"},
 		{"dots before a long name", strings.Repeat(".", 10) + strings.Repeat("x", 300), strings.Repeat("x", maxNameBytes)},
@@ -143,8 +146,9 @@ func TestSanitizeLength(t *testing.T) {
 			checkSafeName(t, got)
 		})
 	}
-	if maxNameBytes != 246 {
-		t.Errorf("maxNameBytes = %d, want 255 - len(\".part.tmp\") = 246", maxNameBytes)
+	// The .info's temporary file, "NAME.info.4294967295.tmp", fits NAME_MAX.
+	if maxNameBytes+len(".info.4294967295.tmp") != 255 {
+		t.Errorf("maxNameBytes = %d leaves no room for the .info's temporary file", maxNameBytes)
 	}
 }
 
