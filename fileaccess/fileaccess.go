@@ -7,6 +7,7 @@ package fileaccess
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -16,29 +17,93 @@ import (
 // that is, another netfox is downloading into the same output.
 var ErrLocked = errors.New("file is locked by another download")
 
+// ErrNotRegular indicates a path that names something other than a
+// regular file, such as a symbolic link: netfox does not write through
+// one, it might point at any file of the user's.
+var ErrNotRegular = errors.New("not a regular file")
+
+// ErrMoved indicates a file that kept being renamed or replaced while it
+// was being opened and locked.
+var ErrMoved = errors.New("file keeps changing under its name")
+
+// errRaced tells Open that the file was removed between openRegular's
+// exclusive create and its open of the existing file.
+var errRaced = errors.New("removed while being opened")
+
 // File is an output file open for positional writes. Its methods are safe
 // for concurrent use; WriteAt calls at disjoint offsets do not interfere.
 type File struct {
-	f *os.File
+	f       *os.File
+	created bool
 }
+
+// openTries bounds how often Open starts again when the path stopped
+// naming the file it locked.
+const openTries = 3
 
 // Open opens (creating if needed) the file at path for writing and takes
 // an exclusive, non-blocking advisory lock on it. The lock lives as long
 // as the open file, so a killed process releases it at once.
-func Open(path string) (*File, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+//
+// A symbolic link or other non-regular file at path is refused
+// (ErrNotRegular), never followed. After taking the lock Open checks that
+// path still names the file it locked: another process may have renamed
+// it (a download that finished) or replaced it between the open and the
+// lock; then it starts again.
+func Open(path string) (*File, error) { return open(path, nil) }
+
+// open is Open with a hook run between the open and the lock, for tests.
+func open(path string, beforeLock func()) (*File, error) {
+	for try := 0; try < openTries; try++ {
+		f, created, err := openRegular(path)
+		if errors.Is(err, errRaced) {
+			continue
 		}
-		return nil, &os.PathError{Op: "lock", Path: path, Err: err}
+		if err != nil {
+			return nil, err
+		}
+		if beforeLock != nil {
+			beforeLock()
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+			f.Close()
+			if errors.Is(err, unix.EWOULDBLOCK) {
+				return nil, fmt.Errorf("%w: %s", ErrLocked, path)
+			}
+			return nil, &os.PathError{Op: "lock", Path: path, Err: err}
+		}
+		same, err := names(path, f)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if same {
+			return &File{f: f, created: created}, nil
+		}
+		f.Close()
 	}
-	return &File{f: f}, nil
+	return nil, fmt.Errorf("%w: %s", ErrMoved, path)
 }
+
+// names reports whether path names the open file f (fstat against lstat).
+func names(path string, f *os.File) (bool, error) {
+	open, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	now, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(open, now), nil
+}
+
+// Created reports whether Open created the file, as opposed to opening
+// one that was there.
+func (w *File) Created() bool { return w.created }
 
 // Name is the file's path.
 func (w *File) Name() string { return w.f.Name() }

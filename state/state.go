@@ -33,6 +33,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -179,9 +180,15 @@ func (s State) check() error {
 }
 
 // Load reads the .info file at path. A missing file is reported with an
-// error satisfying errors.Is(err, fs.ErrNotExist).
+// error satisfying errors.Is(err, fs.ErrNotExist). A symbolic link is not
+// followed: it fails to open.
 func Load(path string) (State, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
+	if err != nil {
+		return State{}, err
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxInfoSize))
+	f.Close()
 	if err != nil {
 		return State{}, err
 	}
@@ -192,9 +199,15 @@ func Load(path string) (State, error) {
 	return s, nil
 }
 
+// maxInfoSize bounds what Load reads: a .info of a million segments is
+// far below it.
+const maxInfoSize = 256 << 20
+
 // Save writes s to path atomically: into a temporary file in the same
 // directory, then renamed over path, so that a reader (or a crash) sees
-// either the old or the new state, never a mix. When durable is true the
+// either the old or the new state, never a mix. The temporary file is
+// created exclusively (O_EXCL), and the rename replaces a symbolic link at
+// path rather than writing through it. When durable is true the
 // temporary file is fsynced before the rename and the directory after it:
 // without the first a power loss can leave the new name pointing at an
 // empty file, without the second the rename itself may be lost.
