@@ -232,7 +232,7 @@ func (d *downloader) finishAdopted(p paths) error {
 	if err != nil {
 		return err
 	}
-	if err := finish(part, p); err != nil {
+	if err := finish(part, p, d.req.Overwrite); err != nil {
 		return ioError(err)
 	}
 	return nil

@@ -121,7 +121,8 @@ func newDownloader(req Request) (*downloader, error) {
 	return &downloader{
 		req:    req,
 		conns:  req.Connections,
-		client: &siteinfo.Client{HTTP: httpClient, Header: req.Header, User: req.User, Password: req.Password, Credentials: req.Credentials},
+		client: &siteinfo.Client{HTTP: httpClient, Header: req.Header, User: req.User, Password: req.Password, Credentials: req.Credentials,
+			LocationTrusted: req.LocationTrusted, AllowInsecureRedirect: req.AllowInsecureRedirect},
 		bootID: state.BootID(),
 	}, nil
 }
@@ -135,10 +136,12 @@ func (d *downloader) notify(format string, args ...any) {
 // openPart opens and locks the .part file.
 func openPart(path string) (*fileaccess.File, error) {
 	part, err := fileaccess.Open(path)
-	if errors.Is(err, fileaccess.ErrLocked) {
+	switch {
+	case errors.Is(err, fileaccess.ErrLocked):
 		return nil, fmt.Errorf("%w (wait for it to finish, or stop it first)", err)
-	}
-	if err != nil {
+	case errors.Is(err, fileaccess.ErrNotRegular):
+		return nil, fmt.Errorf("%w: %w; netfox does not write through it (remove it, or choose another -o)", ErrIO, err)
+	case err != nil:
 		return nil, ioError(err)
 	}
 	return part, nil
@@ -197,6 +200,8 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		if err := discard(part, p.info); err != nil {
 			return Result{}, ioError(err)
 		}
+	} else if err := checkLonePart(part, p); err != nil {
+		return Result{}, err
 	}
 
 	var fetched, reconnects, retries atomic.Int64
@@ -284,7 +289,10 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		}
 	}
 	closed = true
-	if err := finish(part, p); err != nil {
+	if err := finish(part, p, d.req.Overwrite); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return res, fmt.Errorf("%w: %s appeared during the download and is left as it is; the download is complete in %s (use --overwrite to replace it)", ErrExists, p.out, p.part)
+		}
 		return res, ioError(err)
 	}
 	res.Fetched = fetched.Load()
@@ -451,12 +459,21 @@ func (s *streamOpener) OpenRange(ctx context.Context, r segment.Range) (io.ReadC
 // finish makes the download final: flush the data, so that a power loss
 // right after cannot leave a file of the right name with holes, then
 // rename and drop the control file.
-// The rename happens before the close, under the lock, so that no other
-// run can open the .part in between.
-func finish(part *fileaccess.File, p paths) error {
+// The rename happens before the close, under the lock; a run that opened
+// the .part just before sees, once it has the lock, that the name is gone
+// (fileaccess.Open). Unless overwrite is set, the rename never replaces a
+// file that appeared at the output path during the download: it fails
+// with fs.ErrExist and leaves the .part and the .info as they are.
+func finish(part *fileaccess.File, p paths, overwrite bool) error {
 	err := part.Sync()
-	if err == nil {
+	if err == nil && overwrite {
 		err = os.Rename(p.part, p.out)
+	} else if err == nil {
+		err = fileaccess.RenameNoReplace(p.part, p.out)
+	}
+	if errors.Is(err, fs.ErrExist) {
+		part.Close()
+		return err
 	}
 	if err == nil {
 		err = os.Remove(p.info)

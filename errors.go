@@ -32,6 +32,15 @@ var (
 	// more than the .part file holds. --restart discards it.
 	ErrBadState = errors.New("unusable control file")
 
+	// ErrLonePart indicates a PATH.part without its PATH.info: partial
+	// data that no netfox control file vouches for, maybe another
+	// program's. It is left untouched; Restart discards it.
+	ErrLonePart = errors.New("partial file without a control file")
+
+	// ErrInsecureRedirect indicates an https address that redirects to
+	// http, which Request.AllowInsecureRedirect allows.
+	ErrInsecureRedirect = siteinfo.ErrInsecureRedirect
+
 	// ErrExists indicates that the output file already exists and
 	// Overwrite was not set.
 	ErrExists = errors.New("output file already exists")

@@ -44,7 +44,7 @@ func (c *countingBody) Read(p []byte) (int, error) {
 // each mirror that answers with the same length and serves ranges. A
 // mirror of another length is refused outright: it holds another file.
 func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*source, error) {
-	sources := []*source{{url: d.req.URL, remote: &siteinfo.Remote{Client: d.client, Info: info}}}
+	sources := []*source{{url: siteinfo.RedactURL(d.req.URL), remote: &siteinfo.Remote{Client: d.client, Info: info}}}
 	if len(d.req.Mirrors) == 0 {
 		return sources, nil
 	}
@@ -64,11 +64,12 @@ func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*s
 	}
 	differentValidators := false
 	for i, m := range d.req.Mirrors {
+		m := siteinfo.RedactURL(m)
 		switch mi := infos[i]; {
 		case errs[i] != nil:
 			d.notify("mirror %s is unusable (%v); going on without it", m, errs[i])
 		case mi.Length != info.Length:
-			return nil, fmt.Errorf("%w: %s has %d bytes but %s has %d; they are not the same file", ErrMirrorMismatch, m, mi.Length, d.req.URL, info.Length)
+			return nil, fmt.Errorf("%w: %s has %d bytes but %s has %d; they are not the same file", ErrMirrorMismatch, m, mi.Length, siteinfo.RedactURL(d.req.URL), info.Length)
 		case !mi.Ranges:
 			d.notify("mirror %s does not serve byte ranges; going on without it", m)
 		default:

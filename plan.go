@@ -28,6 +28,27 @@ func (d *downloader) checkPartFile(p paths) error {
 	return nil
 }
 
+// checkLonePart refuses a .part that has data but no .info beside it: no
+// control file says which bytes are ours, and it may be another program's
+// partial file. It is left untouched. An empty one (a run that stopped
+// before its first save) is taken over.
+func checkLonePart(part *fileaccess.File, p paths) error {
+	if part.Created() {
+		return nil
+	}
+	if _, err := os.Lstat(p.info); !errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	size, err := part.Size()
+	if err != nil {
+		return ioError(err)
+	}
+	if size == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %s has %d bytes but no %s; it is left untouched (use --restart to discard it, or choose another -o)", ErrLonePart, p.part, size, filepath.Base(p.info))
+}
+
 // discard empties the partial download: first the state, so that no
 // .info ever claims bytes of a truncated .part.
 func discard(part *fileaccess.File, infoPath string) error {
@@ -42,8 +63,15 @@ func discard(part *fileaccess.File, infoPath string) error {
 func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*segment.Table, int64, error) {
 	table := &segment.Table{MinSplit: d.req.MinSplit}
 	if !info.Ranges || info.Length < 0 {
-		// One stream from the start: no range can resume it.
-		if err := discard(part, p.info); err != nil {
+		// One stream from the start: no range can resume it. The .info
+		// records no bytes, and a length of 0 that no later probe of a
+		// non-empty file matches; it marks the .part as netfox's.
+		marker := info
+		marker.Length = 0
+		if err := state.Save(p.info, d.stateOf(marker, nil), false); err != nil {
+			return nil, 0, ioError(err)
+		}
+		if err := part.Truncate(0); err != nil {
 			return nil, 0, ioError(err)
 		}
 		end := info.Length
@@ -57,23 +85,17 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 	saved, err := state.Load(p.info)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if size, _ := part.Size(); size > 0 {
-			hint := ""
-			if continuable(size, info) {
-				hint = " (-c would have continued it once its last MiB matched the server)"
-			}
-			d.notify("%s has no %s beside it, so its bytes cannot be trusted; starting over%s", p.part, filepath.Base(p.info), hint)
-		}
+		// checkLonePart let only an empty or a discarded .part through.
 	case err != nil:
 		var pathErr *fs.PathError
 		if errors.As(err, &pathErr) {
 			return nil, 0, ioError(err)
 		}
 		return nil, 0, fmt.Errorf("%w: %w (run again with --restart to discard the partial download)", ErrBadState, err)
-	case saved.URL != d.req.URL && movedProof(saved, info, d.req.Checksum != nil) == "":
-		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s, and nothing shows the two are the same file (use --restart to discard it, or another -o)", ErrBadState, p.info, saved.URL, d.req.URL)
+	case !sameAddress(saved.URL, d.req.URL) && movedProof(saved, info, d.req.Checksum != nil) == "":
+		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s, and nothing shows the two are the same file (use --restart to discard it, or another -o)", ErrBadState, p.info, siteinfo.Escape(siteinfo.RedactURL(saved.URL)), siteinfo.RedactURL(d.req.URL))
 	default:
-		if saved.URL != d.req.URL {
+		if !sameAddress(saved.URL, d.req.URL) {
 			// The next save records the new address.
 			d.notify("resuming from a new address: %s", movedProof(saved, info, d.req.Checksum != nil))
 		}
@@ -105,6 +127,8 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info siteinfo.Info, saved state.State, p paths) (int64, error) {
 	was := siteinfo.Info{Length: saved.Length, ETag: saved.ETag, LastModified: saved.LastModified}
 	switch {
+	case len(saved.Segments) == 0:
+		return -1, nil // the marker of a single stream: nothing to resume
 	case !info.Validated() && d.req.Checksum == nil && !d.adopted:
 		d.notify("the server sends no ETag or Last-Modified, so the partial download cannot be checked against it; starting over")
 		return -1, nil
@@ -141,6 +165,12 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 	return resumed, nil
 }
 
+// sameAddress reports whether the address saved in a .info, which holds
+// no password, is the one asked for now.
+func sameAddress(saved, requested string) bool {
+	return siteinfo.RedactURL(saved) == siteinfo.RedactURL(requested)
+}
+
 // movedProof tells why the file at a new address is the version saved
 // was written for, or returns "" when nothing shows it. Links change while
 // files do not (a signed link past its expiry, a mirror picked by a
@@ -168,22 +198,26 @@ func describeChange(was, now siteinfo.Info) string {
 	case was.Length != now.Length:
 		return fmt.Sprintf("length %d, now %d", was.Length, now.Length)
 	case was.ETag != now.ETag:
-		return fmt.Sprintf("ETag %s, now %s", was.ETag, now.ETag)
+		return fmt.Sprintf("ETag %s, now %s", siteinfo.Escape(was.ETag), siteinfo.Escape(now.ETag))
 	default:
-		return fmt.Sprintf("Last-Modified %s, now %s", was.LastModified, now.LastModified)
+		return fmt.Sprintf("Last-Modified %s, now %s", siteinfo.Escape(was.LastModified), siteinfo.Escape(now.LastModified))
 	}
 }
 
+// stateOf is what the .info records: no password, which would sit in a
+// file others may read (the addresses are compared without it).
 func (d *downloader) stateOf(info siteinfo.Info, spans []segment.Span) state.State {
 	st := state.State{
-		URL:          d.req.URL,
-		FinalURL:     info.URL,
+		URL:          siteinfo.RedactURL(d.req.URL),
+		FinalURL:     siteinfo.RedactURL(info.URL),
 		Length:       info.Length,
 		ETag:         info.ETag,
 		LastModified: info.LastModified,
 		BootID:       d.bootID,
-		Mirrors:      d.req.Mirrors,
 		Segments:     make([]state.Segment, 0, len(spans)),
+	}
+	for _, m := range d.req.Mirrors {
+		st.Mirrors = append(st.Mirrors, siteinfo.RedactURL(m))
 	}
 	for _, s := range spans {
 		st.Segments = append(st.Segments, state.Segment{Start: s.Start, Next: s.Next, Synced: s.Synced, End: s.End})

@@ -64,6 +64,15 @@ type Request struct {
 	// Credentials, when set, gives the user and password for a host whose
 	// URL has none and for which User is empty (a ~/.netrc lookup).
 	Credentials func(host string) (user, password string, ok bool)
+	// LocationTrusted sends the credentials (User, the URL's, Credentials',
+	// and Authorization and Cookie in Header) to the target of a redirect
+	// to another origin too (curl's --location-trusted). By default they
+	// go only to the scheme, host and port each address was given with.
+	LocationTrusted bool
+	// AllowInsecureRedirect follows a redirect from https to http, which
+	// otherwise fails with ErrInsecureRedirect. No credentials are sent
+	// over http even then.
+	AllowInsecureRedirect bool
 	// MaxTries bounds consecutive failed attempts per segment. Zero
 	// means 5.
 	MaxTries int

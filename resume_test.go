@@ -3,6 +3,7 @@ package netfox_test
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -190,19 +191,49 @@ func TestBadLocalState(t *testing.T) {
 	}
 }
 
-func TestPartWithoutInfoStartsOver(t *testing.T) {
+// A .part without a .info may be another program's partial file: it is
+// left as it is, with ErrLonePart, and --restart discards it.
+func TestPartWithoutInfoIsLeftAlone(t *testing.T) {
 	content := randomBytes(100_000, 31)
+	for _, tt := range []struct {
+		name string
+		opts []testserver.Option
+	}{
+		{"ranges", nil},
+		{"one stream", []testserver.Option{testserver.NoAcceptRanges(), testserver.IgnoreRanges()}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := testserver.New(t, content, tt.opts...)
+			out := filepath.Join(t.TempDir(), "out")
+			theirs := []byte(strings.Repeat("x", 200_000))
+			os.WriteFile(out+".part", theirs, 0o644)
+			_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out})
+			if !errors.Is(err, netfox.ErrLonePart) {
+				t.Fatalf("got %v, want ErrLonePart", err)
+			}
+			assertFile(t, out+".part", theirs)
+			if _, err := os.Lstat(out + ".info"); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("a .info appeared beside the lone .part: %v", err)
+			}
+			if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Restart: true}); err != nil {
+				t.Fatal(err)
+			}
+			assertFile(t, out, content)
+		})
+	}
+}
+
+// An empty .part without a .info is what a run leaves that stopped right
+// after creating it: taken over without a word.
+func TestEmptyPartWithoutInfoIsTakenOver(t *testing.T) {
+	content := randomBytes(100_000, 33)
 	srv := testserver.New(t, content)
 	out := filepath.Join(t.TempDir(), "out")
-	os.WriteFile(out+".part", []byte(strings.Repeat("x", 200_000)), 0o644)
-	var got notices
-	if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Notify: got.add}); err != nil {
+	os.WriteFile(out+".part", nil, 0o644)
+	if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out}); err != nil {
 		t.Fatal(err)
 	}
 	assertFile(t, out, content)
-	if !got.has("cannot be trusted") {
-		t.Errorf("no notice; got %q", got.msgs)
-	}
 }
 
 func TestExistingOutput(t *testing.T) {

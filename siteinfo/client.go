@@ -2,6 +2,7 @@ package siteinfo
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,10 +27,20 @@ type Client struct {
 	// Credentials, when set, gives a user and password for a host when
 	// neither the URL nor User does (a ~/.netrc lookup).
 	Credentials func(host string) (user, password string, ok bool)
+	// LocationTrusted sends the credentials (login, Authorization and
+	// Cookie headers) to the target of a redirect to another origin too;
+	// by default they go only to the origin they were given for.
+	LocationTrusted bool
+	// AllowInsecureRedirect follows a redirect from https to http, which
+	// is refused by default (ErrInsecureRedirect). No credentials are
+	// sent over http even then.
+	AllowInsecureRedirect bool
 }
 
-// credentials returns the login for u: the URL's own, else User, else
-// Credentials' for the host; ok is false when there is none.
+// credentials returns the login given for the address u: the URL's own,
+// else User, else Credentials' for the host; ok is false when there is
+// none. Whether it may be sent to a request's target is for
+// MaySendCredentials to say.
 func (c *Client) credentials(u *url.URL) (user, password string, ok bool) {
 	switch {
 	case u.User != nil:
@@ -43,29 +54,46 @@ func (c *Client) credentials(u *url.URL) (user, password string, ok bool) {
 	return "", "", false
 }
 
+// httpClient is the client that does the requests: HTTP (or the default
+// client) with the redirect policy of checkRedirect, which runs before
+// any CheckRedirect of its own.
 func (c *Client) httpClient() *http.Client {
+	hc := *http.DefaultClient
 	if c.HTTP != nil {
-		return c.HTTP
+		hc = *c.HTTP
 	}
-	return http.DefaultClient
+	own := hc.CheckRedirect
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if err := c.checkRedirect(req, via); err != nil {
+			return err
+		}
+		if own != nil {
+			return own(req, via)
+		}
+		return nil
+	}
+	return &hc
 }
 
-// newRequest builds a request that asks for the file's bytes as they are:
+// newRequest builds a request to target for the file asked for at origin
+// (the address before redirects; its credentials go to target only as
+// MaySendCredentials allows). It asks for the file's bytes as they are:
 // "identity" keeps a server or proxy from compressing, which would make
 // byte offsets meaningless.
-func (c *Client) newRequest(ctx context.Context, method, rawURL string) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, method, rawURL, nil)
+func (c *Client) newRequest(ctx context.Context, method, target, origin string) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, target, nil)
 	if err != nil {
 		return nil, err
 	}
-	for k, vs := range c.Header {
-		req.Header[k] = vs
+	o, err := url.Parse(origin)
+	if err != nil || origin == "" {
+		o = req.URL
 	}
+	if req.URL.User != nil && !MaySendCredentials(o, req.URL, c.LocationTrusted) {
+		req.URL.User = nil // net/http would send it by itself
+	}
+	c.addCredentials(req, o)
 	req.Header.Set("Accept-Encoding", "identity")
-	// A URL's own user:password@ net/http sends itself.
-	if user, password, ok := c.credentials(req.URL); ok && req.URL.User == nil {
-		req.SetBasicAuth(user, password)
-	}
 	return req, nil
 }
 
@@ -75,6 +103,10 @@ func (c *Client) do(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		if req.Context().Err() != nil {
 			return nil, req.Context().Err()
+		}
+		var urlErr *url.Error
+		if errors.As(err, &urlErr) && errors.Is(urlErr.Err, ErrInsecureRedirect) {
+			return nil, urlErr.Err
 		}
 		return nil, &NetError{Host: req.URL.Host, Err: err}
 	}
@@ -88,10 +120,10 @@ func CheckURL(rawURL string) error {
 		return fmt.Errorf("%w: %v", ErrBadURL, err)
 	}
 	if u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ftp" {
-		return fmt.Errorf("%w: unsupported scheme %q in %s (use http, https or ftp)", ErrBadURL, u.Scheme, u.Redacted())
+		return fmt.Errorf("%w: unsupported scheme %q in %s (use http, https or ftp)", ErrBadURL, u.Scheme, RedactURL(rawURL))
 	}
 	if u.Host == "" {
-		return fmt.Errorf("%w: no host in %s", ErrBadURL, u.Redacted())
+		return fmt.Errorf("%w: no host in %s", ErrBadURL, RedactURL(rawURL))
 	}
 	return nil
 }
@@ -118,7 +150,7 @@ func (c *Client) Probe(ctx context.Context, rawURL string) (Info, error) {
 }
 
 func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
-	req, err := c.newRequest(ctx, http.MethodHead, rawURL)
+	req, err := c.newRequest(ctx, http.MethodHead, rawURL, rawURL)
 	if err != nil {
 		return Info{}, err
 	}
@@ -131,6 +163,7 @@ func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
 		return Info{}, newStatusError(resp, time.Now())
 	}
 	info := infoFrom(resp)
+	info.Requested = rawURL
 	info.Length = resp.ContentLength
 	if resp.Header.Get("Content-Encoding") != "" {
 		info.Length = -1 // the length of a compressed form, not of the file
@@ -144,7 +177,7 @@ func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
 // Content-Range and proves range support; a 200 is the whole file from a
 // server that ignores ranges; a 416 "bytes */0" is an empty file.
 func (c *Client) probeGet(ctx context.Context, rawURL string) (Info, error) {
-	req, err := c.newRequest(ctx, http.MethodGet, rawURL)
+	req, err := c.newRequest(ctx, http.MethodGet, rawURL, rawURL)
 	if err != nil {
 		return Info{}, err
 	}
@@ -157,6 +190,7 @@ func (c *Client) probeGet(ctx context.Context, rawURL string) (Info, error) {
 	// unranged answer is not worth reading to keep it.
 	defer resp.Body.Close()
 	info := infoFrom(resp)
+	info.Requested = rawURL
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 		cr, err := segment.ParseContentRange(resp.Header.Get("Content-Range"))
@@ -219,7 +253,7 @@ func (rm *Remote) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser
 	if rm.isFTP() {
 		return rm.openFTP(ctx, r)
 	}
-	req, err := rm.Client.newRequest(ctx, http.MethodGet, rm.Info.URL)
+	req, err := rm.Client.newRequest(ctx, http.MethodGet, rm.Info.URL, rm.Info.Requested)
 	if err != nil {
 		return nil, err
 	}
@@ -280,9 +314,9 @@ func (rm *Remote) isFTP() bool { return strings.HasPrefix(rm.Info.URL, "ftp://")
 
 func (rm *Remote) validatorName() string {
 	if rm.Info.StrongETag() {
-		return "ETag " + rm.Info.ETag
+		return "ETag " + Escape(rm.Info.ETag)
 	}
-	return "Last-Modified " + rm.Info.LastModified
+	return "Last-Modified " + Escape(rm.Info.LastModified)
 }
 
 // OpenStream requests the whole file without a range, for servers that do
@@ -292,7 +326,7 @@ func (rm *Remote) OpenStream(ctx context.Context) (io.ReadCloser, error) {
 	if rm.isFTP() {
 		return rm.openFTP(ctx, segment.Range{Start: 0, End: -1})
 	}
-	req, err := rm.Client.newRequest(ctx, http.MethodGet, rm.Info.URL)
+	req, err := rm.Client.newRequest(ctx, http.MethodGet, rm.Info.URL, rm.Info.Requested)
 	if err != nil {
 		return nil, err
 	}

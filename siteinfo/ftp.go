@@ -27,9 +27,10 @@ import (
 // ftpTimeout bounds connecting and each command.
 const ftpTimeout = 30 * time.Second
 
-// ftpDial connects and logs in to the server of u: the URL's credentials,
-// else the Client's, else anonymous.
-func (c *Client) ftpDial(ctx context.Context, u *url.URL) (*ftp.ServerConn, error) {
+// ftpDial connects and logs in to the server of u, for the file asked for
+// at origin: the credentials given for origin when MaySendCredentials
+// allows, else anonymous.
+func (c *Client) ftpDial(ctx context.Context, u, origin *url.URL) (*ftp.ServerConn, error) {
 	host := u.Host
 	if u.Port() == "" {
 		host = net.JoinHostPort(u.Hostname(), "21")
@@ -41,8 +42,8 @@ func (c *Client) ftpDial(ctx context.Context, u *url.URL) (*ftp.ServerConn, erro
 		}
 		return nil, &NetError{Host: host, Err: err}
 	}
-	user, pass, ok := c.credentials(u)
-	if !ok {
+	user, pass, ok := c.credentials(origin)
+	if !ok || !MaySendCredentials(origin, u, c.LocationTrusted) {
 		user, pass = "anonymous", "netfox@"
 	}
 	if err := conn.Login(user, pass); err != nil {
@@ -78,12 +79,12 @@ func ftpPath(u *url.URL) string {
 }
 
 func (c *Client) probeFTP(ctx context.Context, u *url.URL) (Info, error) {
-	conn, err := c.ftpDial(ctx, u)
+	conn, err := c.ftpDial(ctx, u, u)
 	if err != nil {
 		return Info{}, err
 	}
 	defer conn.Quit()
-	info := Info{URL: u.String(), Length: -1, Filename: Sanitize(path.Base(u.Path))}
+	info := Info{URL: u.String(), Requested: u.String(), Length: -1, Filename: Sanitize(path.Base(u.Path))}
 	if strings.HasSuffix(u.Path, "/") {
 		info.Filename = fallbackName
 	}
@@ -129,7 +130,11 @@ func (rm *Remote) openFTP(ctx context.Context, r segment.Range) (io.ReadCloser, 
 	if err != nil {
 		return nil, err
 	}
-	conn, err := rm.Client.ftpDial(ctx, u)
+	origin := u
+	if o, err := url.Parse(rm.Info.Requested); err == nil && rm.Info.Requested != "" {
+		origin = o
+	}
+	conn, err := rm.Client.ftpDial(ctx, u, origin)
 	if err != nil {
 		return nil, err
 	}

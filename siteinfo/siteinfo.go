@@ -16,6 +16,10 @@ import (
 type Info struct {
 	// URL is the address after redirects; ranges are fetched from it.
 	URL string
+	// Requested is the address asked for, before redirects: the
+	// credentials of the download belong to its origin, and go to URL
+	// only when MaySendCredentials allows. Empty means URL.
+	Requested string
 	// Length is the file's size in bytes, or -1 when the server did not say.
 	Length int64
 	// Ranges reports whether the server said it serves byte ranges
@@ -84,9 +88,9 @@ type StatusError struct {
 
 func (e *StatusError) Error() string {
 	if e.ftp != "" {
-		return fmt.Sprintf("FTP server %s refused %s: %s", e.URL, e.ftp, e.Status)
+		return fmt.Sprintf("FTP server %s refused %s: %s", Escape(e.URL), e.ftp, Escape(e.Status))
 	}
-	return fmt.Sprintf("server answered %s for %s", e.Status, e.URL)
+	return fmt.Sprintf("server answered %s for %s", Escape(e.Status), Escape(e.URL))
 }
 
 // Permanent reports whether retrying the request cannot help: client
@@ -117,7 +121,7 @@ func newStatusError(resp *http.Response, now time.Time) *StatusError {
 	return &StatusError{
 		Code:       resp.StatusCode,
 		Status:     resp.Status,
-		URL:        resp.Request.URL.Redacted(),
+		URL:        RedactURL(resp.Request.URL.String()),
 		retryAfter: ParseRetryAfter(resp.Header.Get("Retry-After"), now),
 	}
 }

@@ -100,7 +100,7 @@ func runBatch(c *cli.Context) error {
 			} else if !quiet {
 				req.Notify = func(msg string) {
 					mu.Lock()
-					fmt.Fprintf(os.Stderr, "netfox: %s %s\\n", tag, msg)
+					fmt.Fprintf(os.Stderr, "netfox: %s %s\\n", tag, printable(msg))
 					mu.Unlock()
 				}
 			}
@@ -112,9 +112,9 @@ func runBatch(c *cli.Context) error {
 			if !quiet {
 				mu.Lock()
 				if err != nil {
-					fmt.Fprintf(os.Stderr, "netfox: %s %s: %s\\n", tag, j.url, message(err))
+					fmt.Fprintf(os.Stderr, "netfox: %s %s: %s\\n", tag, printable(j.url), message(err))
 				} else {
-					fmt.Fprintf(os.Stderr, "netfox: %s saved %s (%s)\\n", tag, res.Path, units.FormatSize(res.Size))
+					fmt.Fprintf(os.Stderr, "netfox: %s saved %s (%s)\\n", tag, printable(res.Path), units.FormatSize(res.Size))
 				}
 				mu.Unlock()
 			}
@@ -134,9 +134,9 @@ func runBatch(c *cli.Context) error {
 		fmt.Fprintf(os.Stderr, "netfox: %d files: %d saved, %d failed\\n", len(jobs), len(jobs)-failed, failed)
 		for i, j := range jobs {
 			if results[i] != nil {
-				fmt.Fprintf(os.Stderr, "  failed  %s (exit %d): %s\\n", j.url, exitCode(results[i]), message(results[i]))
+				fmt.Fprintf(os.Stderr, "  failed  %s (exit %d): %s\\n", printable(j.url), exitCode(results[i]), message(results[i]))
 			} else {
-				fmt.Fprintf(os.Stderr, "  saved   %s (%s)\\n", paths[i], units.FormatSize(sizes[i]))
+				fmt.Fprintf(os.Stderr, "  saved   %s (%s)\\n", printable(paths[i]), units.FormatSize(sizes[i]))
 			}
 		}
 	}

@@ -41,12 +41,12 @@ type segmentJSON struct {
 // watch makes req report to e, and returns a function to call with the
 // outcome, which emits done or error.
 func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
-	url := req.URL
+	url := printable(req.URL)
 	progress := new(netfox.Progress)
 	req.Progress = progress
-	req.Notify = func(msg string) { e.emit("notice", map[string]any{"url": url, "message": msg}) }
+	req.Notify = func(msg string) { e.emit("notice", map[string]any{"url": url, "message": printable(msg)}) }
 	req.OnRetry = func(offset int64, cause error, wait time.Duration) {
-		e.emit("retry", map[string]any{"url": url, "offset": offset, "cause": cause.Error(), "wait_ms": wait.Milliseconds()})
+		e.emit("retry", map[string]any{"url": url, "offset": offset, "cause": message(cause), "wait_ms": wait.Milliseconds()})
 	}
 	stop := make(chan struct{})
 	stopped := make(chan struct{})
@@ -61,7 +61,7 @@ func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
 			e.emit("error", map[string]any{"url": url, "message": message(err), "exit_code": exitCode(err)})
 			return
 		}
-		done := map[string]any{"url": url, "path": res.Path, "size": res.Size, "seconds": res.Elapsed.Seconds(),
+		done := map[string]any{"url": url, "path": printable(res.Path), "size": res.Size, "seconds": res.Elapsed.Seconds(),
 			"fetched": res.Fetched, "resumed": res.Resumed, "connections": res.Connections, "retries": res.Retries}
 		if sum, err := fileSHA256(res.Path); err == nil {
 			done["sha256"] = sum
@@ -96,7 +96,7 @@ func (e *emitter) follow(url string, progress *netfox.Progress, stop <-chan stru
 				for _, s := range snap.Segments {
 					known[s.ID] = true
 				}
-				e.emit("start", map[string]any{"url": url, "path": snap.Path, "length": snap.Length, "segments": segs})
+				e.emit("start", map[string]any{"url": url, "path": printable(snap.Path), "length": snap.Length, "segments": segs})
 				continue
 			}
 			for _, s := range segs {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"regexp"
 	"strings"
 
 	"github.com/netfox/netfox"
 	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/siteinfo"
 )
 
 // Exit codes, one per cause of failure; documented in the README.
@@ -24,6 +26,7 @@ const (
 	exitExists        = 9
 	exitChecksum      = 10
 	exitNotPartial    = 11
+	exitInsecure      = 12
 	exitInterrupted   = 130
 )
 
@@ -49,7 +52,9 @@ func exitCode(err error) int {
 		return exitUsage
 	case errors.Is(err, netfox.ErrRemoteChanged):
 		return exitRemoteChanged
-	case errors.Is(err, netfox.ErrBadState):
+	case errors.Is(err, netfox.ErrInsecureRedirect):
+		return exitInsecure
+	case errors.Is(err, netfox.ErrBadState), errors.Is(err, netfox.ErrLonePart):
 		return exitBadState
 	case errors.Is(err, netfox.ErrChecksum):
 		return exitChecksum
@@ -76,5 +81,23 @@ func message(err error) string {
 	if errors.Is(err, context.Canceled) {
 		return "interrupted; progress is saved, run the same command again to resume"
 	}
-	return strings.ReplaceAll(err.Error(), "\n", " ")
+	return printable(strings.ReplaceAll(err.Error(), "\n", " "))
+}
+
+// printable is how every line netfox prints from what it was told (an
+// error, a notice, an address) is made safe: a server's text escaped, so
+// that it cannot drive the terminal, and the password of any address
+// shown as ***.
+func printable(s string) string {
+	return siteinfo.Escape(redactText(s))
+}
+
+// userinfo matches the user:password@ of an address inside a text.
+var userinfo = regexp.MustCompile(`(://[^/?#@\s:]*):[^/?#@\s]*@`)
+
+// redactText hides the passwords of the addresses in s; the library
+// redacts those it formats itself, this catches any other (an address
+// quoted by a lower layer).
+func redactText(s string) string {
+	return userinfo.ReplaceAllString(s, "$1:***@")
 }

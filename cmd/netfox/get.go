@@ -59,6 +59,8 @@ more work goes to the faster ones, and a mirror that fails is dropped.`,
 			&cli.BoolFlag{Name: "insecure", Aliases: []string{"k"}, Usage: "do not verify HTTPS certificates"},
 			&cli.StringFlag{Name: "ca-cert", Usage: "trust the CA certificates in `FILE` (PEM) for HTTPS"},
 			&cli.StringFlag{Name: "load-cookies", Usage: "send the cookies of a Netscape cookie `FILE`"},
+			&cli.BoolFlag{Name: "location-trusted", Usage: "send the credentials (--user, netrc, the URL's, -H Authorization/Cookie) to the target of a redirect to another host, port or scheme too"},
+			&cli.BoolFlag{Name: "allow-insecure-redirect", Usage: "follow a redirect from https to http (refused by default, exit 11); no credentials are sent over http"},
 			&cli.StringFlag{Name: "netrc-file", Usage: "look up logins in `FILE` (default: $NETRC, else ~/.netrc)"},
 		},
 		Action: runGet,
@@ -94,7 +96,7 @@ func runGet(c *cli.Context) error {
 	var view *ui.UI
 	if !c.Bool("quiet") {
 		view = ui.Start(progress, ui.Options{Out: os.Stderr, Terminal: isTerminal(os.Stderr), MaxBars: terminalRows(os.Stderr) - 3})
-		req.Notify = view.Notify
+		req.Notify = func(msg string) { view.Notify(printable(msg)) }
 	}
 	res, err := netfox.Download(c.Context, req)
 	if view != nil {
@@ -179,6 +181,9 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 		MinSplit:    minSplit,
 		User:        user,
 		Password:    password,
+
+		LocationTrusted:       c.Bool("location-trusted"),
+		AllowInsecureRedirect: c.Bool("allow-insecure-redirect"),
 	}, nil
 }
 
@@ -190,15 +195,15 @@ func printSummary(res netfox.Result) {
 	if res.Retries > 0 {
 		extra += fmt.Sprintf(", %d retries", res.Retries)
 	}
-	fmt.Fprintf(os.Stderr, "netfox: saved %s (%s) in %s, %s/s, %d connections%s\n", res.Path, units.FormatSize(res.Size),
+	fmt.Fprintf(os.Stderr, "netfox: saved %s (%s) in %s, %s/s, %d connections%s\n", printable(res.Path), units.FormatSize(res.Size),
 		res.Elapsed.Round(10*time.Millisecond), units.FormatSize(int64(float64(res.Fetched)/max(secs, 1e-3))), res.Connections, extra)
 	if len(res.Sources) > 1 {
 		for _, s := range res.Sources {
 			note := ""
 			if s.Dropped != "" {
-				note = " (dropped: " + s.Dropped + ")"
+				note = " (dropped: " + printable(s.Dropped) + ")"
 			}
-			fmt.Fprintf(os.Stderr, "netfox:   %5.1f%% %s from %s%s\n", 100*float64(s.Fetched)/float64(max(res.Fetched, 1)), units.FormatSize(s.Fetched), s.URL, note)
+			fmt.Fprintf(os.Stderr, "netfox:   %5.1f%% %s from %s%s\n", 100*float64(s.Fetched)/float64(max(res.Fetched, 1)), units.FormatSize(s.Fetched), printable(s.URL), note)
 		}
 	}
 }

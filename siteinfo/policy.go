@@ -1,0 +1,158 @@
+package siteinfo
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// The credential and redirect policy, as curl has it: credentials go only
+// to the origin (scheme, host, port) they were given for; a redirect to
+// another origin drops them unless the user trusts the redirects
+// (--location-trusted); an https download never follows a redirect to
+// http unless allowed (--allow-insecure-redirect), and even then sends no
+// credentials over http. Every request netfox makes - probe, ranges,
+// hedges, retries, mirrors - takes its credentials from addCredentials,
+// and every redirect goes through checkRedirect; both decide with
+// MaySendCredentials.
+
+// ErrInsecureRedirect indicates an https address that redirects to http:
+// what the user asked to fetch encrypted would come in clear text.
+var ErrInsecureRedirect = errors.New("refusing a redirect from https to http")
+
+// Origin is the scheme, host and port of u, lower-cased and with the
+// scheme's default port filled in: "https://example.com:443". A URL
+// without a host has the origin "".
+func Origin(u *url.URL) string {
+	if u == nil || u.Host == "" {
+		return ""
+	}
+	scheme := strings.ToLower(u.Scheme)
+	port := u.Port()
+	if port == "" {
+		switch scheme {
+		case "http":
+			port = "80"
+		case "https":
+			port = "443"
+		case "ftp":
+			port = "21"
+		}
+	}
+	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
+	return scheme + "://" + net.JoinHostPort(host, port)
+}
+
+// MaySendCredentials reports whether credentials given for the address
+// origin may go with a request to target: always to the same origin;
+// to another only when trusted; and never from https to plain http.
+func MaySendCredentials(origin, target *url.URL, trusted bool) bool {
+	o, t := Origin(origin), Origin(target)
+	if o == "" || t == "" {
+		return false
+	}
+	if o == t {
+		return true
+	}
+	downgrade := strings.EqualFold(origin.Scheme, "https") && !strings.EqualFold(target.Scheme, "https")
+	return trusted && !downgrade
+}
+
+// credentialHeaders are the request headers that carry credentials; they
+// follow MaySendCredentials like a --user login does.
+var credentialHeaders = []string{"Authorization", "Cookie"}
+
+// addCredentials sets the headers and the login of a request to req.URL
+// for a download asked for at origin: the Client's own headers always,
+// its credentials only where MaySendCredentials allows.
+func (c *Client) addCredentials(req *http.Request, origin *url.URL) {
+	allowed := MaySendCredentials(origin, req.URL, c.LocationTrusted)
+	for k, vs := range c.Header {
+		if !allowed && isCredentialHeader(k) {
+			continue
+		}
+		req.Header[k] = vs
+	}
+	if !allowed {
+		for _, k := range credentialHeaders {
+			req.Header.Del(k)
+		}
+		return
+	}
+	if user, password, ok := c.credentials(origin); ok {
+		req.SetBasicAuth(user, password)
+	}
+}
+
+func isCredentialHeader(name string) bool {
+	for _, k := range credentialHeaders {
+		if strings.EqualFold(name, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// maxRedirects bounds a chain of redirects, as net/http does by default.
+const maxRedirects = 10
+
+// checkRedirect is the http.Client's CheckRedirect: it refuses an https
+// to http redirect unless allowed, and gives the next request the
+// credentials the policy allows it, no more.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= maxRedirects {
+		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	}
+	prev := via[len(via)-1]
+	if strings.EqualFold(prev.URL.Scheme, "https") && strings.EqualFold(req.URL.Scheme, "http") && !c.AllowInsecureRedirect {
+		return permanentError{fmt.Errorf("%w: %s redirects to %s (use --allow-insecure-redirect to follow it anyway; no credentials are sent over http)",
+			ErrInsecureRedirect, RedactURL(prev.URL.String()), RedactURL(req.URL.String()))}
+	}
+	// net/http copied the first request's headers, keeping some of them
+	// for any host of the same domain; decide again, here.
+	for _, k := range credentialHeaders {
+		req.Header.Del(k)
+	}
+	if req.URL.User != nil && !MaySendCredentials(via[0].URL, req.URL, c.LocationTrusted) {
+		// Credentials in a Location given by the server are for its
+		// target; they still must not go over http after https.
+		req.URL.User = nil
+	}
+	// The first request went to the address asked for, user:password@
+	// included: the origin of the credentials.
+	c.addCredentials(req, via[0].URL)
+	return nil
+}
+
+// RedactURL returns rawURL with any password shown as "***"
+// (user:***@host), for printing and for files others may read. A string
+// that does not parse as a URL is returned with everything between "://"
+// and the last "@" of its authority hidden.
+func RedactURL(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		scheme, rest, ok := strings.Cut(rawURL, "://")
+		if !ok {
+			return rawURL
+		}
+		authority, path, _ := strings.Cut(rest, "/")
+		if i := strings.LastIndex(authority, "@"); i >= 0 {
+			authority = "***" + authority[i:]
+		}
+		if path != "" || strings.Contains(rest, "/") {
+			path = "/" + path
+		}
+		return scheme + "://" + authority + path
+	}
+	if u.User == nil {
+		return rawURL
+	}
+	if _, has := u.User.Password(); !has {
+		return rawURL
+	}
+	u.User = url.UserPassword(u.User.Username(), "***")
+	return u.String()
+}
