@@ -119,10 +119,12 @@ func newDownloader(req Request) (*downloader, error) {
 		httpClient = NewHTTPClient(req.Connections, req.Transport)
 	}
 	return &downloader{
-		req:    req,
-		conns:  req.Connections,
-		client: &siteinfo.Client{HTTP: httpClient, Header: req.Header, User: req.User, Password: req.Password, Credentials: req.Credentials,
-			LocationTrusted: req.LocationTrusted, AllowInsecureRedirect: req.AllowInsecureRedirect},
+		req:   req,
+		conns: req.Connections,
+		client: &siteinfo.Client{
+			HTTP: httpClient, Header: req.Header, User: req.User, Password: req.Password, Credentials: req.Credentials,
+			LocationTrusted: req.LocationTrusted, AllowInsecureRedirect: req.AllowInsecureRedirect,
+		},
 		bootID: state.BootID(),
 	}, nil
 }

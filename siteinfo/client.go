@@ -54,17 +54,18 @@ func (c *Client) credentials(u *url.URL) (user, password string, ok bool) {
 	return "", "", false
 }
 
-// httpClient is the client that does the requests: HTTP (or the default
-// client) with the redirect policy of checkRedirect, which runs before
-// any CheckRedirect of its own.
-func (c *Client) httpClient() *http.Client {
+// httpClient is the client that does the requests of a download asked
+// for at origin: HTTP (or the default client) with the redirect policy of
+// checkRedirect, which runs before any CheckRedirect of its own, and
+// cookies from its Jar only where MaySendCredentials allows.
+func (c *Client) httpClient(origin *url.URL) *http.Client {
 	hc := *http.DefaultClient
 	if c.HTTP != nil {
 		hc = *c.HTTP
 	}
 	own := hc.CheckRedirect
 	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if err := c.checkRedirect(req, via); err != nil {
+		if err := c.checkRedirect(req, via, origin); err != nil {
 			return err
 		}
 		if own != nil {
@@ -72,18 +73,21 @@ func (c *Client) httpClient() *http.Client {
 		}
 		return nil
 	}
+	if hc.Jar != nil {
+		hc.Jar = &originJar{jar: hc.Jar, origin: origin, trusted: c.LocationTrusted}
+	}
 	return &hc
 }
 
 // newRequest builds a request to target for the file asked for at origin
 // (the address before redirects; its credentials go to target only as
-// MaySendCredentials allows). It asks for the file's bytes as they are:
-// "identity" keeps a server or proxy from compressing, which would make
-// byte offsets meaningless.
-func (c *Client) newRequest(ctx context.Context, method, target, origin string) (*http.Request, error) {
+// MaySendCredentials allows) and returns it with the parsed origin, for
+// do. It asks for the file's bytes as they are: "identity" keeps a server
+// or proxy from compressing, which would make byte offsets meaningless.
+func (c *Client) newRequest(ctx context.Context, method, target, origin string) (*http.Request, *url.URL, error) {
 	req, err := http.NewRequestWithContext(ctx, method, target, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	o, err := url.Parse(origin)
 	if err != nil || origin == "" {
@@ -94,12 +98,13 @@ func (c *Client) newRequest(ctx context.Context, method, target, origin string) 
 	}
 	c.addCredentials(req, o)
 	req.Header.Set("Accept-Encoding", "identity")
-	return req, nil
+	return req, o, nil
 }
 
-// do sends req, describing a transport failure as a *NetError.
-func (c *Client) do(req *http.Request) (*http.Response, error) {
-	resp, err := c.httpClient().Do(req)
+// do sends req, a request of a download asked for at origin, describing a
+// transport failure as a *NetError.
+func (c *Client) do(req *http.Request, origin *url.URL) (*http.Response, error) {
+	resp, err := c.httpClient(origin).Do(req)
 	if err != nil {
 		if req.Context().Err() != nil {
 			return nil, req.Context().Err()
@@ -150,11 +155,11 @@ func (c *Client) Probe(ctx context.Context, rawURL string) (Info, error) {
 }
 
 func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
-	req, err := c.newRequest(ctx, http.MethodHead, rawURL, rawURL)
+	req, origin, err := c.newRequest(ctx, http.MethodHead, rawURL, rawURL)
 	if err != nil {
 		return Info{}, err
 	}
-	resp, err := c.do(req)
+	resp, err := c.do(req, origin)
 	if err != nil {
 		return Info{}, err
 	}
@@ -177,12 +182,12 @@ func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
 // Content-Range and proves range support; a 200 is the whole file from a
 // server that ignores ranges; a 416 "bytes */0" is an empty file.
 func (c *Client) probeGet(ctx context.Context, rawURL string) (Info, error) {
-	req, err := c.newRequest(ctx, http.MethodGet, rawURL, rawURL)
+	req, origin, err := c.newRequest(ctx, http.MethodGet, rawURL, rawURL)
 	if err != nil {
 		return Info{}, err
 	}
 	req.Header.Set("Range", "bytes=0-0")
-	resp, err := c.do(req)
+	resp, err := c.do(req, origin)
 	if err != nil {
 		return Info{}, err
 	}
@@ -253,7 +258,7 @@ func (rm *Remote) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser
 	if rm.isFTP() {
 		return rm.openFTP(ctx, r)
 	}
-	req, err := rm.Client.newRequest(ctx, http.MethodGet, rm.Info.URL, rm.Info.Requested)
+	req, origin, err := rm.Client.newRequest(ctx, http.MethodGet, rm.Info.URL, rm.Info.Requested)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +266,7 @@ func (rm *Remote) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser
 	if v := rm.Info.IfRange(); v != "" {
 		req.Header.Set("If-Range", v)
 	}
-	resp, err := rm.Client.do(req)
+	resp, err := rm.Client.do(req, origin)
 	if err != nil {
 		return nil, err
 	}
@@ -326,11 +331,11 @@ func (rm *Remote) OpenStream(ctx context.Context) (io.ReadCloser, error) {
 	if rm.isFTP() {
 		return rm.openFTP(ctx, segment.Range{Start: 0, End: -1})
 	}
-	req, err := rm.Client.newRequest(ctx, http.MethodGet, rm.Info.URL, rm.Info.Requested)
+	req, origin, err := rm.Client.newRequest(ctx, http.MethodGet, rm.Info.URL, rm.Info.Requested)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := rm.Client.do(req)
+	resp, err := rm.Client.do(req, origin)
 	if err != nil {
 		return nil, err
 	}

@@ -99,10 +99,10 @@ func isCredentialHeader(name string) bool {
 // maxRedirects bounds a chain of redirects, as net/http does by default.
 const maxRedirects = 10
 
-// checkRedirect is the http.Client's CheckRedirect: it refuses an https
-// to http redirect unless allowed, and gives the next request the
-// credentials the policy allows it, no more.
-func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
+// checkRedirect is the http.Client's CheckRedirect for a download asked
+// for at origin: it refuses an https to http redirect unless allowed, and
+// gives the next request the credentials the policy allows it, no more.
+func (c *Client) checkRedirect(req *http.Request, via []*http.Request, origin *url.URL) error {
 	if len(via) >= maxRedirects {
 		return fmt.Errorf("stopped after %d redirects", maxRedirects)
 	}
@@ -116,15 +116,31 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	for _, k := range credentialHeaders {
 		req.Header.Del(k)
 	}
-	if req.URL.User != nil && !MaySendCredentials(via[0].URL, req.URL, c.LocationTrusted) {
-		// Credentials in a Location given by the server are for its
-		// target; they still must not go over http after https.
+	if req.URL.User != nil && !MaySendCredentials(origin, req.URL, c.LocationTrusted) {
+		// A user:password@ kept from a relative Location, or given in
+		// the Location by the server: net/http would send it.
 		req.URL.User = nil
 	}
-	// The first request went to the address asked for, user:password@
-	// included: the origin of the credentials.
-	c.addCredentials(req, via[0].URL)
+	c.addCredentials(req, origin)
 	return nil
+}
+
+// originJar hands out the cookies of jar (--load-cookies) for a request
+// only where MaySendCredentials allows them for a download asked for at
+// origin: they are credentials like a Cookie header.
+type originJar struct {
+	jar     http.CookieJar
+	origin  *url.URL
+	trusted bool
+}
+
+func (j *originJar) SetCookies(u *url.URL, cookies []*http.Cookie) { j.jar.SetCookies(u, cookies) }
+
+func (j *originJar) Cookies(u *url.URL) []*http.Cookie {
+	if !MaySendCredentials(j.origin, u, j.trusted) {
+		return nil
+	}
+	return j.jar.Cookies(u)
 }
 
 // RedactURL returns rawURL with any password shown as "***"
