@@ -25,9 +25,9 @@ var ErrInsecureRedirect = errors.New("refusing a redirect from https to http")
 
 // Origin is the scheme, host and port of u, lower-cased and with the
 // scheme's default port filled in: "https://example.com:443". A URL
-// without a host has the origin "".
+// without a host name has the origin "", which no credentials go to.
 func Origin(u *url.URL) string {
-	if u == nil || u.Host == "" {
+	if u == nil || u.Hostname() == "" {
 		return ""
 	}
 	scheme := strings.ToLower(u.Scheme)
@@ -169,6 +169,8 @@ func RedactURL(rawURL string) string {
 	if _, has := u.User.Password(); !has {
 		return rawURL
 	}
-	u.User = url.UserPassword(u.User.Username(), "***")
-	return u.String()
+	// Not through url.UserPassword: String would escape the stars.
+	user := url.User(u.User.Username()).String()
+	u.User = nil
+	return strings.Replace(u.String(), "//", "//"+user+":***@", 1)
 }
