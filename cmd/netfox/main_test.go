@@ -48,8 +48,15 @@ func TestMain(m *testing.M) {
 // run executes netfox with args in dir and returns its stderr and exit code.
 func run(t *testing.T, dir string, args ...string) (stderr string, code int) {
 	t.Helper()
+	return runWith(t, dir, nil, args...)
+}
+
+// runWith is run with netfox's stdout going to stdout (nil: discarded).
+func runWith(t *testing.T, dir string, stdout io.Writer, args ...string) (stderr string, code int) {
+	t.Helper()
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
+	cmd.Stdout = stdout
 	var errBuf bytes.Buffer
 	cmd.Stderr = &errBuf
 	err := cmd.Run()
