@@ -198,6 +198,14 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 			part.Close()
 		}
 	}()
+	// A run that finished while this one opened the .part leaves PATH
+	// behind (Open then made a new .part): stop rather than fetch again.
+	if err := d.checkOutput(p.out, info); err != nil {
+		if part.Created() {
+			os.Remove(p.part)
+		}
+		return Result{}, err
+	}
 	if d.req.Restart {
 		if err := discard(part, p.info); err != nil {
 			return Result{}, ioError(err)
