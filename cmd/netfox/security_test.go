@@ -76,11 +76,11 @@ func (rec *recorder) count(ok func(*http.Request) bool) (n, total int) {
 	return n, len(rec.reqs)
 }
 
-// Case 1. curl (and wget) send --user, netrc logins, the URL's
-// user:password and -H Authorization/Cookie only to the host and port
-// they were given for; a redirect to another host or port drops them
-// unless --location-trusted. netfox decides the same for every request:
-// the probe, each range, retries.
+// Case 1. curl sends --user, netrc logins, the URL's user:password and
+// -H Authorization/Cookie only to the host, port and scheme they were
+// given for (CVE-2018-1000007, CVE-2022-27774, CVE-2022-27776); a
+// redirect elsewhere drops them unless --location-trusted. netfox decides
+// the same for every request: the probe, each range, retries.
 func TestCredentialsStayWithTheirOrigin(t *testing.T) {
 	data := content(300_000, 140)
 	dir := t.TempDir()
@@ -166,11 +166,11 @@ func tlsRedirector(t *testing.T, target string) (string, string) {
 	return srv.URL, ca
 }
 
-// Case 2. curl follows https -> http silently since it has no such check,
-// but browsers and curl's --proto-redir "=https" refuse it; wget warns.
-// netfox refuses by default (exit 11, nothing asked of the http server),
-// and with --allow-insecure-redirect follows it but sends no credentials
-// over http, even with --location-trusted.
+// Case 2. curl -L follows https -> http unless --proto-redir forbids it,
+// and sends no credentials across the change of scheme. netfox is
+// stricter: it refuses by default (exit 11, nothing asked of the http
+// server), and with --allow-insecure-redirect follows it but sends no
+// credentials over http, even with --location-trusted.
 func TestNoSilentDowngrade(t *testing.T) {
 	data := content(200_000, 141)
 	rec := &recorder{data: data}
@@ -207,8 +207,8 @@ func TestNoSilentDowngrade(t *testing.T) {
 	}
 }
 
-// Case 3. curl never prints the password of a URL (it is not in its
-// messages), and wget shows it as "*password*". netfox shows user:***@ in
+// Case 3. curl's messages do not quote the URL, and wget prints a URL's
+// password as "*password*". netfox shows user:***@ in
 // errors, notices, JSON events, summaries and batch lines, and keeps no
 // password in the .info.
 func TestPasswordsNeverPrinted(t *testing.T) {
@@ -336,10 +336,10 @@ func rawServer(t *testing.T, head string) string {
 	return "http://" + ln.Addr().String()
 }
 
-// Case 4. curl writes a server's reason phrase as it came (it shows it
-// only with -v); wget escapes control characters in what it prints from
-// a server. netfox escapes them: the reason phrase, ETags and names reach
-// the terminal as \x.. and \u.... .
+// Case 4. curl's error line gives only the status code ("The requested
+// URL returned error: 404"); its -v shows headers as they came. netfox
+// prints the reason phrase, ETags and names escaped: they reach the
+// terminal as \x.. and \u.... .
 func TestServerTextEscaped(t *testing.T) {
 	u := rawServer(t, "HTTP/1.1 404 Not\x1b]0;TITLE\x07\x1b[31mFound\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 	stderr, code := run(t, t.TempDir(), "get", "-o", "out", u+"/f.bin")
@@ -390,9 +390,8 @@ func TestServerTextEscaped(t *testing.T) {
 	}
 }
 
-// Case 5. curl -o and wget -O write through a symbolic link; wget's
-// --continue refuses one since 1.12 (a symlink attack on .part files).
-// netfox opens PATH.part and PATH.info with O_NOFOLLOW: a planted link is
+// Case 5. curl -o writes through a symbolic link (it opens the name it is
+// given; its -C - appends to whatever is there). netfox opens PATH.part and PATH.info with O_NOFOLLOW: a planted link is
 // refused (exit 7) and its target untouched. A .part that has no .info is
 // someone else's: netfox leaves it as it is (exit 6) and --restart
 // discards it.
@@ -444,8 +443,8 @@ func TestPartNotClobbered(t *testing.T) {
 	})
 }
 
-// Case 6, the end of it. curl and wget rename nothing (they write PATH
-// directly). netfox's final rename never replaces a PATH that appeared
+// Case 6, the end of it. curl renames nothing (it writes PATH directly;
+// --no-clobber picks another name). netfox's final rename never replaces a PATH that appeared
 // during the download (renameat2 RENAME_NOREPLACE): exit 9, PATH left as
 // it is, the finished download kept in PATH.part. The race between two
 // runs on one PATH.part is tested in fileaccess (TestOpenSeesRename).
@@ -469,8 +468,8 @@ func TestFinalRenameKeepsANewFile(t *testing.T) {
 	sameFile(t, filepath.Join(dir, "out.part"), data)
 }
 
-// Case 7. curl -O and wget keep a server's name as it is, up to the file
-// system's error (curl -J strips only slashes). netfox drops format and
+// Case 7. curl -J keeps a server's name as it is but for its directory
+// part, up to the file system's error. netfox drops format and
 // other invisible characters, so that "inv\u202Etxt.exe" is saved as
 // "invtxt.exe", not shown as "invexe.txt"; and shortens a long name,
 // keeping its extension, so that its .info's temporary file fits too.
