@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/netfox/netfox/fileaccess"
 	"github.com/netfox/netfox/internal/units"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
@@ -84,7 +85,7 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 		return a, nil
 	}
 	if path == p.out {
-		if err := moveNoReplace(p.out, p.part); err != nil {
+		if err := fileaccess.RenameNoReplace(p.out, p.part); err != nil {
 			return adoption{}, ioError(err)
 		}
 	}
@@ -236,20 +237,6 @@ func (d *downloader) finishAdopted(p paths) error {
 		return ioError(err)
 	}
 	return nil
-}
-
-// moveNoReplace renames from to to, failing rather than replacing an
-// existing to: a link and an unlink where the file system has links, else
-// a rename.
-func moveNoReplace(from, to string) error {
-	err := os.Link(from, to)
-	switch {
-	case err == nil:
-		return os.Remove(from)
-	case errors.Is(err, fs.ErrExist):
-		return err
-	}
-	return os.Rename(from, to)
 }
 
 // continuable reports whether -c could take over a file of size bytes at

@@ -210,7 +210,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		if err := discard(part, p.info); err != nil {
 			return Result{}, ioError(err)
 		}
-	} else if err := checkLonePart(part, p); err != nil {
+	} else if err := checkLonePart(part, p, info); err != nil {
 		return Result{}, err
 	}
 

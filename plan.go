@@ -32,7 +32,7 @@ func (d *downloader) checkPartFile(p paths) error {
 // control file says which bytes are ours, and it may be another program's
 // partial file. It is left untouched. An empty one (a run that stopped
 // before its first save) is taken over.
-func checkLonePart(part *fileaccess.File, p paths) error {
+func checkLonePart(part *fileaccess.File, p paths, info siteinfo.Info) error {
 	if part.Created() {
 		return nil
 	}
@@ -46,7 +46,11 @@ func checkLonePart(part *fileaccess.File, p paths) error {
 	if size == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %s has %d bytes but no %s; it is left untouched (use --restart to discard it, or choose another -o)", ErrLonePart, p.part, size, filepath.Base(p.info))
+	continueIt := ""
+	if continuable(size, info) {
+		continueIt = ", -c to continue it once its last MiB matches the server"
+	}
+	return fmt.Errorf("%w: %s has %d bytes but no %s; it is left untouched (use --restart to discard it%s, or choose another -o)", ErrLonePart, p.part, size, filepath.Base(p.info), continueIt)
 }
 
 // discard empties the partial download: first the state, so that no

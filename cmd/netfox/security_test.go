@@ -168,7 +168,7 @@ func tlsRedirector(t *testing.T, target string) (string, string) {
 
 // Case 2. curl -L follows https -> http unless --proto-redir forbids it,
 // and sends no credentials across the change of scheme. netfox is
-// stricter: it refuses by default (exit 11, nothing asked of the http
+// stricter: it refuses by default (exit 12, nothing asked of the http
 // server), and with --allow-insecure-redirect follows it but sends no
 // credentials over http, even with --location-trusted.
 func TestNoSilentDowngrade(t *testing.T) {
