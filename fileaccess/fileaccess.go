@@ -2,6 +2,13 @@
 // *os.File that every segment writes into at its own offsets, preallocated
 // to the final size, flushed on demand, and locked so that only one
 // process downloads into it at a time.
+//
+// What differs between systems lives in one file per system and is said
+// there: the lock (flock on Unix, LockFileEx on Windows), preallocation
+// (fallocate on Linux; elsewhere the file is only extended), the flush
+// (fdatasync on Linux; elsewhere os.File.Sync, which is F_FULLFSYNC on
+// macOS and FlushFileBuffers on Windows) and the early writeback hint
+// (sync_file_range on Linux; nothing elsewhere).
 package fileaccess
 
 import (
@@ -9,8 +16,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-
-	"golang.org/x/sys/unix"
 )
 
 // ErrLocked indicates that another process holds the lock on the file,
@@ -65,9 +70,9 @@ func open(path string, beforeLock func()) (*File, error) {
 		if beforeLock != nil {
 			beforeLock()
 		}
-		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if err := lock(f); err != nil {
 			f.Close()
-			if errors.Is(err, unix.EWOULDBLOCK) {
+			if errors.Is(err, ErrLocked) {
 				return nil, fmt.Errorf("%w: %s", ErrLocked, path)
 			}
 			return nil, &os.PathError{Op: "lock", Path: path, Err: err}
@@ -126,15 +131,7 @@ func (w *File) Preallocate(size int64) error {
 	if size <= 0 {
 		return nil
 	}
-	err := unix.Fallocate(int(w.f.Fd()), 0, 0, size)
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.ENOSYS), errors.Is(err, unix.EINVAL):
-		return w.f.Truncate(size)
-	default:
-		return &os.PathError{Op: "fallocate", Path: w.f.Name(), Err: err}
-	}
+	return preallocate(w.f, size)
 }
 
 // WriteAt writes p at offset off.
@@ -143,11 +140,11 @@ func (w *File) WriteAt(p []byte, off int64) (int, error) { return w.f.WriteAt(p,
 // Truncate sets the file's size.
 func (w *File) Truncate(size int64) error { return w.f.Truncate(size) }
 
-// Sync flushes the file's data to stable storage (fdatasync: the data and
-// the metadata needed to read it back, not the timestamps).
+// Sync flushes the file's data to stable storage: the data and the
+// metadata needed to read it back, not necessarily the timestamps.
 func (w *File) Sync() error {
-	if err := unix.Fdatasync(int(w.f.Fd())); err != nil {
-		return &os.PathError{Op: "fdatasync", Path: w.f.Name(), Err: err}
+	if err := datasync(w.f); err != nil {
+		return &os.PathError{Op: "sync", Path: w.f.Name(), Err: err}
 	}
 	return nil
 }
@@ -157,9 +154,7 @@ func (w *File) Sync() error {
 // spreads the disk writes over the transfer, so that the flush (Sync)
 // before the file is handed over has little left to wait for. It is only
 // a hint: where unsupported it does nothing.
-func (w *File) StartWriteback() {
-	unix.SyncFileRange(int(w.f.Fd()), 0, 0, unix.SYNC_FILE_RANGE_WRITE)
-}
+func (w *File) StartWriteback() { startWriteback(w.f) }
 
 // Close releases the lock and closes the file. Its error matters: some
 // file systems report a failed write only here.

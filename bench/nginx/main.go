@@ -65,9 +65,10 @@ func main() {
 		fmt.Println("ca", srv.CAFile)
 	}
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM, syscall.SIGUSR1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	notifyReport(sig)
 	for s := range sig {
-		if s != syscall.SIGUSR1 {
+		if s == os.Interrupt || s == syscall.SIGTERM {
 			break
 		}
 		total, _, err := srv.BodyBytesSent()

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
+	"golang.org/x/term"
 
 	"github.com/netfox/netfox"
 	"github.com/netfox/netfox/internal/ui"
@@ -210,11 +210,11 @@ func printSummary(res netfox.Result) {
 
 // terminalRows is the height of the terminal on f, or 0 when unknown.
 func terminalRows(f *os.File) int {
-	ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+	_, rows, err := term.GetSize(int(f.Fd()))
 	if err != nil {
 		return 0
 	}
-	return int(ws.Row)
+	return rows
 }
 
 // isTerminal reports whether f is a character device, as a terminal is.
