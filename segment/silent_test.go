@@ -134,7 +134,7 @@ func TestSlowSteadyNotCut(t *testing.T) {
 	var cuts atomic.Int64
 	f := &Fetcher{
 		Opener: &burstOpener{data: data, gap: 700 * time.Millisecond}, Output: out,
-		SlowWindow: -1, // the slow-connection rule judges rates, not silence
+		SlowWindow:  -1, // the slow-connection rule judges rates, not silence
 		OnReconnect: func(*Segment, float64, float64) { cuts.Add(1) },
 		OnRetry: func(_ *Segment, err error, _ time.Duration) {
 			if errors.Is(err, ErrSilent) {
