@@ -334,6 +334,7 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	defer body.Close()
 	if w != nil {
 		w.silence.answered(s)
+		defer w.silence.ended(s)
 	}
 
 	bp, _ := f.bufs.Get().(*[]byte)
@@ -347,12 +348,22 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 		// Read no more at once than the limiter lets through at once.
 		buf = buf[:min(len(buf), f.Limit.Burst())]
 	}
+	last := time.Now()
 	for {
 		left := s.Remaining()
 		if left <= 0 {
 			return nil
 		}
 		n, readErr := gather(body, buf[:min(int64(len(buf)), left)], &s.received)
+		if readErr == nil {
+			// A whole batch: how long it took is what the silence watch
+			// compares other connections' silences with.
+			now := time.Now()
+			if took := int64(now.Sub(last)); took > s.slowestBatch.Load() {
+				s.slowestBatch.Store(took)
+			}
+			last = now
+		}
 		// Claim the bytes only now that they are here, so that while a
 		// read waits on the network the range can still be cut short
 		// (a steal, a hedge); what lies beyond a new End is dropped.

@@ -34,9 +34,10 @@ type Segment struct {
 	// or not yet: what its connection's rate is measured on.
 	received atomic.Int64
 	// began and answered are when the current attempt started and when
-	// its response headers came (0 before), in Unix nanoseconds: what
-	// the silence watch judges a request on.
-	began, answered atomic.Int64
+	// its response headers came (0 before), in Unix nanoseconds, and
+	// slowestBatch the longest its connection took for a batch (ns, 0
+	// before the first): what the silence watch judges a request on.
+	began, answered, slowestBatch atomic.Int64
 }
 
 // New returns a segment over [start, end) with next bytes already written
@@ -88,6 +89,7 @@ func (s *Segment) beginAttempt(cut context.CancelCauseFunc) {
 	s.cut = cut
 	s.mu.Unlock()
 	s.answered.Store(0)
+	s.slowestBatch.Store(0)
 	s.began.Store(time.Now().UnixNano())
 	s.attempts.Add(1)
 }

@@ -16,10 +16,10 @@ import (
 //   - waiting for response headers, against the median time the Run's
 //     requests needed to get theirs (none measured yet, as for the first
 //     requests of a download: only the absolute limits apply);
-//   - in the body, against the longest wait between two arrivals that the
-//     median connection has had; but not while every other busy
-//     connection is silent as well (when everything stalls, the absolute
-//     window judges).
+//   - in the body, against the longest time the median connection has
+//     needed to deliver a batch (see gather); but not while every other
+//     connection in its body is silent as well (when everything stalls,
+//     the absolute window judges).
 //
 // A connection silent for silentFactor times the reference, and at least
 // silentFloor, is closed; its range goes on at once on a new connection
@@ -42,10 +42,12 @@ const (
 )
 
 // silence is what a Run's workers report for the silence watch: how long
-// requests waited for their response headers.
+// requests waited for their response headers, and the longest time each
+// finished attempt needed for a batch.
 type silence struct {
 	mu      sync.Mutex
 	answers []time.Duration // recent times to response headers, oldest first; guarded by mu
+	batches []time.Duration // slowest batch of recent attempts, oldest first; guarded by mu
 }
 
 // answered records that the current attempt of s got its response headers.
@@ -58,12 +60,36 @@ func (sl *silence) answered(s *Segment) {
 	sl.mu.Unlock()
 }
 
+// ended records the slowest batch of an attempt of s that is over, if it
+// delivered any.
+func (sl *silence) ended(s *Segment) {
+	if d := time.Duration(s.slowestBatch.Load()); d > 0 {
+		sl.mu.Lock()
+		sl.batches = remember(sl.batches, d)
+		sl.mu.Unlock()
+	}
+}
+
 // typicalAnswer is the median time to response headers, false when none
 // was measured yet.
 func (sl *silence) typicalAnswer() (time.Duration, bool) {
 	sl.mu.Lock()
 	defer sl.mu.Unlock()
 	return medianDuration(sl.answers)
+}
+
+// typicalBatch is the median slowest batch of the attempts that ended and
+// of the running ones other than except's, false when none delivered yet.
+func (sl *silence) typicalBatch(busy []*Entry, except *Entry) (time.Duration, bool) {
+	sl.mu.Lock()
+	slowest := append([]time.Duration(nil), sl.batches...)
+	sl.mu.Unlock()
+	for _, e := range busy {
+		if d := time.Duration(e.slowestBatch.Load()); e != except && d > 0 {
+			slowest = append(slowest, d)
+		}
+	}
+	return medianDuration(slowest)
 }
 
 // remember appends d to the last silentMemory measurements.
@@ -90,27 +116,24 @@ func medianDuration(ds []time.Duration) (time.Duration, bool) {
 type quiet struct {
 	attempt  int64
 	received int64     // the segment's arrival counter when last seen to grow
-	since    time.Time // the last arrival, else the headers, else the start
+	since    time.Time // the last arrival seen, else the headers, else the start
 	answered bool      // response headers came
-	body     bool      // body bytes arrived
-	longest  time.Duration
-	cut      bool // closed for its silence
+	cut      bool      // closed for its silence
 }
 
 // silenceWatch finds the silent connections of a Run; the monitor drives
 // it, once per tick.
 type silenceWatch struct {
 	reports *silence
-	conns   map[int]*quiet  // per entry ID, the current attempt
-	waits   []time.Duration // longest waits of attempts that ended
+	conns   map[int]*quiet // per entry ID, the current attempt
 }
 
 func newSilenceWatch(reports *silence) *silenceWatch {
 	return &silenceWatch{reports: reports, conns: map[int]*quiet{}}
 }
 
-// observe updates each busy segment's attempt with what arrived since
-// the last tick.
+// observe notes, for each busy segment's attempt, whether anything
+// arrived since the last tick.
 func (sw *silenceWatch) observe(now time.Time, busy []*Entry) {
 	seen := make(map[int]bool, len(busy))
 	for _, e := range busy {
@@ -118,7 +141,6 @@ func (sw *silenceWatch) observe(now time.Time, busy []*Entry) {
 		attempt := e.attempts.Load()
 		q := sw.conns[e.ID]
 		if q == nil || q.attempt != attempt {
-			sw.retire(q)
 			q = &quiet{attempt: attempt, received: e.received.Load(), since: time.Unix(0, e.began.Load())}
 			sw.conns[e.ID] = q
 		}
@@ -127,48 +149,24 @@ func (sw *silenceWatch) observe(now time.Time, busy []*Entry) {
 			q.since = time.Unix(0, at)
 		}
 		if r := e.received.Load(); r > q.received {
-			// Seen a tick late at worst: a connection that delivers at
-			// every tick has not waited.
-			q.longest = max(q.longest, now.Sub(q.since)-monitorTick)
-			q.received, q.since, q.body = r, now, true
+			q.received, q.since = r, now
 		}
 	}
-	for id, q := range sw.conns {
+	for id := range sw.conns {
 		if !seen[id] {
-			sw.retire(q)
 			delete(sw.conns, id)
 		}
 	}
 }
 
-// retire keeps the longest wait of an attempt that delivered, for
-// judging the connections that outlive it.
-func (sw *silenceWatch) retire(q *quiet) {
-	if q != nil && q.body && !q.cut {
-		sw.waits = remember(sw.waits, q.longest)
-	}
-}
-
-// typicalWait is the median of the longest waits between arrivals of the
-// connections other than entry id's, false when none delivered yet.
-func (sw *silenceWatch) typicalWait(id int) (time.Duration, bool) {
-	waits := append([]time.Duration(nil), sw.waits...)
-	for other, q := range sw.conns {
-		if other != id && q.body && !q.cut {
-			waits = append(waits, q.longest)
-		}
-	}
-	return medianDuration(waits)
-}
-
-// allStalled reports whether there are other connections in the body of
-// their answer and none of them received anything after since: then the
-// silence is everyone's, the path's or the server's, and no new
-// connection would do better.
+// allStalled reports whether there are other connections past their
+// headers and none of them received anything after since: then the
+// silence is everyone's, the path's or the server's, and a new connection
+// would do no better.
 func (sw *silenceWatch) allStalled(id int, since time.Time) bool {
 	others := false
 	for other, q := range sw.conns {
-		if other == id || !q.body || q.cut {
+		if other == id || !q.answered || q.cut {
 			continue
 		}
 		if q.since.After(since) {
@@ -181,7 +179,7 @@ func (sw *silenceWatch) allStalled(id int, since time.Time) bool {
 
 // silent returns why the current attempt of e should be closed for its
 // silence, or nil.
-func (sw *silenceWatch) silent(now time.Time, e *Entry) error {
+func (sw *silenceWatch) silent(now time.Time, e *Entry, busy []*Entry) error {
 	q := sw.conns[e.ID]
 	if q == nil || q.cut {
 		return nil
@@ -193,7 +191,7 @@ func (sw *silenceWatch) silent(now time.Time, e *Entry) error {
 		typical, known = sw.reports.typicalAnswer()
 	} else {
 		phase = "body bytes"
-		typical, known = sw.typicalWait(e.ID)
+		typical, known = sw.reports.typicalBatch(busy, e)
 		if known && sw.allStalled(e.ID, q.since.Add(typical)) {
 			return nil
 		}
@@ -217,7 +215,7 @@ func (m *monitor) cutSilent(now time.Time, busy []*Entry) {
 		if m.reconnects >= m.reconnectsMax {
 			return
 		}
-		cause := m.silence.silent(now, e)
+		cause := m.silence.silent(now, e, busy)
 		if cause == nil || !e.Reconnect(cause) {
 			continue
 		}

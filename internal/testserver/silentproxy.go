@@ -43,6 +43,10 @@ func NewSilentProxy(target string, every int, after int64) (*SilentProxy, error)
 	return p, nil
 }
 
+// Reset counts connections from 1 again: a benchmark resets the proxy
+// before each run, so that every tool meets the same pattern.
+func (p *SilentProxy) Reset() { p.accepted.Store(0) }
+
 // Silenced is the number of connections silenced so far.
 func (p *SilentProxy) Silenced() int64 { return p.silenced.Load() }
 
