@@ -17,23 +17,32 @@ import (
 //     requests needed to get theirs (none measured yet, as for the first
 //     requests of a download: only the absolute limits apply);
 //   - in the body, against the longest time the median connection has
-//     needed to deliver a batch (see gather); but not while every other
-//     connection in its body is silent as well (when everything stalls,
-//     the absolute window judges).
+//     needed to deliver a batch (see gather);
 //
-// A connection silent for silentFactor times the reference, and at least
-// silentFloor, is closed; its range goes on at once on a new connection
-// (ErrSilent), the same as a slow connection's: from the byte reached, so
-// nothing is written twice. Such cuts share the Run's reconnect budget
+// and, while nothing arrives on any connection (the server or the path
+// paused for everyone, or the others are done), with a wait that doubles
+// at each such cut.
+//
+// A connection silent for answerFactor (headers) or silentFactor (body)
+// times the reference, and at least silentFloor, is closed; its range
+// goes on at once on a new connection (ErrSilent), the same as a slow
+// connection's: from the byte reached, so nothing is written twice. (The
+// first request of a download, the probe, is hedged instead: see the
+// netfox package.) Such cuts share the Run's reconnect budget
 // (Fetcher.MaxReconnects), so a link that goes down entirely costs a
 // bounded number of them before the absolute limits take over. A
 // connection that is slow but steady, like all the others, is never cut:
 // its waits are the reference.
 
 const (
-	// silentFactor is how many times the typical wait a connection may
-	// stay silent.
+	// silentFactor is how many times the typical batch a connection may
+	// stay silent in the body of its answer.
 	silentFactor = 4
+	// answerFactor is how many times the typical time to response
+	// headers a request may wait for its own. More than silentFactor: the
+	// typical request goes over a connection kept alive, while a new one
+	// first pays its TCP and TLS handshakes, up to three round trips more.
+	answerFactor = 8
 	// silentFloor is the shortest silence judged, whatever the others do.
 	silentFloor = 500 * time.Millisecond
 	// silentMemory is how many past measurements a reference is the
@@ -126,7 +135,17 @@ type quiet struct {
 type silenceWatch struct {
 	reports *silence
 	conns   map[int]*quiet // per entry ID, the current attempt
+	// stallCuts counts the cuts made since bytes last arrived anywhere,
+	// the last of them at lastStallCut: each doubles the silence the
+	// next such cut waits for.
+	stallCuts    int
+	lastStallCut time.Time
 }
+
+// maxStallDoublings bounds the doubling of the silence judged while
+// nothing arrives anywhere (0.5 s x 2^6 = 32 s: the absolute limits
+// judge by then).
+const maxStallDoublings = 6
 
 func newSilenceWatch(reports *silence) *silenceWatch {
 	return &silenceWatch{reports: reports, conns: map[int]*quiet{}}
@@ -159,65 +178,62 @@ func (sw *silenceWatch) observe(now time.Time, busy []*Entry) {
 	}
 }
 
-// allStalled reports whether there are other connections past their
-// headers and none of them received anything after since: then the
-// silence is everyone's, the path's or the server's, and a new connection
-// would do no better.
-func (sw *silenceWatch) allStalled(id int, since time.Time) bool {
-	others := false
-	for other, q := range sw.conns {
-		if other == id || !q.answered || q.cut {
-			continue
-		}
-		if q.since.After(since) {
-			return false
-		}
-		others = true
-	}
-	return others
-}
-
 // silent returns why the current attempt of e should be closed for its
-// silence, or nil.
-func (sw *silenceWatch) silent(now time.Time, e *Entry, busy []*Entry) error {
+// silence, or nil, and whether nothing arrived anywhere since it went
+// quiet. progress is when bytes last arrived on any connection.
+func (sw *silenceWatch) silent(now, progress time.Time, e *Entry, busy []*Entry) (cause error, stalled bool) {
 	q := sw.conns[e.ID]
 	if q == nil || q.cut {
-		return nil
+		return nil, false
 	}
 	var typical time.Duration
 	var known bool
-	phase := "response headers"
+	phase, factor := "response headers", time.Duration(answerFactor)
 	if !q.answered {
 		typical, known = sw.reports.typicalAnswer()
 	} else {
-		phase = "body bytes"
+		phase, factor = "body bytes", silentFactor
 		typical, known = sw.reports.typicalBatch(busy, e)
-		if known && sw.allStalled(e.ID, q.since.Add(typical)) {
-			return nil
-		}
 	}
 	if !known {
-		return nil
+		return nil, false
+	}
+	limit := max(silentFloor, factor*typical)
+	// Nothing arrived anywhere since this connection went quiet: the
+	// others are done (the tail of a download), or the server or the
+	// path paused for everyone. A new connection may still do better,
+	// but each such cut doubles the wait of the next, so that a paused
+	// server meets a few new connections, not a storm.
+	if stalled = !progress.After(q.since.Add(typical)); stalled {
+		limit <<= min(sw.stallCuts, maxStallDoublings)
 	}
 	silentFor := now.Sub(q.since)
-	if silentFor <= max(silentFloor, silentFactor*typical) {
-		return nil
+	if silentFor <= limit {
+		return nil, stalled
 	}
 	return fmt.Errorf("%w: no %s for %v, the others' typical wait is %v", ErrSilent, phase,
-		silentFor.Round(time.Millisecond), typical.Round(time.Millisecond))
+		silentFor.Round(time.Millisecond), typical.Round(time.Millisecond)), stalled
 }
 
 // cutSilent closes the busy connections that have been silent too long,
 // within the reconnect budget.
 func (m *monitor) cutSilent(now time.Time, busy []*Entry) {
 	m.silence.observe(now, busy)
+	progress := time.Unix(0, m.pool.lastProgress.Load())
+	if progress.After(m.silence.lastStallCut) {
+		m.silence.stallCuts = 0
+	}
 	for _, e := range busy {
 		if m.reconnects >= m.reconnectsMax {
 			return
 		}
-		cause := m.silence.silent(now, e, busy)
+		cause, stalled := m.silence.silent(now, progress, e, busy)
 		if cause == nil || !e.Reconnect(cause) {
 			continue
+		}
+		if stalled {
+			m.silence.stallCuts++
+			m.silence.lastStallCut = now
 		}
 		m.silence.conns[e.ID].cut = true
 		m.reconnects++
