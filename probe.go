@@ -64,7 +64,7 @@ func (d *downloader) retry(ctx context.Context, what string, request func() erro
 // two more.
 const (
 	hedgeFactor = 4
-	hedgeFloor  = 500 * time.Millisecond
+	hedgeFloor  = 250 * time.Millisecond
 )
 
 // probeHedges is how many requests a probe may send beside the first one
