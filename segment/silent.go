@@ -24,11 +24,12 @@ import (
 // at each such cut.
 //
 // A connection silent for answerFactor (headers) or silentFactor (body)
-// times the reference, and at least silentFloor, is closed; its range
-// goes on at once on a new connection (ErrSilent), the same as a slow
-// connection's: from the byte reached, so nothing is written twice. (The
-// first request of a download, the probe, is hedged instead: see the
-// netfox package.) Such cuts share the Run's reconnect budget
+// times the reference, and at least answerFloor (headers: a cut costs no
+// byte received, only a new request) or silentFloor (body), is closed;
+// its range goes on at once on a new connection (ErrSilent), the same as
+// a slow connection's: from the byte reached, so nothing is written
+// twice. (The first request of a download, the probe, is hedged instead:
+// see the netfox package.) Such cuts share the Run's reconnect budget
 // (Fetcher.MaxReconnects), so a link that goes down entirely costs a
 // bounded number of them before the absolute limits take over. A
 // connection that is slow but steady, like all the others, is never cut:
@@ -43,8 +44,10 @@ const (
 	// typical request goes over a connection kept alive, while a new one
 	// first pays its TCP and TLS handshakes, up to three round trips more.
 	answerFactor = 8
-	// silentFloor is the shortest silence judged, whatever the others do.
+	// silentFloor is the shortest silence in the body judged, whatever
+	// the others do, and answerFloor the shortest wait for headers.
 	silentFloor = 500 * time.Millisecond
+	answerFloor = 250 * time.Millisecond
 	// silentMemory is how many past measurements a reference is the
 	// median of.
 	silentMemory = 32
@@ -188,17 +191,17 @@ func (sw *silenceWatch) silent(now, progress time.Time, e *Entry, busy []*Entry)
 	}
 	var typical time.Duration
 	var known bool
-	phase, factor := "response headers", time.Duration(answerFactor)
+	phase, factor, floor := "response headers", time.Duration(answerFactor), answerFloor
 	if !q.answered {
 		typical, known = sw.reports.typicalAnswer()
 	} else {
-		phase, factor = "body bytes", silentFactor
+		phase, factor, floor = "body bytes", silentFactor, silentFloor
 		typical, known = sw.reports.typicalBatch(busy, e)
 	}
 	if !known {
 		return nil, false
 	}
-	limit := max(silentFloor, factor*typical)
+	limit := max(floor, factor*typical)
 	// Nothing arrived anywhere since this connection went quiet: the
 	// others are done (the tail of a download), or the server or the
 	// path paused for everyone. A new connection may still do better,
