@@ -175,9 +175,12 @@ func (m *monitor) run(stop <-chan struct{}) {
 // progress, updates its rate, and reconnects those far below the median
 // over a full window.
 func (m *monitor) sample(now time.Time) {
-	m.pool.observe(now)
+	var progress time.Time // when bytes last arrived anywhere; zero: never
+	if since, ok := m.pool.observe(now); ok {
+		progress = now.Add(-since)
+	}
 	busy := m.table.busyEntries()
-	m.cutSilent(now, busy)
+	m.cutSilent(now, progress, busy)
 	type measured struct {
 		e    *Entry
 		rate float64

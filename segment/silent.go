@@ -219,10 +219,10 @@ func (sw *silenceWatch) silent(now, progress time.Time, e *Entry, busy []*Entry)
 }
 
 // cutSilent closes the busy connections that have been silent too long,
-// within the reconnect budget.
-func (m *monitor) cutSilent(now time.Time, busy []*Entry) {
+// within the reconnect budget; progress is when bytes last arrived on any
+// connection (zero: never).
+func (m *monitor) cutSilent(now, progress time.Time, busy []*Entry) {
 	m.silence.observe(now, busy)
-	progress := time.Unix(0, m.pool.lastProgress.Load())
 	if progress.After(m.silence.lastStallCut) {
 		m.silence.stallCuts = 0
 	}
