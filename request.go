@@ -160,8 +160,8 @@ func NewHTTPClient(connections int, opts TransportOptions) *http.Client {
 	t.DisableCompression = true
 	t.MaxIdleConnsPerHost = connections
 	// One more than the workers: the probe's connection may still be
-	// closing when the workers dial.
-	t.MaxConnsPerHost = connections + 1
+	// closing when the workers dial; and the probe's hedges.
+	t.MaxConnsPerHost = connections + 1 + probeHedges
 	t.ReadBufferSize = 64 << 10
 	t.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.ResponseHeaderTimeout = 30 * time.Second

@@ -10,6 +10,11 @@
 #   https-wan      64 MiB over HTTPS from nginx with HTTP/2 on, behind a
 #                  simulated WAN link (toxiproxy): 40 ms and 2 MiB/s per
 #                  TCP connection; netfox and aria2c
+#   silent         64 MiB over HTTP behind a link (toxiproxy's timeout toxic)
+#                  that silences a quarter of the TCP connections for good,
+#                  response headers included; netfox, aria2c, axel
+#   silent-body    the same, but a silenced connection first passes 1 MiB
+#                  of its answer (it stops mid-body and stays open)
 # Each case runs every tool RUNS times, interleaved (A B C D, A B C D, ...)
 # so that machine noise hits all tools alike. Every run is timed (wall via
 # date +%s.%N, CPU and peak RSS via GNU time -v), its output sha256-checked,
@@ -24,13 +29,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-5}
-CASES=${CASES:-uniform mixed nocap nocap-n16-rss https-wan}
+CASES=${CASES:-uniform mixed nocap nocap-n16-rss https-wan silent silent-body}
 OUT=${OUT:-bench/RESULTS.md}
 SMALL_MIB=${SMALL_MIB:-256} # uniform, mixed (override only for smoke tests)
 BIG_MIB=${BIG_MIB:-1024}   # nocap, nocap-n16-rss
 WAN_MIB=${WAN_MIB:-64}     # https-wan
 WAN_LATENCY=40ms           # https-wan: per connection
 WAN_RATE_MIB=2             # https-wan: per connection
+SILENT_MIB=${SILENT_MIB:-64} # silent, silent-body
+SILENT_SHARE=0.25          # silent, silent-body: share of TCP connections silenced
+SILENT_AFTER=1MiB          # silent-body: what a silenced connection passes first
+TIMEOUT=${TIMEOUT:-60}     # silent, silent-body: a run still going after this many seconds is killed (exit 124)
 CAP_MIB=2      # uniform: per-connection cap
 SLOW_MIB=1     # mixed: even connections ($connection ends in 0,2,4,6,8)
 FAST_MIB=8     # mixed: odd connections
@@ -38,12 +47,12 @@ N=8
 
 for c in $CASES; do
   case $c in
-    uniform | mixed | nocap | nocap-n16-rss | https-wan) ;;
-    *) echo "compare.sh: unknown case '$c' (want: uniform mixed nocap nocap-n16-rss https-wan)" >&2; exit 2 ;;
+    uniform | mixed | nocap | nocap-n16-rss | https-wan | silent | silent-body) ;;
+    *) echo "compare.sh: unknown case '$c' (want: uniform mixed nocap nocap-n16-rss https-wan silent silent-body)" >&2; exit 2 ;;
   esac
 done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: RUNS must be a positive integer" >&2; exit 2; }
-for t in aria2c axel curl /usr/bin/time bc sha256sum; do
+for t in aria2c axel curl /usr/bin/time bc sha256sum timeout; do
   command -v "$t" > /dev/null || { echo "compare.sh: $t not found" >&2; exit 2; }
 done
 wants() { [[ " $CASES " == *" $1 "* ]]; }
@@ -73,6 +82,7 @@ mkfile() { # mkfile NAME MIB
 if wants uniform || wants mixed; then mkfile small.bin "$SMALL_MIB"; fi
 if wants nocap || wants nocap-n16-rss; then mkfile big.bin "$BIG_MIB"; fi
 if wants https-wan; then mkfile wan.bin "$WAN_MIB"; fi
+if wants silent || wants silent-body; then mkfile silent.bin "$SILENT_MIB"; fi
 
 # Servers. Each gets its own TMPDIR so that nginxtest's private dir (and its
 # access.log) can be found: $work/ngx-NAME/nginxtest-*/access.log.
@@ -104,6 +114,8 @@ if wants uniform || wants mixed; then
 fi
 if wants nocap || wants nocap-n16-rss; then start_server free -rate 0; fi
 if wants https-wan; then start_server wan -rate 0 -tls -wan-latency "$WAN_LATENCY" -wan-rate "${WAN_RATE_MIB}MiB"; fi
+if wants silent; then start_server silent -rate 0 -wan-silent "$SILENT_SHARE"; fi
+if wants silent-body; then start_server silent-body -rate 0 -wan-silent "$SILENT_SHARE" -wan-silent-after "$SILENT_AFTER"; fi
 
 # barrier asks a server's wrapper for its bytes-sent total (SIGUSR1) and waits
 # for the answer: nginx has then logged every response finished before.
@@ -145,8 +157,8 @@ stats() {
 }
 
 # Per case: server, path, file, tools; "curl-skip" is a row without runs.
-case_server() { case $1 in uniform | mixed) echo capped ;; https-wan) echo wan ;; *) echo free ;; esac; }
-case_file() { case $1 in uniform | mixed) echo small.bin ;; https-wan) echo wan.bin ;; *) echo big.bin ;; esac; }
+case_server() { case $1 in uniform | mixed) echo capped ;; https-wan) echo wan ;; silent | silent-body) echo "$1" ;; *) echo free ;; esac; }
+case_file() { case $1 in uniform | mixed) echo small.bin ;; https-wan) echo wan.bin ;; silent | silent-body) echo silent.bin ;; *) echo big.bin ;; esac; }
 case_url() {
   local s; s=$(case_server "$1")
   case $1 in mixed) echo "${base_url[$s]}/mixed/$(case_file "$1")" ;; *) echo "${base_url[$s]}/$(case_file "$1")" ;; esac
@@ -157,6 +169,7 @@ case_tools() {
     nocap) echo "netfox aria2c axel curl" ;;
     nocap-n16-rss) echo "netfox-n16" ;;
     https-wan) echo "netfox aria2c" ;;
+    silent | silent-body) echo "netfox aria2c axel" ;;
   esac
 }
 tool_cmd() { # tool_cmd TOOL DIR NAME URL -> sets cmd=(...)
@@ -191,6 +204,7 @@ run_one() {
   d=$work/dl/$tool
   rm -rf "$d"; mkdir -p "$d"
   tool_cmd "$tool" "$d" "$file" "$url"
+  case $c in silent | silent-body) cmd=(timeout "$TIMEOUT" "${cmd[@]}") ;; esac
   sync
   off=$(loglines "$srv")
   s=$(date +%s.%N)
@@ -215,7 +229,7 @@ run_one() {
   echo >&2
   if [ "$rc" -ne 0 ] || [ "$sha" != ok ]; then
     echo "  !!! $tool FAILED in $c run $rep: exit $rc, sha256 $sha; output:" >&2
-    sed 's/^/  !!!   /' "$work/tool.log" | head -n 20 >&2
+    head -n 20 "$work/tool.log" | sed 's/^/  !!!   /' >&2
   fi
   rm -rf "$d"
 }
@@ -358,6 +372,8 @@ case_title() {
     nocap) echo "nocap: $BIG_MIB MiB, uncapped" ;;
     nocap-n16-rss) echo "nocap-n16-rss: $BIG_MIB MiB, uncapped, netfox -n 16 (peak RSS target <= 32 MiB)" ;;
     https-wan) echo "https-wan: $WAN_MIB MiB over HTTPS (nginx, HTTP/2 on) behind $WAN_LATENCY + $WAN_RATE_MIB MiB/s per TCP connection" ;;
+    silent) echo "silent: $SILENT_MIB MiB, a share of $SILENT_SHARE of the TCP connections silent for good (toxiproxy timeout toxic), headers included" ;;
+    silent-body) echo "silent-body: $SILENT_MIB MiB, a share of $SILENT_SHARE of the TCP connections silent for good after $SILENT_AFTER of their answer" ;;
   esac
 }
 
@@ -396,6 +412,8 @@ elapsed=$(($(date +%s) - started))
   echo "bin/bench-nginx -root SRV -rate ${CAP_MIB}MiB -mixed ${SLOW_MIB}MiB,${FAST_MIB}MiB   # uniform (/), mixed (/mixed/)"
   echo "bin/bench-nginx -root SRV -rate 0                          # nocap"
   echo "bin/bench-nginx -root SRV -rate 0 -tls -wan-latency $WAN_LATENCY -wan-rate ${WAN_RATE_MIB}MiB   # https-wan; netfox gets --ca-cert CA, aria2c --ca-certificate=CA"
+  echo "bin/bench-nginx -root SRV -rate 0 -wan-silent $SILENT_SHARE                       # silent; every command under timeout $TIMEOUT"
+  echo "bin/bench-nginx -root SRV -rate 0 -wan-silent $SILENT_SHARE -wan-silent-after $SILENT_AFTER   # silent-body; every command under timeout $TIMEOUT"
   echo '```'
   echo
   for c in $CASES; do

@@ -59,6 +59,18 @@ var ErrStalled = errors.New("connection stalled")
 // far below the others; the range goes on at once on a new connection.
 var ErrSlowConnection = errors.New("connection much slower than the others")
 
+// ErrSilent indicates an attempt ended because its connection sent
+// nothing (no response headers, or no more of the body) for several times
+// as long as the others need; the range goes on at once on a new
+// connection.
+var ErrSilent = errors.New("connection silent while the others deliver")
+
+// isReconnect reports whether err ended an attempt so that its range goes
+// on at once on a new connection, without counting as a failure.
+func isReconnect(err error) bool {
+	return errors.Is(err, ErrSlowConnection) || errors.Is(err, ErrSilent)
+}
+
 // IsPermanent reports whether err should stop the download rather than be
 // retried.
 func IsPermanent(err error) bool {
@@ -102,12 +114,14 @@ type Fetcher struct {
 	// whole window is closed and its range goes on over a new one (a
 	// server or path that caps connections unevenly often gives the new
 	// one a better lot). Zero means 500ms and 3; a negative SlowWindow
-	// turns reconnecting off, though rates are still measured for work
-	// stealing.
+	// turns these reconnects off, though rates are still measured for
+	// work stealing. (Connections silent far longer than the others are
+	// closed regardless: see silent.go.)
 	SlowWindow time.Duration
 	SlowRatio  float64
-	// MaxReconnects bounds the slow-connection reconnects of one Run,
-	// so that a host cannot be stormed. Zero means four per connection.
+	// MaxReconnects bounds the reconnects of slow and silent connections
+	// in one Run, so that a host cannot be stormed. Zero means four per
+	// connection.
 	MaxReconnects int
 	// Limit, when set, caps the bytes per second of all the segments
 	// that share it (--limit-rate).
@@ -116,7 +130,8 @@ type Fetcher struct {
 	// OnLower, when set, is told when Run lowers its number of
 	// connections because the server said it is overloaded.
 	OnLower func(allowed int, cause error)
-	// OnReconnect, when set, is told about each slow-connection reconnect.
+	// OnReconnect, when set, is told about each reconnect of a slow
+	// connection, or of a silent one (rate 0 then).
 	OnReconnect func(s *Segment, rate, median float64)
 
 	// OnRetry, when set, is told about each retry before the wait.
@@ -198,7 +213,7 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 		if IsPermanent(err) {
 			return err
 		}
-		if errors.Is(err, ErrSlowConnection) {
+		if isReconnect(err) {
 			// Not a failure: go on at once, on a new connection, from
 			// the next mirror if there are several.
 			if w != nil && w.mirror != nil {
@@ -303,7 +318,7 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	// "context canceled" it causes.
 	defer func() {
 		cause := context.Cause(attemptCtx)
-		if err != nil && ctx.Err() == nil && (errors.Is(cause, ErrStalled) || errors.Is(cause, ErrSlowConnection)) {
+		if err != nil && ctx.Err() == nil && (errors.Is(cause, ErrStalled) || isReconnect(cause)) {
 			err = cause
 		}
 	}()
@@ -317,6 +332,10 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 		return err
 	}
 	defer body.Close()
+	if w != nil {
+		w.silence.answered(s)
+		defer w.silence.ended(s)
+	}
 
 	bp, _ := f.bufs.Get().(*[]byte)
 	if bp == nil {
@@ -329,12 +348,22 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 		// Read no more at once than the limiter lets through at once.
 		buf = buf[:min(len(buf), f.Limit.Burst())]
 	}
+	last := time.Now()
 	for {
 		left := s.Remaining()
 		if left <= 0 {
 			return nil
 		}
 		n, readErr := gather(body, buf[:min(int64(len(buf)), left)], &s.received)
+		if readErr == nil {
+			// A whole batch: how long it took is what the silence watch
+			// compares other connections' silences with.
+			now := time.Now()
+			if took := int64(now.Sub(last)); took > s.slowestBatch.Load() {
+				s.slowestBatch.Store(took)
+			}
+			last = now
+		}
 		// Claim the bytes only now that they are here, so that while a
 		// read waits on the network the range can still be cut short
 		// (a steal, a hedge); what lies beyond a new End is dropped.

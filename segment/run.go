@@ -31,9 +31,10 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	p := &pool{onLower: f.OnLower, table: table}
 	p.allowed.Store(int64(conns))
 	ms := newMirrorSet(f.Mirrors, f.OnMirrorDropped)
+	reports := &silence{}
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range conns {
-		w := &worker{pool: p, index: i, mirrors: ms, mirror: ms.pick(i)}
+		w := &worker{pool: p, index: i, mirrors: ms, mirror: ms.pick(i), silence: reports}
 		g.Go(func() error {
 			for gctx.Err() == nil && !w.retired() {
 				changed := table.Changed()
@@ -94,7 +95,7 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	monitorDone := make(chan struct{})
 	go func() {
 		defer close(monitorDone)
-		newMonitor(table, f, p, conns).run(stop)
+		newMonitor(table, f, p, conns, reports).run(stop)
 	}()
 	err := g.Wait()
 	close(stop)
@@ -114,7 +115,7 @@ const monitorTick = 100 * time.Millisecond
 
 // monitor measures the rate of every segment's connection, for the
 // choice of which segment to split, and reconnects the connections that
-// run far below the others.
+// run far below the others or stay silent (silent.go).
 type monitor struct {
 	table         *Table
 	pool          *pool
@@ -127,6 +128,7 @@ type monitor struct {
 	samples    map[int][]sample  // per entry ID, oldest first, one attempt
 	lastCut    map[int]time.Time // per entry ID: last reconnect
 	reconnects int
+	silence    *silenceWatch
 }
 
 type sample struct {
@@ -135,13 +137,14 @@ type sample struct {
 	attempt int64
 }
 
-func newMonitor(table *Table, f *Fetcher, p *pool, conns int) *monitor {
+func newMonitor(table *Table, f *Fetcher, p *pool, conns int, reports *silence) *monitor {
 	m := &monitor{
 		table: table, fetcher: f, pool: p,
 		window: f.SlowWindow, ratio: f.SlowRatio, reconnect: f.SlowWindow >= 0,
 		reconnectsMax: f.MaxReconnects,
 		samples:       map[int][]sample{},
 		lastCut:       map[int]time.Time{},
+		silence:       newSilenceWatch(reports),
 	}
 	if m.window <= 0 {
 		m.window = 500 * time.Millisecond
@@ -168,11 +171,16 @@ func (m *monitor) run(stop <-chan struct{}) {
 	}
 }
 
-// sample records each busy segment's progress, updates its rate, and
-// reconnects those far below the median over a full window.
+// sample cuts the silent connections, records each busy segment's
+// progress, updates its rate, and reconnects those far below the median
+// over a full window.
 func (m *monitor) sample(now time.Time) {
-	m.pool.observe(now)
+	var progress time.Time // when bytes last arrived anywhere; zero: never
+	if since, ok := m.pool.observe(now); ok {
+		progress = now.Add(-since)
+	}
 	busy := m.table.busyEntries()
+	m.cutSilent(now, progress, busy)
 	type measured struct {
 		e    *Entry
 		rate float64
@@ -310,6 +318,7 @@ type worker struct {
 	index   int
 	mirrors *mirrorSet
 	mirror  *mirror // the worker's current source; nil without mirrors
+	silence *silence
 }
 
 // retired reports whether the pool was lowered below this worker.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Segment is one range of the output being fetched. Bytes [Start, Next) are
@@ -32,6 +33,11 @@ type Segment struct {
 	// received counts the bytes that arrived for the segment, written
 	// or not yet: what its connection's rate is measured on.
 	received atomic.Int64
+	// began and answered are when the current attempt started and when
+	// its response headers came (0 before), in Unix nanoseconds, and
+	// slowestBatch the longest its connection took for a batch (ns, 0
+	// before the first): what the silence watch judges a request on.
+	began, answered, slowestBatch atomic.Int64
 }
 
 // New returns a segment over [start, end) with next bytes already written
@@ -82,6 +88,9 @@ func (s *Segment) beginAttempt(cut context.CancelCauseFunc) {
 	s.mu.Lock()
 	s.cut = cut
 	s.mu.Unlock()
+	s.answered.Store(0)
+	s.slowestBatch.Store(0)
+	s.began.Store(time.Now().UnixNano())
 	s.attempts.Add(1)
 }
 

@@ -5,11 +5,14 @@
 //
 // With -tls it serves HTTPS with HTTP/2 offered, and prints the HTTPS URL
 // and, on a second line, "ca FILE" (the certificate to trust). With
-// -wan-latency or -wan-rate that URL goes through a simulated WAN link
-// (internal/wan: toxiproxy in process) that gives every TCP connection
-// the latency and bandwidth asked for.
+// -wan-latency, -wan-rate or -wan-silent the URL printed (HTTP or HTTPS)
+// goes through a simulated WAN link (internal/wan: toxiproxy in process)
+// that gives every TCP connection the latency and bandwidth asked for,
+// and silences the share -wan-silent of them for good (toxiproxy's timeout
+// toxic: not even the response headers; with -wan-silent-after, after
+// that many bytes of the answer).
 //
-//	go run ./bench/nginx -root DIR [-rate 2MiB] [-mixed 1MiB,8MiB] [-tls [-wan-latency 40ms] [-wan-rate 2MiB]]
+//	go run ./bench/nginx -root DIR [-rate 2MiB] [-mixed 1MiB,8MiB] [-tls] [-wan-latency 40ms] [-wan-rate 2MiB] [-wan-silent 0.25 [-wan-silent-after 1MiB]]
 package main
 
 import (
@@ -20,7 +23,6 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/netfox/netfox/internal/nginxtest"
 	"github.com/netfox/netfox/internal/units"
@@ -32,8 +34,11 @@ func main() {
 	rate := flag.String("rate", "0", "per-connection cap at / (e.g. 2MiB; 0 = none)")
 	mixed := flag.String("mixed", "", "comma-separated per-connection caps, alternating, at /mixed/")
 	useTLS := flag.Bool("tls", false, "serve HTTPS with HTTP/2 offered")
-	wanLatency := flag.Duration("wan-latency", 0, "with -tls: latency of the simulated WAN link per connection")
-	wanRate := flag.String("wan-rate", "0", "with -tls: bandwidth of the simulated WAN link per connection")
+	var link wan.Link
+	flag.DurationVar(&link.Latency, "wan-latency", 0, "latency of the simulated WAN link per connection")
+	wanRate := flag.String("wan-rate", "0", "bandwidth of the simulated WAN link per connection")
+	flag.Float64Var(&link.Silent, "wan-silent", 0, "share of the connections (0-1) the simulated WAN link silences for good")
+	silentAfter := flag.String("wan-silent-after", "0", "bytes of the answer a silenced connection passes first")
 	flag.Parse()
 	opts := nginxtest.Options{Root: *root, TLS: *useTLS}
 	var err error
@@ -53,15 +58,17 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	if !*useTLS {
-		fmt.Println(srv.URL)
-	} else {
-		link, err := wanLink(srv.TLSURL, *wanLatency, *wanRate)
-		if err != nil {
-			stop()
-			fail(err)
-		}
-		fmt.Println(link)
+	base := srv.URL
+	if *useTLS {
+		base = srv.TLSURL
+	}
+	u, err := wanLink(base, link, *wanRate, *silentAfter)
+	if err != nil {
+		stop()
+		fail(err)
+	}
+	fmt.Println(u)
+	if *useTLS {
 		fmt.Println("ca", srv.CAFile)
 	}
 	sig := make(chan os.Signal, 1)
@@ -83,20 +90,23 @@ func main() {
 }
 
 // wanLink returns base, or a URL through a simulated WAN link to it when
-// a latency or a rate is asked for. The proxy lives as long as the process.
-func wanLink(base string, latency time.Duration, rate string) (string, error) {
-	bw, err := units.ParseSize(rate)
-	if err != nil {
+// the link has any toxic. The proxy lives as long as the process.
+func wanLink(base string, link wan.Link, rate, silentAfter string) (string, error) {
+	var err error
+	if link.Bandwidth, err = units.ParseSize(rate); err != nil {
 		return "", err
 	}
-	if latency <= 0 && bw <= 0 {
+	if link.SilentAfter, err = units.ParseSize(silentAfter); err != nil {
+		return "", err
+	}
+	if link.Latency <= 0 && link.Bandwidth <= 0 && link.Silent <= 0 {
 		return base, nil
 	}
 	u, err := url.Parse(base)
 	if err != nil {
 		return "", err
 	}
-	p, err := wan.StartProcess(u.Host, wan.Link{Latency: latency, Bandwidth: bw})
+	p, err := wan.StartProcess(u.Host, link)
 	if err != nil {
 		return "", err
 	}

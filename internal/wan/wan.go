@@ -18,6 +18,8 @@ import (
 	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
+	"github.com/Shopify/toxiproxy/v2/stream"
+	"github.com/Shopify/toxiproxy/v2/toxics"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 )
@@ -34,6 +36,10 @@ type Link struct {
 	// send anything back (toxiproxy's timeout toxic with timeout 0): the
 	// "stuck at 99%" connection.
 	Silent float64
+	// SilentAfter, with Silent, lets a silent connection pass this many
+	// bytes of the server's answer first (its headers and the start of
+	// the body): a connection that stops in mid-body and stays open.
+	SilentAfter int64
 }
 
 // Proxy is a running link.
@@ -71,7 +77,10 @@ func StartProcess(upstream string, link Link) (*Proxy, error) {
 	if link.Bandwidth > 0 {
 		toxics = append(toxics, toxic("bandwidth", 1, map[string]any{"rate": max(link.Bandwidth/1000, 1)}))
 	}
-	if link.Silent > 0 {
+	switch {
+	case link.Silent > 0 && link.SilentAfter > 0:
+		toxics = append(toxics, toxic(silentAfterType, float32(link.Silent), map[string]any{"bytes": link.SilentAfter}))
+	case link.Silent > 0:
 		toxics = append(toxics, toxic("timeout", float32(link.Silent), map[string]any{"timeout": 0}))
 	}
 	for _, tx := range toxics {
@@ -95,3 +104,42 @@ func toxic(kind string, toxicity float32, attrs map[string]any) map[string]any {
 
 // Stop closes the proxy and every connection through it.
 func (p *Proxy) Stop() { p.proxy.Stop() }
+
+// silentAfterType names silentAfterToxic in toxiproxy's registry.
+const silentAfterType = "netfox_silent_after"
+
+// silentAfterToxic passes the first Bytes bytes of a connection, then
+// drops everything and keeps the connection open: toxiproxy's limit_data
+// without the close, its timeout toxic after a start.
+type silentAfterToxic struct {
+	Bytes int64 `json:"bytes"`
+}
+
+type silentAfterState struct{ passed int64 }
+
+func (t *silentAfterToxic) NewState() any { return new(silentAfterState) }
+
+func (t *silentAfterToxic) Pipe(stub *toxics.ToxicStub) {
+	state := stub.State.(*silentAfterState)
+	for {
+		select {
+		case <-stub.Interrupt:
+			return
+		case c := <-stub.Input:
+			if c == nil {
+				stub.Close()
+				return
+			}
+			if left := t.Bytes - state.passed; left > 0 {
+				data := c.Data[:min(int64(len(c.Data)), left)]
+				state.passed += int64(len(data))
+				stub.Output <- &stream.StreamChunk{Data: data, Timestamp: c.Timestamp}
+			}
+			// The rest is dropped, as on a path that went dead.
+		}
+	}
+}
+
+// toxiproxy finds toxics by name in its own registry, filled by init
+// functions (its own toxics register the same way).
+func init() { toxics.Register(silentAfterType, new(silentAfterToxic)) }
