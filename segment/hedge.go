@@ -68,28 +68,29 @@ func (t *Table) endHedge(e *Entry) {
 	t.mu.Unlock()
 }
 
-// takeOver moves e's End down to its reservation, if that is below end,
-// and returns the point it now ends at: bytes from there to end are the
-// hedge's to write.
-func (t *Table) takeOver(e *Entry, end int64) (from int64, ok bool) {
+// takeOver moves e's End down to its reservation, if that is below end
+// and not below start, and in the same step, under the table's lock,
+// registers the bytes from there to end as a busy segment of the hedge's,
+// wholly reserved: at no instant does a byte of [start, end) belong to no
+// segment, or to two. The hedge writes them from memory, then completes
+// or releases the segment it was given.
+func (t *Table) takeOver(e *Entry, start, end int64) (*Entry, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e.mu.Lock()
-	from = max(e.reserved, e.Start)
-	if from >= e.end.Load() || e.end.Load() != end {
+	from := max(e.reserved, e.Start)
+	if from >= e.end.Load() || e.end.Load() != end || from < start {
 		e.mu.Unlock()
-		return 0, false // the owner got there first, or the range changed
+		return nil, false // the owner got there first, or the range changed
 	}
 	e.end.Store(from)
 	e.mu.Unlock()
-	return from, true
-}
-
-// addDone registers [start, end) as written (by a hedge).
-func (t *Table) addDone(start, end int64) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.addLocked(start, end, start, end)
+	h := t.addLocked(from, from, from, end)
+	h.busy = true
+	h.mu.Lock()
+	h.reserved = end // no steal may cut what the hedge is writing
+	h.mu.Unlock()
+	return h, true
 }
 
 // runHedge fetches r of e into memory on the worker's connection and, if
@@ -137,19 +138,22 @@ func (f *Fetcher) runHedge(ctx context.Context, t *Table, e *Entry, r Range, w *
 			return false
 		}
 	}
-	from, ok := t.takeOver(e, r.End)
-	if !ok || from < r.Start {
+	h, ok := t.takeOver(e, r.Start, r.End)
+	if !ok {
 		return false
 	}
+	from := h.Start
 	if _, err := f.Output.WriteAt(buf[from-r.Start:], from); err != nil {
-		// The range is no one's now: hand it back as a segment of its
-		// own, for a worker to fetch (and meet the error itself).
-		t.Add(from, from, from, r.End)
+		// Give the range back, unwritten, for a worker to fetch (and
+		// meet the error itself).
+		h.commit(0)
+		t.Release(h)
 		return false
 	}
 	if f.Fetched != nil {
 		f.Fetched.Add(r.End - from)
 	}
-	t.addDone(from, r.End)
+	h.commit(r.End - from)
+	t.Release(h)
 	return true
 }

@@ -226,7 +226,9 @@ func (t *Table) Snapshot() []Span {
 	for i, e := range t.all {
 		spans[i] = Span{ID: e.ID, Start: e.Start, Next: e.Next(), Synced: e.synced, End: e.End(), Busy: e.busy}
 	}
-	slices.SortFunc(spans, func(a, b Span) int { return cmp.Compare(a.Start, b.Start) })
+	// An empty segment (a hedge took all its owner had left) sorts before
+	// the one that starts where it does.
+	slices.SortFunc(spans, func(a, b Span) int { return cmp.Or(cmp.Compare(a.Start, b.Start), cmp.Compare(a.End, b.End)) })
 	return spans
 }
 

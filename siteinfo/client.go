@@ -133,10 +133,11 @@ func CheckURL(rawURL string) error {
 	return nil
 }
 
-// Probe asks the remote about the file at rawURL. It sends HEAD, and falls
-// back to a GET of the first byte when HEAD is refused, does not give a
-// length, or does not say whether ranges are served: HEAD is only an
-// optimisation, some servers mishandle it or leave Accept-Ranges out.
+// Probe asks the remote about the file at rawURL. It sends HEAD, then a
+// GET of the first byte, which decides: a HEAD answer is only a hint
+// (some servers mishandle HEAD, give a length of 0 or of another version,
+// or leave Accept-Ranges out), and its length counts only once a GET
+// confirms it. A GET that contradicts it wins (see HeadContradicted).
 func (c *Client) Probe(ctx context.Context, rawURL string) (Info, error) {
 	if err := CheckURL(rawURL); err != nil {
 		return Info{}, err
@@ -144,14 +145,24 @@ func (c *Client) Probe(ctx context.Context, rawURL string) (Info, error) {
 	if u, _ := url.Parse(rawURL); u.Scheme == "ftp" {
 		return c.probeFTP(ctx, u)
 	}
-	info, err := c.probeHead(ctx, rawURL)
-	if err == nil && info.Length >= 0 && (info.Ranges || info.rangesRefused) {
-		return info, nil
-	}
+	head, headErr := c.probeHead(ctx, rawURL)
 	if ctx.Err() != nil {
 		return Info{}, ctx.Err()
 	}
-	return c.probeGet(ctx, rawURL)
+	info, err := c.probeGet(ctx, rawURL)
+	if err != nil {
+		return Info{}, err
+	}
+	if headErr == nil {
+		info.headLength, info.headSaid = head.Length, true
+	}
+	// A content coding is the file's own only when HEAD and GET both
+	// label it so; on a range alone it is a proxy compressing on the way,
+	// refused by OpenRange and OpenStream.
+	if headErr != nil || head.Encoding != info.Encoding {
+		info.Encoding = ""
+	}
+	return info, nil
 }
 
 func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
@@ -170,9 +181,6 @@ func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
 	info := infoFrom(resp)
 	info.Requested = rawURL
 	info.Length = resp.ContentLength
-	if resp.Header.Get("Content-Encoding") != "" {
-		info.Length = -1 // the length of a compressed form, not of the file
-	}
 	info.Ranges = acceptsRanges(resp.Header)
 	info.rangesRefused = strings.EqualFold(strings.TrimSpace(resp.Header.Get("Accept-Ranges")), "none")
 	return info, nil
@@ -180,7 +188,10 @@ func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
 
 // probeGet asks for the first byte. A 206 gives the length in
 // Content-Range and proves range support; a 200 is the whole file from a
-// server that ignores ranges; a 416 "bytes */0" is an empty file.
+// server that ignores ranges; a 416 "bytes */0" is an empty file. A 206
+// honestly labelled with another range than the one asked for gives the
+// length too, but ranges are then used only when it starts at byte 0
+// without being the whole file (OpenRange uses what such answers carry).
 func (c *Client) probeGet(ctx context.Context, rawURL string) (Info, error) {
 	req, origin, err := c.newRequest(ctx, http.MethodGet, rawURL, rawURL)
 	if err != nil {
@@ -199,16 +210,16 @@ func (c *Client) probeGet(ctx context.Context, rawURL string) (Info, error) {
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 		cr, err := segment.ParseContentRange(resp.Header.Get("Content-Range"))
-		if err != nil || cr.Start != 0 || cr.Complete < 0 {
+		if err != nil || cr.Complete < 0 {
 			info.Length, info.Ranges = -1, false
 			return info, nil
 		}
-		info.Length, info.Ranges = cr.Complete, true
+		whole := cr.Start == 0 && cr.End == cr.Complete && cr.Complete > 1
+		info.Length, info.Ranges = cr.Complete, cr.Start == 0 && !whole
 	case http.StatusOK:
-		info.Length, info.Ranges = resp.ContentLength, false
-		if resp.Header.Get("Content-Encoding") != "" {
-			info.Length = -1
-		}
+		// An empty file has no range to ask for: some servers (Go's
+		// among them) answer 200 rather than 416 for it.
+		info.Length, info.Ranges = resp.ContentLength, resp.ContentLength == 0
 	case http.StatusRequestedRangeNotSatisfiable:
 		if resp.Header.Get("Content-Range") != "bytes */0" {
 			return Info{}, newStatusError(resp, time.Now())
@@ -228,7 +239,32 @@ func infoFrom(resp *http.Response) Info {
 		ETag:         resp.Header.Get("ETag"),
 		LastModified: resp.Header.Get("Last-Modified"),
 		Filename:     Filename(resp.Header.Get("Content-Disposition"), final),
+		Encoding:     contentEncoding(resp.Header),
 	}
+}
+
+// contentEncoding is the Content-Encoding of an answer, "" for none or
+// identity.
+func contentEncoding(h http.Header) string {
+	ce := strings.ToLower(strings.TrimSpace(h.Get("Content-Encoding")))
+	if ce == "identity" {
+		return ""
+	}
+	return ce
+}
+
+// checkEncoding refuses an answer whose content coding is not the file's
+// own (Info.Encoding): one that a server or proxy applied on the way, to
+// this answer only, has no byte offsets in common with the file.
+func (rm *Remote) checkEncoding(resp *http.Response, what string) error {
+	ce := contentEncoding(resp.Header)
+	switch {
+	case ce == rm.Info.Encoding:
+		return nil
+	case ce == "":
+		return permanentError{fmt.Errorf("%w: %s came without the Content-Encoding %q of the probe", ErrBadResponse, what, rm.Info.Encoding)}
+	}
+	return permanentError{fmt.Errorf("%w: %s came with Content-Encoding %q", ErrBadResponse, what, resp.Header.Get("Content-Encoding"))}
 }
 
 func acceptsRanges(h http.Header) bool {
@@ -270,14 +306,48 @@ func (rm *Remote) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser
 	if err != nil {
 		return nil, err
 	}
-	if err := rm.check(resp, r); err != nil {
+	body, err := rm.check(resp, r)
+	if err != nil {
 		resp.Body.Close()
 		return nil, err
 	}
-	return resp.Body, nil
+	return body, nil
 }
 
-func (rm *Remote) check(resp *http.Response, r segment.Range) error {
+// maxSkip bounds the bytes read and dropped from an answer labelled with
+// a range that starts before the one asked for; a server whose ranges
+// start farther off is better read in one stream.
+const maxSkip = 1 << 20
+
+// check returns the body of resp when it holds r, or the part of r at
+// its start: an answer honestly labelled with another range that covers
+// r's first byte is used from there, its bytes at their labelled
+// offsets. One that cannot be used so is ErrRangeNotSupported, for a
+// fall-back to one stream.
+func (rm *Remote) check(resp *http.Response, r segment.Range) (io.ReadCloser, error) {
+	if err := rm.checkStatus(resp, r); err != nil {
+		return nil, err
+	}
+	cr, _ := segment.ParseContentRange(resp.Header.Get("Content-Range"))
+	if cr.Range == r {
+		return resp.Body, nil
+	}
+	if cr.Start > r.Start || cr.End <= r.Start || r.Start-cr.Start > maxSkip {
+		return nil, permanentError{fmt.Errorf("%w: asked for %s, got Content-Range %q", ErrRangeNotSupported, r.Header(), resp.Header.Get("Content-Range"))}
+	}
+	if _, err := io.CopyN(io.Discard, resp.Body, r.Start-cr.Start); err != nil {
+		return nil, fmt.Errorf("reading range %s up to byte %d: %w", resp.Header.Get("Content-Range"), r.Start, err)
+	}
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(resp.Body, min(cr.End, r.End)-r.Start), resp.Body}, nil
+}
+
+// checkStatus checks everything of an answer to a request for r but the
+// range it carries: status, version, content coding, a well-formed
+// Content-Range with the known length, and a Content-Length that agrees.
+func (rm *Remote) checkStatus(resp *http.Response, r segment.Range) error {
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 	case http.StatusOK:
@@ -296,8 +366,8 @@ func (rm *Remote) check(resp *http.Response, r segment.Range) error {
 	default:
 		return newStatusError(resp, time.Now())
 	}
-	if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		return permanentError{fmt.Errorf("%w: range %s came with Content-Encoding %q", ErrBadResponse, r.Header(), ce)}
+	if err := rm.checkEncoding(resp, "range "+r.Header()); err != nil {
+		return err
 	}
 	cr, err := segment.ParseContentRange(resp.Header.Get("Content-Range"))
 	if err != nil {
@@ -306,11 +376,11 @@ func (rm *Remote) check(resp *http.Response, r segment.Range) error {
 	if cr.Complete >= 0 && cr.Complete != rm.Info.Length {
 		return permanentError{fmt.Errorf("%w: length is %d now, was %d", ErrRemoteChanged, cr.Complete, rm.Info.Length)}
 	}
-	if cr.Range != r {
-		return permanentError{fmt.Errorf("%w: asked for %s, got Content-Range %q", ErrBadResponse, r.Header(), resp.Header.Get("Content-Range"))}
+	if cr.End > rm.Info.Length {
+		return permanentError{fmt.Errorf("%w: asked for %s, got Content-Range %q beyond the end of the file", ErrBadResponse, r.Header(), resp.Header.Get("Content-Range"))}
 	}
-	if resp.ContentLength >= 0 && resp.ContentLength != r.Len() {
-		return permanentError{fmt.Errorf("%w: range %s of %d bytes came with Content-Length %d", ErrBadResponse, r.Header(), r.Len(), resp.ContentLength)}
+	if resp.ContentLength >= 0 && resp.ContentLength != cr.Len() {
+		return permanentError{fmt.Errorf("%w: range %s of %d bytes came with Content-Length %d", ErrBadResponse, resp.Header.Get("Content-Range"), cr.Len(), resp.ContentLength)}
 	}
 	return nil
 }
@@ -343,9 +413,9 @@ func (rm *Remote) OpenStream(ctx context.Context) (io.ReadCloser, error) {
 		resp.Body.Close()
 		return nil, newStatusError(resp, time.Now())
 	}
-	if ce := resp.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+	if err := rm.checkEncoding(resp, "the file"); err != nil {
 		resp.Body.Close()
-		return nil, permanentError{fmt.Errorf("%w: the file came with Content-Encoding %q although identity was asked for", ErrBadResponse, ce)}
+		return nil, err
 	}
 	got := infoFrom(resp)
 	got.Length = resp.ContentLength

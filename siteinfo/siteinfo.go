@@ -31,9 +31,24 @@ type Info struct {
 	LastModified string
 	// Filename is a safe base name for the output, never empty.
 	Filename string
+	// Encoding is the Content-Encoding the server labels the file with on
+	// the probe's HEAD and GET alike ("" for none): a stored .gz served
+	// as "gzip". Its bytes are the file; every range must carry the same
+	// label, and is saved as served.
+	Encoding string
 
 	// rangesRefused records an explicit "Accept-Ranges: none".
 	rangesRefused bool
+	// headLength is the length HEAD claimed (-1 for none), kept when a
+	// GET contradicts it; headSaid is set when HEAD answered at all.
+	headLength int64
+	headSaid   bool
+}
+
+// HeadContradicted reports the length a HEAD answer claimed when the GET
+// that confirms it served another: the GET is what is downloaded.
+func (i Info) HeadContradicted() (headLength int64, ok bool) {
+	return i.headLength, i.headSaid && i.headLength >= 0 && i.headLength != i.Length
 }
 
 // StrongETag reports whether the ETag can be used in If-Range: RFC 9110

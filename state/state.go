@@ -158,8 +158,11 @@ func Decode(data []byte) (State, error) {
 	return s, nil
 }
 
-// check verifies that the segments are ordered, disjoint and inside the
-// file, with each offset in its place, so that a resume can trust them.
+// check verifies that the segments tile the file: in order, each starting
+// where the previous one ends, the first at 0 and the last ending at
+// Length, with each offset in its place. A byte no segment owns would
+// never be fetched, so a resume can trust only a file that accounts for
+// every byte.
 func (s State) check() error {
 	if s.URL == "" {
 		return errors.New("no URL")
@@ -169,12 +172,17 @@ func (s State) check() error {
 	}
 	var prevEnd int64
 	for i, seg := range s.Segments {
-		if !(prevEnd <= seg.Start && seg.Start <= seg.Synced && seg.Synced <= seg.Next &&
-			seg.Next <= seg.End && seg.End <= s.Length) {
+		if seg.Start != prevEnd {
+			return fmt.Errorf("segment %d starts at byte %d, the one before it ends at %d: the segments do not cover the file", i, seg.Start, prevEnd)
+		}
+		if !(seg.Start <= seg.Synced && seg.Synced <= seg.Next && seg.Next <= seg.End && seg.End <= s.Length) {
 			return fmt.Errorf("segment %d out of place: start %d synced %d next %d end %d (length %d)",
 				i, seg.Start, seg.Synced, seg.Next, seg.End, s.Length)
 		}
 		prevEnd = seg.End
+	}
+	if prevEnd != s.Length {
+		return fmt.Errorf("the segments end at byte %d of %d: they do not cover the file", prevEnd, s.Length)
 	}
 	return nil
 }

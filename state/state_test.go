@@ -80,11 +80,11 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 	}{
 		{"full", sampleState()},
 		{"minimal", State{URL: "http://h/f"}},
-		{"empty segments", State{URL: "http://h/f", Length: 10, Segments: []Segment{}}},
+		{"no segments, empty file", State{URL: "http://h/f", Length: 0, Segments: []Segment{}}},
 		{"zero length file", State{URL: "http://h/f", Length: 0, Segments: []Segment{{0, 0, 0, 0}}}},
 		{"one segment done", State{URL: "http://h/f", Length: 10, Segments: []Segment{{0, 10, 10, 10}}}},
-		{"gaps between segments", State{URL: "http://h/f", Length: 100, Segments: []Segment{{10, 20, 15, 30}, {50, 50, 50, 60}}}},
-		{"empty segments at one offset", State{URL: "http://h/f", Length: 100, Segments: []Segment{{10, 10, 10, 10}, {10, 10, 10, 10}, {10, 20, 20, 20}}}},
+		{"segments tiling the file", State{URL: "http://h/f", Length: 100, Segments: []Segment{{0, 20, 15, 30}, {30, 30, 30, 60}, {60, 60, 60, 100}}}},
+		{"empty segments at one offset", State{URL: "http://h/f", Length: 20, Segments: []Segment{{0, 0, 0, 10}, {10, 10, 10, 10}, {10, 10, 10, 10}, {10, 20, 20, 20}}}},
 		{"largest length", State{URL: "http://h/f", Length: 1<<63 - 1, Segments: []Segment{{0, 1<<63 - 1, 1<<63 - 1, 1<<63 - 1}}}},
 		{"newlines and quotes in strings", State{
 			URL:          "http://h/a\nb\"c\\d",
@@ -164,6 +164,10 @@ func TestDecodeErrors(t *testing.T) {
 		{"no URL", encodeBody("1", `{"length":10,"segments":[]}`), ErrCorrupt},
 		{"negative length", encodeBody("1", `{"url":"http://h/f","length":-1}`), ErrCorrupt},
 
+		{"gap between segments", withSegments(100, Segment{0, 10, 10, 50}, Segment{60, 60, 60, 100}), ErrCorrupt},
+		{"gap at the start", withSegments(100, Segment{10, 10, 10, 100}), ErrCorrupt},
+		{"gap at the end", withSegments(100, Segment{0, 10, 10, 90}), ErrCorrupt},
+		{"no segments for a non-empty file", withSegments(100), ErrCorrupt},
 		{"segments overlapping", withSegments(100, Segment{0, 10, 10, 60}, Segment{50, 50, 50, 100}), ErrCorrupt},
 		{"segments out of order", withSegments(100, Segment{50, 50, 50, 100}, Segment{0, 10, 10, 50}), ErrCorrupt},
 		{"next below synced", withSegments(100, Segment{0, 10, 20, 100}), ErrCorrupt},

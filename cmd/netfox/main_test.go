@@ -116,7 +116,7 @@ func TestExitCodes(t *testing.T) {
 	data := content(100_000, 2)
 	srv := testserver.New(t, data)
 	changing := testserver.New(t, data, testserver.ChangeEvery(1, content(100_000, 3), data))
-	lying := testserver.New(t, data, testserver.LieContentRange(3))
+	lying := testserver.New(t, data, testserver.WrongContentLength())
 	unavailable := testserver.New(t, data, testserver.Status(http.StatusServiceUnavailable, 1000, "0"))
 	forbidden := testserver.New(t, data, testserver.Status(http.StatusForbidden, 1000, ""))
 	gzipped := testserver.New(t, data, testserver.GzipRanges())

@@ -59,6 +59,13 @@ type options struct {
 	lieShift       int64
 	gzipRanges     bool
 	rate           int64
+	headLength     int64
+	headLengthSet  bool
+	align          int64
+	wholeAs206     bool
+	headEncoding   string
+	getEncoding    string
+	wrongLength    bool
 }
 
 // Option configures a Server.
@@ -135,6 +142,32 @@ func LieContentRange(shift int64) Option { return func(o *options) { o.lieShift 
 // GzipRanges labels range responses Content-Encoding: gzip, as a
 // compressing proxy would.
 func GzipRanges() Option { return func(o *options) { o.gzipRanges = true } }
+
+// HeadLength answers HEAD with Content-Length n whatever the file's
+// length: a HEAD that lies.
+func HeadLength(n int64) Option {
+	return func(o *options) { o.headLength, o.headLengthSet = n, true }
+}
+
+// AlignRanges widens every range asked for to multiples of n bytes and
+// labels the 206 with the range it sends: honest, but not what was asked.
+func AlignRanges(n int64) Option { return func(o *options) { o.align = n } }
+
+// WholeAs206 answers every range with the whole file as a 206, labelled
+// "bytes 0-(N-1)/N": honest, but not what was asked.
+func WholeAs206() Option { return func(o *options) { o.wholeAs206 = true } }
+
+// ContentEncoding labels HEAD answers with onHead and GET answers with
+// onGet as their Content-Encoding ("" for none), the bytes sent being the
+// stored file: Apache's "AddEncoding gzip .gz" labels a stored .tar.gz so
+// on both.
+func ContentEncoding(onHead, onGet string) Option {
+	return func(o *options) { o.headEncoding, o.getEncoding = onHead, onGet }
+}
+
+// WrongContentLength sends every 206 with a Content-Length one more than
+// its Content-Range: a lie in the headers.
+func WrongContentLength() Option { return func(o *options) { o.wrongLength = true } }
 
 // RatePerResponse caps each response body at rate bytes per second.
 func RatePerResponse(rate int64) Option { return func(o *options) { o.rate = rate } }
@@ -272,6 +305,29 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// write a body whose coding it did not ask for.
 		w.Header().Set("Content-Encoding", "gzip")
 	}
+	if r.Method == http.MethodHead && s.opts.headLengthSet {
+		body = &setHeader{ResponseWriter: body, name: "Content-Length", value: strconv.FormatInt(s.opts.headLength, 10)}
+	}
+	if r.Method == http.MethodHead && s.opts.headEncoding != "" {
+		w.Header().Set("Content-Encoding", s.opts.headEncoding)
+	}
+	if r.Method == http.MethodGet && s.opts.getEncoding != "" {
+		w.Header().Set("Content-Encoding", s.opts.getEncoding)
+	}
+	if rg := r.Header.Get("Range"); rg != "" && r.Method == http.MethodGet {
+		var first, last int64
+		_, err := fmt.Sscanf(rg, "bytes=%d-%d", &first, &last)
+		switch {
+		case s.opts.wholeAs206:
+			r.Header.Set("Range", "bytes=0-")
+		case s.opts.align > 0 && err == nil:
+			a := s.opts.align
+			r.Header.Set("Range", fmt.Sprintf("bytes=%d-%d", first/a*a, (last/a+1)*a-1))
+		}
+	}
+	if s.opts.wrongLength {
+		body = &shiftContentLength{ResponseWriter: body}
+	}
 	mt := modTime
 	if s.opts.noValidators {
 		mt = time.Time{}
@@ -401,6 +457,25 @@ func (s *shiftContentRange) WriteHeader(code int) {
 		if _, err := fmt.Sscanf(s.Header().Get("Content-Range"), "bytes %d-%d/%d", &first, &last, &size); err == nil {
 			s.Header().Set("Content-Range", "bytes "+strconv.FormatInt(first+s.shift, 10)+"-"+strconv.FormatInt(last+s.shift, 10)+"/"+strconv.FormatInt(size, 10))
 		}
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+type setHeader struct {
+	http.ResponseWriter
+	name, value string
+}
+
+func (h *setHeader) WriteHeader(code int) {
+	h.Header().Set(h.name, h.value)
+	h.ResponseWriter.WriteHeader(code)
+}
+
+type shiftContentLength struct{ http.ResponseWriter }
+
+func (s *shiftContentLength) WriteHeader(code int) {
+	if n, err := strconv.ParseInt(s.Header().Get("Content-Length"), 10, 64); err == nil && code == http.StatusPartialContent {
+		s.Header().Set("Content-Length", strconv.FormatInt(n+1, 10))
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
