@@ -191,6 +191,8 @@ func TestNoRangesNoLength(t *testing.T) {
 		{"labels ranges past the one asked", []testserver.Option{testserver.LieContentRange(1)}, "one stream", true},
 		{"answers every range with the whole file", []testserver.Option{testserver.WholeAs206()}, "one stream", true},
 		{"widens ranges", []testserver.Option{testserver.AlignRanges(64 << 10)}, "", false},
+		{"HEAD says 0 bytes", []testserver.Option{testserver.HeadLength(0)}, "trusting the GET", false},
+		{"HEAD says 1000 bytes, no validators", []testserver.Option{testserver.HeadLength(1000), testserver.NoValidators()}, "trusting the GET", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -203,6 +205,9 @@ func TestNoRangesNoLength(t *testing.T) {
 			assertFile(t, out, content)
 			if tt.notice != "" && !got.has(tt.notice) {
 				t.Errorf("no notice containing %q; got %q", tt.notice, got.msgs)
+			}
+			if got.has("trusting the GET") && tt.notice != "trusting the GET" {
+				t.Errorf("a HEAD that told the truth was said to be contradicted: %q", got.msgs)
 			}
 			if got.has("one stream") != tt.stream {
 				t.Errorf("fell back to one stream: %v, want %v (notices %q)", !tt.stream, tt.stream, got.msgs)

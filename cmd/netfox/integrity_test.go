@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/netfox/netfox/internal/nginxtest"
 	"github.com/netfox/netfox/internal/testserver"
 	"github.com/netfox/netfox/state"
 )
@@ -121,4 +123,45 @@ func covered(segs []state.Segment, off int64) bool {
 		}
 	}
 	return false
+}
+
+// TestStoredGzipNginx: a real nginx that labels a stored .tar.gz with
+// "Content-Encoding: gzip" on HEAD and on every range, as Apache's
+// "AddEncoding gzip .gz" does. The file saved is the server's file,
+// byte-identical, fetched in ranges on several connections.
+func TestStoredGzipNginx(t *testing.T) {
+	root := t.TempDir()
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(content(4<<20, 25))
+	zw.Close()
+	stored := gz.Bytes()
+	if err := os.WriteFile(filepath.Join(root, "f.tar.gz"), stored, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := nginxtest.Start(t, nginxtest.Options{Root: root})
+	url := srv.URL + "/encoded/f.tar.gz"
+	// The premise: nginx labels both the HEAD and a range so.
+	for _, method := range []string{http.MethodHead, http.MethodGet} {
+		req, _ := http.NewRequest(method, url, nil)
+		req.Header.Set("Range", "bytes=100-199")
+		req.Header.Set("Accept-Encoding", "identity")
+		resp, err := http.DefaultTransport.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if ce := resp.Header.Get("Content-Encoding"); ce != "gzip" {
+			t.Fatalf("%s: Content-Encoding %q, want gzip", method, ce)
+		}
+	}
+	dir := t.TempDir()
+	events, code := getJSON(t, dir, "-n", "4", url)
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	sameFile(t, filepath.Join(dir, "f.tar.gz"), stored)
+	if n := lastEvent(t, events, "done")["connections"].(float64); n < 2 {
+		t.Errorf("%v connections: the stored .gz was not fetched in ranges", n)
+	}
 }

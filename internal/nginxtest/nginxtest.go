@@ -5,11 +5,14 @@
 // and temp directories inside a private temp directory, so nothing under /var or
 // /etc is read or written. It listens on 127.0.0.1 on a free port.
 //
-// The generated configuration serves Options.Root at three prefixes:
+// The generated configuration serves Options.Root at four prefixes:
 //
 //	/           plain static files, capped at Options.RatePerConn if set
 //	/noranges/  the same files with "max_ranges 0;", so Range is ignored and
 //	            every GET answers 200 with the full body (always present)
+//	/encoded/   the same files labelled "Content-Encoding: gzip" on every
+//	            answer, HEAD and ranges alike, as Apache's "AddEncoding gzip
+//	            .gz" serves a stored .tar.gz (always present)
 //	/mixed/     the same files with a per-connection rate picked from
 //	            Options.MixedRates (present only when MixedRates is non-empty)
 //
@@ -460,7 +463,7 @@ func config(dir string, port, tlsPort int, opts Options) string {
 	return b.String()
 }
 
-// locations renders the body of a server block: root, the three
+// locations renders the body of a server block: root, the
 // locations of the package doc, and the barrier.
 func locations(p func(string, ...any), root, alias string, opts Options) {
 	p("    root %s;", root)
@@ -474,6 +477,10 @@ func locations(p func(string, ...any), root, alias string, opts Options) {
 	p("    location /noranges/ {")
 	p("      alias %s;", alias)
 	p("      max_ranges 0;")
+	p("    }")
+	p("    location /encoded/ {")
+	p("      alias %s;", alias)
+	p("      add_header Content-Encoding gzip;")
 	p("    }")
 	if len(opts.MixedRates) > 0 {
 		p("    location /mixed/ {")
