@@ -186,6 +186,9 @@ func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
 	return info, nil
 }
 
+// maxDrain bounds the body the probe reads out to keep its connection.
+const maxDrain = 64 << 10
+
 // probeGet asks for the first byte. A 206 gives the length in
 // Content-Range and proves range support; a 200 is the whole file from a
 // server that ignores ranges; a 416 "bytes */0" is an empty file. A 206
@@ -202,9 +205,16 @@ func (c *Client) probeGet(ctx context.Context, rawURL string) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
-	// Closing without draining drops the connection; a full body of an
-	// unranged answer is not worth reading to keep it.
-	defer resp.Body.Close()
+	defer func() {
+		// A short answer (the one byte asked for, a 416) is read out so
+		// that its connection is kept for the first range; closing
+		// without draining drops the connection, and a full body of an
+		// unranged answer is not worth reading to keep it.
+		if resp.ContentLength >= 0 && resp.ContentLength <= maxDrain {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
+		}
+		resp.Body.Close()
+	}()
 	info := infoFrom(resp)
 	info.Requested = rawURL
 	switch resp.StatusCode {

@@ -55,7 +55,9 @@ func TestBatchFromStdin(t *testing.T) {
 // with its exit code.
 func TestJSONEvents(t *testing.T) {
 	data := content(4<<20, 33) // 2 s at 4 x 512 KiB/s: progress comes every second
-	srv := testserver.New(t, data, testserver.RatePerResponse(512<<10), testserver.CutAfter(200_000, 1))
+	// The first GET is the probe's, of one byte; the second is a range,
+	// cut after 200 000 bytes.
+	srv := testserver.New(t, data, testserver.RatePerResponse(512<<10), testserver.CutAfter(200_000, 2))
 	dir := t.TempDir()
 	cmd := exec.Command(binary, "get", "--json", "-n", "4", "--min-split", "64KiB", srv.FileURL)
 	cmd.Dir = dir
