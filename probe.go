@@ -26,6 +26,9 @@ func (d *downloader) probeURL(ctx context.Context, rawURL string) (info siteinfo
 		info, err = d.probeOnce(ctx, rawURL)
 		return err
 	})
+	if head, ok := info.HeadContradicted(); err == nil && ok {
+		d.notify("%s: HEAD said %d bytes, a GET serves %d; trusting the GET", info.URL, head, info.Length)
+	}
 	return info, err
 }
 
@@ -41,9 +44,6 @@ func (d *downloader) retry(ctx context.Context, what string, request func() erro
 		err := request()
 		var netErr *siteinfo.NetError
 		unreachable := errors.As(err, &netErr) && netErr.Dial()
-		if head, ok := info.HeadContradicted(); err == nil && ok {
-			d.notify("%s: HEAD said %d bytes, a GET serves %d; trusting the GET", info.URL, head, info.Length)
-		}
 		if err == nil || ctx.Err() != nil || segment.IsPermanent(err) || errors.Is(err, siteinfo.ErrBadURL) || unreachable || try >= maxTries {
 			return err
 		}
