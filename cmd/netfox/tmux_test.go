@@ -23,7 +23,9 @@ func TestBarsInTmux(t *testing.T) {
 	url, _ := startServe(t, srcDir, 512<<10) // 4 connections: 4 s
 	dir := t.TempDir()
 
-	socket := "netfox-test-" + filepath.Base(dir)
+	// The temp dir's parent is unique to this run (its base alone, "002",
+	// is the same in every concurrent run of the suite on the machine).
+	socket := "netfox-test-" + filepath.Base(filepath.Dir(dir))
 	tmux := func(args ...string) string {
 		out, err := exec.Command("tmux", append([]string{"-L", socket}, args...)...).CombinedOutput()
 		if err != nil {
