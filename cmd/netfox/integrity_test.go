@@ -165,3 +165,10 @@ func TestStoredGzipNginx(t *testing.T) {
 		t.Errorf("%v connections: the stored .gz was not fetched in ranges", n)
 	}
 }
+
+// probeRequest reports whether r is one of the probe's requests: its HEAD,
+// or its GET of the first byte, which every run sends before any range
+// since a HEAD answer is only a hint.
+func probeRequest(r *http.Request) bool {
+	return r.Method == http.MethodHead || r.Header.Get("Range") == "bytes=0-0"
+}
