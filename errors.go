@@ -74,8 +74,11 @@ var (
 )
 
 // NetError is a failure to talk to the host: DNS, connect, TLS, reset,
-// timeout.
+// timeout. Its fields: Host string, the host; Err error, as net/http
+// returned it (Unwrap gives it).
 type NetError = siteinfo.NetError
 
 // StatusError is an HTTP answer with an unexpected status, such as 404.
+// Its fields: Code int, the status code; Status string, as sent (e.g.
+// "404 Not Found"); URL string, the address that answered.
 type StatusError = siteinfo.StatusError
