@@ -23,7 +23,8 @@ import (
 // The request waits for a connection of the host's budget; the body keeps
 // it until it is read or dropped.
 //
-// A download that is likely to resume (its .info is there) or that has
+// A download that is likely to resume (its .info is there), that takes
+// over a partial file (Continue) or that has
 // mirrors asks with HEAD instead: its first bytes would not be read.
 func (d *downloader) probeFirst(ctx context.Context) (siteinfo.Info, error) {
 	d.primed.close()
