@@ -420,7 +420,7 @@ func (d *downloader) checkOutput(out string, info siteinfo.Info) error {
 		return fmt.Errorf("%w: %s is a directory", ErrIO, out)
 	case !d.req.Overwrite:
 		if continuable(fi.Size(), info) && !d.req.Continue {
-			return fmt.Errorf("%w: %s, shorter than the remote file: perhaps a partial download of it, which Continue takes over once its last MiB matches", ErrExists, out)
+			return fmt.Errorf("%w: %s, %w", ErrExists, out, ErrContinuable)
 		}
 		return fmt.Errorf("%w: %s", ErrExists, out)
 	}

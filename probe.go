@@ -24,8 +24,8 @@ import (
 // it until it is read or dropped.
 //
 // A download that is likely to resume (its .info is there), that takes
-// over a partial file (Continue) or that has
-// mirrors asks with HEAD instead: its first bytes would not be read.
+// over a partial file (Continue) or that has mirrors asks with HEAD
+// instead: its first bytes would not be read.
 func (d *downloader) probeFirst(ctx context.Context) (siteinfo.Info, error) {
 	d.primed.close()
 	d.primed = nil

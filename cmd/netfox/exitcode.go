@@ -113,8 +113,10 @@ func advice(err error) string {
 	switch {
 	case errors.Is(err, netfox.ErrBadState):
 		return "run again with --restart to discard the partial download, or choose another -o"
+	case errors.Is(err, netfox.ErrExists) && errors.Is(err, netfox.ErrContinuable):
+		return "use --overwrite to replace it, or -c to continue it once its last MiB matches the server"
 	case errors.Is(err, netfox.ErrExists):
-		return "use --overwrite to replace it, -c to continue a partial file, or choose another -o"
+		return "use --overwrite to replace it, or choose another -o"
 	case errors.Is(err, netfox.ErrChecksum):
 		return "run with --restart to download it again"
 	case errors.Is(err, netfox.ErrIO) && errors.Is(err, syscall.ENOSPC):
