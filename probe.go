@@ -3,14 +3,11 @@ package netfox
 import (
 	"context"
 	"errors"
-<<<<<<< HEAD
+	"io"
 	"net/http/httptrace"
+	"os"
 	"strings"
 	"sync/atomic"
-=======
-	"io"
-	"os"
->>>>>>> a31aade (Batches at scale and the library Client (issues 17, 20))
 	"time"
 
 	"github.com/netfox/netfox/segment"
@@ -54,16 +51,12 @@ func (d *downloader) probeFirst(ctx context.Context) (siteinfo.Info, error) {
 // keeping any of its bytes.
 func (d *downloader) probeURL(ctx context.Context, rawURL string) (info siteinfo.Info, err error) {
 	err = d.retry(ctx, "the first request", func() error {
-<<<<<<< HEAD
-		info, err = d.probeOnce(ctx, rawURL)
-=======
 		release, err := hostSlot(ctx, d.slots)
 		if err != nil {
 			return err
 		}
 		defer release()
-		info, err = d.client.Probe(ctx, rawURL)
->>>>>>> a31aade (Batches at scale and the library Client (issues 17, 20))
+		info, err = d.probeOnce(ctx, rawURL)
 		return err
 	})
 	return info, err
@@ -94,7 +87,6 @@ func (d *downloader) retry(ctx context.Context, what string, request func() erro
 	}
 }
 
-<<<<<<< HEAD
 // The first request of a download (HTTP or HTTPS) has no other
 // connection to be judged by, so it keeps its absolute limits and is not
 // cut. But a connection that went silent for good (a dead node behind a
@@ -161,7 +153,8 @@ func (d *downloader) probeOnce(ctx context.Context, rawURL string) (siteinfo.Inf
 			}
 		}
 	}
-=======
+}
+
 // partialThere reports whether the named output has a .info beside it, a
 // partial download to resume.
 func (d *downloader) partialThere() bool {
@@ -170,5 +163,4 @@ func (d *downloader) partialThere() bool {
 	}
 	_, err := os.Stat(d.req.Output + ".info")
 	return err == nil
->>>>>>> a31aade (Batches at scale and the library Client (issues 17, 20))
 }

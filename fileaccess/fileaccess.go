@@ -3,17 +3,15 @@
 // to the final size, flushed on demand, and locked so that only one
 // process downloads into it at a time.
 //
-<<<<<<< HEAD
 // What differs between systems lives in one file per system and is said
 // there: the lock (flock on Unix, LockFileEx on Windows), preallocation
 // (fallocate on Linux; elsewhere the file is only extended), the flush
 // (fdatasync on Linux; elsewhere os.File.Sync, which is F_FULLFSYNC on
 // macOS and FlushFileBuffers on Windows) and the early writeback hint
 // (sync_file_range on Linux; nothing elsewhere).
-=======
+//
 // It is part of netfox's engine, not its stable API (package netfox):
 // its exported names may change between versions.
->>>>>>> a31aade (Batches at scale and the library Client (issues 17, 20))
 package fileaccess
 
 import (
