@@ -332,7 +332,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	closed = true
 	if err := finish(part, p, d.req.Overwrite); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return res, fmt.Errorf("%w: %s appeared during the download and is left as it is; the download is complete in %s (use --overwrite to replace it)", ErrExists, p.out, p.part)
+			return res, fmt.Errorf("%w: %s appeared during the download and is left as it is; the download is complete in %s", ErrExists, p.out, p.part)
 		}
 		return res, ioError(err)
 	}
