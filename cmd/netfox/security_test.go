@@ -218,7 +218,9 @@ func TestPasswordsNeverPrinted(t *testing.T) {
 	failing.Store(true)
 	good := testserver.New(t, data)
 	flaky := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Range") != "" && failing.Load() {
+		// The first request (bytes=0-) is the probe and the first
+		// segment; the other ranges fail.
+		if rg := r.Header.Get("Range"); rg != "" && rg != "bytes=0-" && failing.Load() {
 			http.Error(w, "busy", http.StatusServiceUnavailable)
 			return
 		}
@@ -360,7 +362,9 @@ func TestServerTextEscaped(t *testing.T) {
 	failing := atomic.Bool{}
 	failing.Store(true)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Range") != "" && failing.Load() {
+		// The first request (bytes=0-) is the probe and the first
+		// segment; the other ranges fail.
+		if rg := r.Header.Get("Range"); rg != "" && rg != "bytes=0-" && failing.Load() {
 			http.Error(w, "busy", http.StatusServiceUnavailable)
 			return
 		}
@@ -369,7 +373,7 @@ func TestServerTextEscaped(t *testing.T) {
 	}))
 	defer srv.Close()
 	dir := t.TempDir()
-	if _, code := run(t, dir, "get", "-q", "--max-tries", "1", "--retry-wait", "10ms", "-o", "out", srv.URL+"/f.bin"); code == 0 {
+	if _, code := run(t, dir, "get", "-q", "--min-split", "16KiB", "--max-tries", "1", "--retry-wait", "10ms", "-o", "out", srv.URL+"/f.bin"); code == 0 {
 		t.Fatal("the first run should fail")
 	}
 	failing.Store(false)
@@ -454,13 +458,14 @@ func TestFinalRenameKeepsANewFile(t *testing.T) {
 	theirs := []byte("written by someone else meanwhile\n")
 	var once sync.Once
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Range") != "" {
+		// After the probe (bytes=0-), while the other ranges are fetched.
+		if rg := r.Header.Get("Range"); rg != "" && rg != "bytes=0-" {
 			once.Do(func() { os.WriteFile(filepath.Join(dir, "out"), theirs, 0o644) })
 		}
 		http.ServeContent(w, r, "f.bin", time.Unix(1_700_000_000, 0), bytes.NewReader(data))
 	}))
 	defer srv.Close()
-	stderr, code := run(t, dir, "get", "-q", "-o", "out", srv.URL+"/f.bin")
+	stderr, code := run(t, dir, "get", "-q", "--min-split", "16KiB", "-o", "out", srv.URL+"/f.bin")
 	if code != exitExists {
 		t.Errorf("exit %d, want %d: %s", code, exitExists, stderr)
 	}
