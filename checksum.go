@@ -71,7 +71,7 @@ func (c *Checksum) verify(path string) error {
 		return ioError(err)
 	}
 	if got := h.Sum(nil); !bytes.Equal(got, c.Sum) {
-		return fmt.Errorf("%w: %s of %s is %x, expected %x; the data stays in %s (run with --restart to download it again)",
+		return fmt.Errorf("%w: %s of %s is %x, expected %x; the data stays in %s",
 			ErrChecksum, c.Algo, path, got, c.Sum, path)
 	}
 	return nil

@@ -11,13 +11,37 @@
 //		Connections: 8,
 //	})
 //
-// Download probes the remote (length, ETag, Last-Modified, range support),
-// splits the length into Connections ranges and fetches them in parallel
+// Download probes the remote with its first request, a GET from byte
+// zero whose answer gives the length, ETag, Last-Modified and range
+// support and whose body is the first segment; it splits the length into
+// up to Connections ranges of at least MinSplit bytes and fetches them in parallel
 // into Output + ".part", recording each segment's progress in
 // Output + ".info". On success the .part file is flushed, renamed to
 // Output, and the .info removed. Cancelling ctx stops the download and
 // saves its state; calling Download again with the same Request resumes
 // it.
+//
+// A program that downloads several files shares one Client: one HTTP
+// transport and its pool of connections, a User-Agent, a budget of
+// connections per host that all its downloads share, and an optional
+// shared rate limit. Client.DownloadAll runs a batch, a few files at a
+// time, with a result per file:
+//
+//	client := netfox.NewClient(netfox.ClientOptions{MaxConnectionsPerHost: 8})
+//	defer client.Close()
+//	results := client.DownloadAll(ctx, reqs, netfox.BatchOptions{Parallel: 4})
+//
+// Request.OnProgress is called every second with a Snapshot (bytes
+// written, total, rate, ETA, segments) for a program to print.
+//
+// # Stable API and engine
+//
+// The stable API is this package: Client, Download, Request, Result,
+// Progress and Snapshot, the sentinel errors. The packages beside it are
+// the engine and may change between versions: segment (splitting and the
+// fetch loop), siteinfo (probing and checked range requests), fileaccess
+// (the positional writer), state (the .info codec); cmd/netfox is the
+// command. Their exported names serve netfox's own packages first.
 //
 // # Guarantees
 //
@@ -43,5 +67,7 @@
 // Errors wrap one of the sentinels in errors.go (ErrRemoteChanged,
 // ErrBadState, ErrIO, ...) or are a *StatusError, so that callers can tell
 // causes apart with errors.Is and errors.As; the CLI maps each to its own
-// exit code.
+// exit code and adds what to do with its flags. A download ended by its
+// context returns an error wrapping ctx.Err() (context.Canceled or
+// context.DeadlineExceeded), whatever it was doing.
 package netfox

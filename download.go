@@ -1,6 +1,7 @@
 package netfox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
 	"github.com/netfox/netfox/fileaccess"
@@ -57,18 +59,6 @@ type Source struct {
 	Dropped string
 }
 
-// Download fetches req.URL into req.Output, resuming a partial download
-// that an earlier run left there. It returns an error wrapping one of the
-// package's sentinel errors (or a *StatusError) on failure, and leaves
-// the .part and .info files in place so that a later call resumes.
-func Download(ctx context.Context, req Request) (Result, error) {
-	d, err := newDownloader(req)
-	if err != nil {
-		return Result{}, err
-	}
-	return d.run(ctx)
-}
-
 // maxFreshStarts bounds how often one run starts over because the remote
 // file changed under it: a file that keeps changing cannot be downloaded.
 const maxFreshStarts = 1
@@ -82,9 +72,16 @@ type downloader struct {
 	// adopted reports that Continue took over the .part in this run,
 	// after checking its end against the remote.
 	adopted bool
+	limiter *rate.Limiter
+	// slots is the connection budget of the URL's host, shared with the
+	// other downloads of the Client; primed is the first request's
+	// answer while no segment has taken it.
+	slots  *semaphore.Weighted
+	primed *primed
+	bufs   *sync.Pool // the Client's read buffers
 }
 
-func newDownloader(req Request) (*downloader, error) {
+func newDownloader(c *Client, req Request) (*downloader, error) {
 	if req.Connections == 0 {
 		req.Connections = DefaultConnections
 	}
@@ -114,18 +111,38 @@ func newDownloader(req Request) (*downloader, error) {
 	if req.StallWindow == 0 {
 		req.StallWindow = 10 * time.Second
 	}
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	if req.LimitRate > 0 && c.limiter != nil {
+		return nil, fmt.Errorf("%w: LimitRate is set both on the Request and on its Client; one limit applies to a download", ErrUsage)
+	}
 	httpClient := req.HTTPClient
 	if httpClient == nil {
-		httpClient = NewHTTPClient(req.Connections, req.Transport)
+		httpClient = c.http
+	}
+	header := req.Header.Clone()
+	if header == nil {
+		header = http.Header{}
+	}
+	if header.Get("User-Agent") == "" {
+		header.Set("User-Agent", cmp.Or(req.UserAgent, c.userAgent))
+	}
+	limiter := c.limiter
+	if req.LimitRate > 0 {
+		limiter = newLimiter(req.LimitRate)
 	}
 	return &downloader{
 		req:   req,
 		conns: req.Connections,
 		client: &siteinfo.Client{
-			HTTP: httpClient, Header: req.Header, User: req.User, Password: req.Password, Credentials: req.Credentials,
+			HTTP: httpClient, Header: header, User: req.User, Password: req.Password, Credentials: req.Credentials,
 			LocationTrusted: req.LocationTrusted, AllowInsecureRedirect: req.AllowInsecureRedirect,
 		},
-		bootID: state.BootID(),
+		bootID:  state.BootID(),
+		limiter: limiter,
+		slots:   c.hostSlots(req.URL),
+		bufs:    &c.bufs,
 	}, nil
 }
 
@@ -158,10 +175,11 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	began := time.Now()
 	var tcp connCounter
 	ctx = tcp.trace(ctx)
-	info, err := d.probe(ctx)
+	info, err := d.probeFirst(ctx)
 	if err != nil {
 		return Result{}, err
 	}
+	defer d.primed.close()
 	p, err := d.outputPaths(info)
 	if err != nil {
 		return Result{}, err
@@ -220,7 +238,9 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	var connections atomic.Int64 // lowered when the server is overloaded
 	connections.Store(int64(d.conns))
 	fetcher := &segment.Fetcher{
-		Limit:        newLimiter(d.req.LimitRate),
+		Limit:        d.limiter,
+		Gate:         d.gate,
+		Buffers:      d.bufs,
 		Output:       part,
 		Fetched:      &fetched,
 		MaxTries:     d.req.MaxTries,
@@ -245,6 +265,11 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		},
 	}
 	res = Result{Path: p.out, Connections: d.conns, Parallel: d.conns}
+	if info.Ranges && info.Length >= 0 {
+		res.Parallel = d.connectionsFor(info.Length)
+		res.Connections = res.Parallel
+		connections.Store(int64(res.Parallel))
+	}
 	for fresh := 0; ; fresh++ {
 		var table *segment.Table
 		table, res.Resumed, err = d.plan(part, info, p)
@@ -252,6 +277,9 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 			return res, err
 		}
 		d.req.Progress.start(p.out, info.Length, table, &fetched)
+		if !startsAtZero(table) {
+			d.primed.close() // a resume: the first answer's bytes are not needed
+		}
 		if info.Ranges && info.Length >= 0 {
 			var sources []*source
 			if sources, err = d.probeMirrors(ctx, info); err != nil {
@@ -259,6 +287,9 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 			}
 			if fresh == 0 {
 				sources[0].fetched.Add(adopted.checked) // the check of the adopted file's end
+			}
+			if len(sources) > 1 {
+				d.primed.close() // a worker on a mirror could claim it
 			}
 			d.useSources(fetcher, sources, &res)
 			err = d.fetchRanges(ctx, part, fetcher, info, table, p.info)
@@ -272,7 +303,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		}
 		if errors.Is(err, ErrRemoteChanged) && fresh < maxFreshStarts && ctx.Err() == nil {
 			d.notify("the remote file changed during the download (%v); starting over", err)
-			if info, err = d.probe(ctx); err != nil {
+			if info, err = d.probeFirst(ctx); err != nil {
 				return res, err
 			}
 			if err := discard(part, p.info); err != nil {
@@ -301,7 +332,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	closed = true
 	if err := finish(part, p, d.req.Overwrite); err != nil {
 		if errors.Is(err, fs.ErrExist) {
-			return res, fmt.Errorf("%w: %s appeared during the download and is left as it is; the download is complete in %s (use --overwrite to replace it)", ErrExists, p.out, p.part)
+			return res, fmt.Errorf("%w: %s appeared during the download and is left as it is; the download is complete in %s", ErrExists, p.out, p.part)
 		}
 		return res, ioError(err)
 	}
@@ -360,7 +391,7 @@ func ioError(err error) error {
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
 		return fmt.Errorf("%w: %w (free some space, then run the same command again to resume)", ErrIO, err)
 	case errors.Is(err, syscall.EROFS), errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%w: %w (choose a writable place with -o)", ErrIO, err)
+		return fmt.Errorf("%w: %w", ErrIO, err)
 	}
 	return fmt.Errorf("%w: %w", ErrIO, err)
 }
@@ -386,13 +417,12 @@ func (d *downloader) checkOutput(out string, info siteinfo.Info) error {
 	case err != nil:
 		return ioError(err)
 	case fi.IsDir():
-		return fmt.Errorf("%w: %s is a directory (name a file with -o)", ErrIO, out)
+		return fmt.Errorf("%w: %s is a directory", ErrIO, out)
 	case !d.req.Overwrite:
-		advice := "use --overwrite to replace it"
 		if continuable(fi.Size(), info) && !d.req.Continue {
-			advice = "use --overwrite to replace it, or -c to continue it once its last MiB matches the server"
+			return fmt.Errorf("%w: %s, %w", ErrExists, out, ErrContinuable)
 		}
-		return fmt.Errorf("%w: %s (%s)", ErrExists, out, advice)
+		return fmt.Errorf("%w: %s", ErrExists, out)
 	}
 	return nil
 }
@@ -407,7 +437,7 @@ func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fet
 		defer close(cpDone)
 		cp.loop(stop)
 	}()
-	err := segment.Run(ctx, table, fetcher, d.conns)
+	err := segment.Run(ctx, table, fetcher, d.connectionsFor(table.Remaining()))
 	close(stop)
 	<-cpDone
 	if err == nil {
@@ -431,9 +461,11 @@ func (d *downloader) fetchStream(ctx context.Context, fetcher *segment.Fetcher, 
 	}
 	e := table.Take()
 	remote := &siteinfo.Remote{Client: d.client, Info: info}
-	stream := &streamOpener{open: remote.OpenStream}
+	stream := &streamOpener{open: remote.OpenStream, primed: d.primed}
 	single := &segment.Fetcher{
 		Limit:       fetcher.Limit,
+		Gate:        fetcher.Gate,
+		Buffers:     fetcher.Buffers,
 		Opener:      stream,
 		Output:      fetcher.Output,
 		Fetched:     fetcher.Fetched,
@@ -456,12 +488,16 @@ var errStreamBroken = permanent(errors.New("the connection broke and this server
 // streamOpener adapts a whole-file request to segment.Opener: it serves
 // only a range starting at zero.
 type streamOpener struct {
-	open func(context.Context) (io.ReadCloser, error)
+	open   func(context.Context) (io.ReadCloser, error)
+	primed *primed
 }
 
 func (s *streamOpener) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser, error) {
 	if r.Start != 0 {
 		return nil, errStreamBroken
+	}
+	if body := s.primed.take(ctx, r); body != nil {
+		return body, nil
 	}
 	return s.open(ctx)
 }

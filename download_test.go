@@ -261,9 +261,17 @@ func TestResumeAfterCancel(t *testing.T) {
 	if res.Resumed != written || res.Fetched != int64(len(content))-written {
 		t.Errorf("resumed %d fetched %d; want resumed %d fetched %d", res.Resumed, res.Fetched, written, int64(len(content))-written)
 	}
+	// The first run's first request, "bytes=0-", is the probe: it names
+	// the version, so it has nothing to check. It is logged when its
+	// response ends, with the cancel.
+	probes := 0
 	for _, line := range srv.Log() {
-		// The probe's GET of the first byte learns the validators; every
-		// range after it is pinned by them.
+		if strings.HasPrefix(line, `GET range="bytes=0-" if-range=""`) && probes == 0 {
+			probes++
+			continue
+		}
+		// A resumed run's probe sends a GET of the first byte to learn the
+		// validators; every range after it is pinned by them.
 		if strings.HasPrefix(line, "GET") && !strings.Contains(line, `range="bytes=0-0"`) && !strings.Contains(line, `if-range="\"`) {
 			t.Errorf("range request without If-Range: %s", line)
 		}

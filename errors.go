@@ -71,11 +71,18 @@ var (
 	// ErrIO indicates a local file-system failure: a full disk, a
 	// read-only directory, an output path that is a directory.
 	ErrIO = errors.New("local I/O error")
+	// ErrContinuable accompanies ErrExists when the existing output is
+	// shorter than the remote file and the server serves ranges: it may
+	// be a partial download that Request.Continue can take over.
+	ErrContinuable = errors.New("shorter than the remote file, perhaps a partial download of it")
 )
 
 // NetError is a failure to talk to the host: DNS, connect, TLS, reset,
-// timeout.
+// timeout. Its fields: Host string, the host; Err error, as net/http
+// returned it (Unwrap gives it).
 type NetError = siteinfo.NetError
 
 // StatusError is an HTTP answer with an unexpected status, such as 404.
+// Its fields: Code int, the status code; Status string, as sent (e.g.
+// "404 Not Found"); URL string, the address that answered.
 type StatusError = siteinfo.StatusError

@@ -26,7 +26,7 @@ func TestFTP(t *testing.T) {
 	for _, n := range []int{1, 4, 8} {
 		t.Run(fmt.Sprintf("n=%d", n), func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
-			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.URL + "/f.bin", Output: out, Connections: n})
+			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.URL + "/f.bin", Output: out, Connections: n, MinSplit: 64 << 10})
 			if err != nil {
 				t.Fatal(err)
 			}

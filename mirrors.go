@@ -18,10 +18,16 @@ type source struct {
 	remote  *siteinfo.Remote
 	fetched atomic.Int64
 	dropped atomic.Pointer[string]
+	// primed, for URL, is the first request's answer, read by the
+	// segment at byte zero.
+	primed *primed
 }
 
 // OpenRange opens a range of the source, counting its bytes.
 func (s *source) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser, error) {
+	if body := s.primed.take(ctx, r); body != nil {
+		return &countingBody{ReadCloser: body, n: &s.fetched}, nil
+	}
 	body, err := s.remote.OpenRange(ctx, r)
 	if err != nil {
 		return nil, err
@@ -44,7 +50,7 @@ func (c *countingBody) Read(p []byte) (int, error) {
 // each mirror that answers with the same length and serves ranges. A
 // mirror of another length is refused outright: it holds another file.
 func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*source, error) {
-	sources := []*source{{url: siteinfo.RedactURL(d.req.URL), remote: &siteinfo.Remote{Client: d.client, Info: info}}}
+	sources := []*source{{url: siteinfo.RedactURL(d.req.URL), remote: &siteinfo.Remote{Client: d.client, Info: info}, primed: d.primed}}
 	if len(d.req.Mirrors) == 0 {
 		return sources, nil
 	}
@@ -80,7 +86,7 @@ func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*s
 		}
 	}
 	if differentValidators && d.req.Checksum == nil {
-		d.notify("the mirrors give different ETag or Last-Modified values, so only their length shows they hold the same file; add --checksum to prove the result")
+		d.notify("the mirrors give different ETag or Last-Modified values, so only their length shows they hold the same file; a checksum would prove the result")
 	}
 	return sources, nil
 }

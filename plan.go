@@ -23,7 +23,7 @@ func (d *downloader) checkPartFile(p paths) error {
 	_, infoErr := os.Stat(p.info)
 	_, partErr := os.Stat(p.part)
 	if infoErr == nil && errors.Is(partErr, fs.ErrNotExist) {
-		return fmt.Errorf("%w: %s exists but %s is missing (use --restart to start over)", ErrBadState, p.info, p.part)
+		return fmt.Errorf("%w: %s exists but %s is missing", ErrBadState, p.info, p.part)
 	}
 	return nil
 }
@@ -95,9 +95,9 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 		if errors.As(err, &pathErr) {
 			return nil, 0, ioError(err)
 		}
-		return nil, 0, fmt.Errorf("%w: %w (run again with --restart to discard the partial download)", ErrBadState, err)
+		return nil, 0, fmt.Errorf("%w: %w", ErrBadState, err)
 	case !sameAddress(saved.URL, d.req.URL) && movedProof(saved, info, d.req.Checksum != nil) == "":
-		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s, and nothing shows the two are the same file (use --restart to discard it, or another -o)", ErrBadState, p.info, siteinfo.Escape(siteinfo.RedactURL(saved.URL)), siteinfo.RedactURL(d.req.URL))
+		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s, and nothing shows the two are the same file", ErrBadState, p.info, siteinfo.Escape(siteinfo.RedactURL(saved.URL)), siteinfo.RedactURL(d.req.URL))
 	default:
 		if !sameAddress(saved.URL, d.req.URL) {
 			// The next save records the new address.
@@ -111,7 +111,7 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 
 	// A fresh start: record the new plan before emptying the .part, so
 	// that the .info on disk never claims bytes of another version.
-	for _, r := range segment.Split(info.Length, d.conns) {
+	for _, r := range segment.Split(info.Length, d.connectionsFor(info.Length)) {
 		table.Add(r.Start, r.Start, r.Start, r.End)
 	}
 	if err := state.Save(p.info, d.stateOf(info, table.Snapshot()), true); err != nil {
@@ -153,7 +153,7 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 		}
 	}
 	if size < claimed {
-		return 0, fmt.Errorf("%w: %s has %d bytes but %s says %d are written (use --restart to start over)", ErrBadState, p.part, size, p.info, claimed)
+		return 0, fmt.Errorf("%w: %s has %d bytes but %s says %d are written", ErrBadState, p.part, size, p.info, claimed)
 	}
 	// The first run may have stopped before or during preallocation
 	// (a full disk): allocate again, keeping the bytes already there.
@@ -195,6 +195,31 @@ func movedProof(saved state.State, now siteinfo.Info, checksum bool) string {
 		return "same length, and the result will be checked against the checksum"
 	}
 	return ""
+}
+
+// connectionsFor is the number of connections for n bytes: one per
+// minimum-size segment (MinSplit), at least one, at most Connections. A
+// smaller piece would cost a request, a round trip, for too little.
+func (d *downloader) connectionsFor(n int64) int {
+	minSplit := d.req.MinSplit
+	if minSplit <= 0 {
+		minSplit = defaultMinSplit
+	}
+	return int(min(max(n/minSplit, 1), int64(d.conns)))
+}
+
+// defaultMinSplit is the smallest segment when Request.MinSplit is zero.
+const defaultMinSplit = 1 << 20
+
+// startsAtZero reports whether table has a segment to fetch from byte
+// zero, the one the first request's answer can serve.
+func startsAtZero(table *segment.Table) bool {
+	for _, s := range table.Snapshot() {
+		if s.Start == 0 && s.Next == 0 && s.End > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 func describeChange(was, now siteinfo.Info) string {

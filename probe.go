@@ -3,7 +3,9 @@ package netfox
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http/httptrace"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -12,17 +14,48 @@ import (
 	"github.com/netfox/netfox/siteinfo"
 )
 
-// probe asks the remote about the file, retrying transient failures (a
-// 503, a reset) as the segments do. A host that cannot be reached at all
-// is reported at once: on the first request that is most often a typo,
-// not an outage.
-func (d *downloader) probe(ctx context.Context) (siteinfo.Info, error) {
-	return d.probeURL(ctx, d.req.URL)
+// probeFirst asks the remote about the file with the download's first
+// request (siteinfo.Client.ProbeOpen) and keeps its answer's body, the
+// file from byte zero, in d.primed for the segment that starts there.
+// The request waits for a connection of the host's budget; the body keeps
+// it until it is read or dropped.
+//
+// A download that is likely to resume (its .info is there), that takes
+// over a partial file (Continue) or that has mirrors asks with HEAD
+// instead: its first bytes would not be read.
+func (d *downloader) probeFirst(ctx context.Context) (siteinfo.Info, error) {
+	d.primed.close()
+	d.primed = nil
+	if len(d.req.Mirrors) > 0 || d.req.Continue || d.partialThere() {
+		return d.probeURL(ctx, d.req.URL)
+	}
+	var info siteinfo.Info
+	err := d.retry(ctx, "the first request", func() error {
+		release, err := hostSlot(ctx, d.slots)
+		if err != nil {
+			return err
+		}
+		var body io.ReadCloser
+		info, body, err = d.client.ProbeOpen(ctx, d.req.URL)
+		if body == nil {
+			release()
+		} else {
+			d.primed = &primed{body: body, release: release}
+		}
+		return err
+	})
+	return info, err
 }
 
-// probeURL is probe for any address of the file.
+// probeURL asks the remote at rawURL about the file (a mirror's), without
+// keeping any of its bytes.
 func (d *downloader) probeURL(ctx context.Context, rawURL string) (info siteinfo.Info, err error) {
 	err = d.retry(ctx, "the first request", func() error {
+		release, err := hostSlot(ctx, d.slots)
+		if err != nil {
+			return err
+		}
+		defer release()
 		info, err = d.probeOnce(ctx, rawURL)
 		return err
 	})
@@ -34,7 +67,9 @@ func (d *downloader) probeURL(ctx context.Context, rawURL string) (info siteinfo
 
 // retry runs a single request until it succeeds, fails for good or has
 // failed MaxTries times, waiting between tries as the segments do; what
-// names the request in the notices.
+// names the request in the notices. A host that cannot be reached at all
+// is reported at once: on the first request that is most often a typo,
+// not an outage (unless the cause is local, such as too many open files).
 func (d *downloader) retry(ctx context.Context, what string, request func() error) error {
 	maxTries := d.req.MaxTries
 	if maxTries <= 0 {
@@ -43,7 +78,7 @@ func (d *downloader) retry(ctx context.Context, what string, request func() erro
 	for try := 1; ; try++ {
 		err := request()
 		var netErr *siteinfo.NetError
-		unreachable := errors.As(err, &netErr) && netErr.Dial()
+		unreachable := errors.As(err, &netErr) && netErr.Dial() && !localPressure(err)
 		if err == nil || ctx.Err() != nil || segment.IsPermanent(err) || errors.Is(err, siteinfo.ErrBadURL) || unreachable || try >= maxTries {
 			return err
 		}
@@ -121,4 +156,14 @@ func (d *downloader) probeOnce(ctx context.Context, rawURL string) (siteinfo.Inf
 			}
 		}
 	}
+}
+
+// partialThere reports whether the named output has a .info beside it, a
+// partial download to resume.
+func (d *downloader) partialThere() bool {
+	if d.req.Output == "" {
+		return false
+	}
+	_, err := os.Stat(d.req.Output + ".info")
+	return err == nil
 }

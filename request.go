@@ -2,6 +2,7 @@ package netfox
 
 import (
 	"crypto/tls"
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -56,10 +57,15 @@ type Request struct {
 
 	// Header is sent with every request.
 	Header http.Header
-	// HTTPClient does the requests; nil means NewHTTPClient(Connections,
-	// Transport), a client tuned for segmented downloads.
+	// UserAgent is the User-Agent header, unless Header has one; empty
+	// means the Client's (DefaultUserAgent).
+	UserAgent string
+	// HTTPClient does the requests; nil means the Client's shared one
+	// (for Download, NewHTTPClient with Transport). Setting both
+	// HTTPClient and Transport is refused: Transport would be ignored.
 	HTTPClient *http.Client
-	// Transport holds the proxy, TLS and cookie settings of that client.
+	// Transport holds the proxy, TLS and cookie settings of the client
+	// Download builds. With a Client, they are ClientOptions.Transport.
 	Transport TransportOptions
 	// Credentials, when set, gives the user and password for a host whose
 	// URL has none and for which User is empty (a ~/.netrc lookup).
@@ -86,7 +92,9 @@ type Request struct {
 	// backoff from 250ms, with jitter; a server's Retry-After may ask for
 	// more, up to five times this). Zero means 10s.
 	RetryWait time.Duration
-	// MinSplit is the smallest range cut off a running segment for an
+	// MinSplit is the smallest segment: a file gets one connection per
+	// MinSplit bytes, up to Connections (so a small file is fetched over
+	// one), and no range smaller is cut off a running segment for an
 	// idle connection. Zero means 1 MiB.
 	MinSplit int64
 
@@ -100,6 +108,14 @@ type Request struct {
 
 	// Progress, when set, is kept up to date for a UI to read.
 	Progress *Progress
+	// OnProgress, when set, is called with the download's state every
+	// ProgressInterval while it runs and once more as it ends, from a
+	// goroutine of the download: a caller prints progress without a
+	// goroutine or ticker of its own.
+	OnProgress func(Snapshot)
+	// ProgressInterval is the time between two OnProgress calls; zero
+	// means one second.
+	ProgressInterval time.Duration
 	// Notify, when set, receives one-line notices meant for the user:
 	// a fallback, a fresh start, a retry.
 	Notify func(msg string)
@@ -166,4 +182,29 @@ func NewHTTPClient(connections int, opts TransportOptions) *http.Client {
 	t.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.ResponseHeaderTimeout = 30 * time.Second
 	return &http.Client{Transport: t, Jar: opts.Jar}
+}
+
+// validate refuses a Request that cannot succeed, before any byte moves.
+func (r *Request) validate() error {
+	if r.HTTPClient != nil && !r.Transport.isZero() {
+		return errConflictingClient
+	}
+	if r.Checksum != nil {
+		h, ok := newHash(r.Checksum.Algo)
+		if !ok {
+			return fmt.Errorf("%w: checksum algorithm %q (want sha256, sha512, sha1 or md5, in lower case)", ErrUsage, r.Checksum.Algo)
+		}
+		if len(r.Checksum.Sum) != h.Size() {
+			return fmt.Errorf("%w: a %s checksum is %d bytes, not %d", ErrUsage, r.Checksum.Algo, h.Size(), len(r.Checksum.Sum))
+		}
+	}
+	switch {
+	case r.LimitRate < 0:
+		return fmt.Errorf("%w: LimitRate %d is negative", ErrUsage, r.LimitRate)
+	case r.MinSplit < 0:
+		return fmt.Errorf("%w: MinSplit %d is negative", ErrUsage, r.MinSplit)
+	case r.MaxTries < 0:
+		return fmt.Errorf("%w: MaxTries %d is negative", ErrUsage, r.MaxTries)
+	}
+	return nil
 }

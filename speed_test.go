@@ -48,7 +48,7 @@ func TestPoliteOnOverload(t *testing.T) {
 
 	out := filepath.Join(t.TempDir(), "out")
 	var got notices
-	res, err := netfox.Download(context.Background(), netfox.Request{URL: base + "/f", Output: out, Connections: 8, Notify: got.add})
+	res, err := netfox.Download(context.Background(), netfox.Request{URL: base + "/f", Output: out, Connections: 8, MinSplit: 64 << 10, Notify: got.add})
 	if err != nil {
 		t.Fatal(err)
 	}

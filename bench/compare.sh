@@ -15,6 +15,8 @@
 #                  response headers included; netfox, aria2c, axel
 #   silent-body    the same, but a silenced connection first passes 1 MiB
 #                  of its answer (it stops mid-body and stays open)
+#   batch          1,500 files of 64 KiB in one list, 8 at once, under
+#                  ulimit -n 256; netfox -i and aria2c -i (-x1)
 # Each case runs every tool RUNS times, interleaved (A B C D, A B C D, ...)
 # so that machine noise hits all tools alike. Every run is timed (wall via
 # date +%s.%N, CPU and peak RSS via GNU time -v), its output sha256-checked,
@@ -29,11 +31,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-5}
-CASES=${CASES:-uniform mixed nocap nocap-n16-rss https-wan silent silent-body}
+CASES=${CASES:-uniform mixed nocap nocap-n16-rss https-wan silent silent-body batch}
 OUT=${OUT:-bench/RESULTS.md}
 SMALL_MIB=${SMALL_MIB:-256} # uniform, mixed (override only for smoke tests)
 BIG_MIB=${BIG_MIB:-1024}   # nocap, nocap-n16-rss
 WAN_MIB=${WAN_MIB:-64}     # https-wan
+BATCH_FILES=${BATCH_FILES:-1500} # batch: files of BATCH_KIB KiB
+BATCH_KIB=64
+BATCH_NOFILE=256                 # batch: ulimit -n of each tool
 WAN_LATENCY=40ms           # https-wan: per connection
 WAN_RATE_MIB=2             # https-wan: per connection
 SILENT_MIB=${SILENT_MIB:-64} # silent, silent-body
@@ -47,8 +52,8 @@ N=8
 
 for c in $CASES; do
   case $c in
-    uniform | mixed | nocap | nocap-n16-rss | https-wan | silent | silent-body) ;;
-    *) echo "compare.sh: unknown case '$c' (want: uniform mixed nocap nocap-n16-rss https-wan silent silent-body)" >&2; exit 2 ;;
+    uniform | mixed | nocap | nocap-n16-rss | https-wan | silent | silent-body | batch) ;;
+    *) echo "compare.sh: unknown case '$c' (want: uniform mixed nocap nocap-n16-rss https-wan silent silent-body batch)" >&2; exit 2 ;;
   esac
 done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: RUNS must be a positive integer" >&2; exit 2; }
@@ -83,6 +88,12 @@ if wants uniform || wants mixed; then mkfile small.bin "$SMALL_MIB"; fi
 if wants nocap || wants nocap-n16-rss; then mkfile big.bin "$BIG_MIB"; fi
 if wants https-wan; then mkfile wan.bin "$WAN_MIB"; fi
 if wants silent || wants silent-body; then mkfile silent.bin "$SILENT_MIB"; fi
+if wants batch; then # the batch's sha256 is that of its files in name order
+  echo "creating $BATCH_FILES files of $BATCH_KIB KiB ..." >&2
+  mkdir -p "$work/srv/batch"
+  for i in $(seq -w 0 $((BATCH_FILES - 1))); do head -c $((BATCH_KIB << 10)) /dev/urandom > "$work/srv/batch/f$i.bin"; done
+  want_sha[batch]=$(cat "$work/srv/batch"/f*.bin | sha256sum | cut -d' ' -f1)
+fi
 
 # Servers. Each gets its own TMPDIR so that nginxtest's private dir (and its
 # access.log) can be found: $work/ngx-NAME/nginxtest-*/access.log.
@@ -112,7 +123,7 @@ start_server() { # start_server NAME ARGS...
 if wants uniform || wants mixed; then
   start_server capped -rate "${CAP_MIB}MiB" -mixed "${SLOW_MIB}MiB,${FAST_MIB}MiB"
 fi
-if wants nocap || wants nocap-n16-rss; then start_server free -rate 0; fi
+if wants nocap || wants nocap-n16-rss || wants batch; then start_server free -rate 0; fi
 if wants https-wan; then start_server wan -rate 0 -tls -wan-latency "$WAN_LATENCY" -wan-rate "${WAN_RATE_MIB}MiB"; fi
 if wants silent; then start_server silent -rate 0 -wan-silent "$SILENT_SHARE"; fi
 if wants silent-body; then start_server silent-body -rate 0 -wan-silent "$SILENT_SHARE" -wan-silent-after "$SILENT_AFTER"; fi
@@ -158,7 +169,7 @@ stats() {
 
 # Per case: server, path, file, tools; "curl-skip" is a row without runs.
 case_server() { case $1 in uniform | mixed) echo capped ;; https-wan) echo wan ;; silent | silent-body) echo "$1" ;; *) echo free ;; esac; }
-case_file() { case $1 in uniform | mixed) echo small.bin ;; https-wan) echo wan.bin ;; silent | silent-body) echo silent.bin ;; *) echo big.bin ;; esac; }
+case_file() { case $1 in uniform | mixed) echo small.bin ;; https-wan) echo wan.bin ;; silent | silent-body) echo silent.bin ;; batch) echo batch ;; *) echo big.bin ;; esac; }
 case_url() {
   local s; s=$(case_server "$1")
   case $1 in mixed) echo "${base_url[$s]}/mixed/$(case_file "$1")" ;; *) echo "${base_url[$s]}/$(case_file "$1")" ;; esac
@@ -168,12 +179,30 @@ case_tools() {
     uniform | mixed) echo "netfox aria2c axel curl-skip" ;;
     nocap) echo "netfox aria2c axel curl" ;;
     nocap-n16-rss) echo "netfox-n16" ;;
-    https-wan) echo "netfox aria2c" ;;
+    https-wan | batch) echo "netfox aria2c" ;;
     silent | silent-body) echo "netfox aria2c axel" ;;
   esac
 }
 tool_cmd() { # tool_cmd TOOL DIR NAME URL -> sets cmd=(...)
   local d=$2 name=$3 url=$4
+  if [ "$name" = batch ]; then # URL is the directory; DIR/batch gets the files
+    local list=$work/list-$1.txt i
+    mkdir -p "$d/batch"
+    : > "$list"
+    for i in $(seq -w 0 $((BATCH_FILES - 1))); do
+      case $1 in
+        netfox) echo "$url/f$i.bin $d/batch/f$i.bin" ;;
+        aria2c) printf '%s\n  dir=%s\n  out=f%s.bin\n' "$url/f$i.bin" "$d/batch" "$i" ;;
+      esac
+    done >> "$list"
+    case $1 in
+      netfox) cmd=(bin/netfox get -q -i "$list" -j "$N") ;;
+      aria2c) cmd=(aria2c -i "$list" -j "$N" -x1 --file-allocation=none --allow-overwrite=true
+        --auto-file-renaming=false --console-log-level=error --summary-interval=0) ;;
+    esac
+    cmd=(sh -c "ulimit -n $BATCH_NOFILE && exec \"\$0\" \"\$@\"" "${cmd[@]}")
+    return 0
+  fi
   case $1 in
     netfox) cmd=(bin/netfox get -q -n "$N" -o "$d/$name" "$url") ;;
     netfox-n16) cmd=(bin/netfox get -q -n 16 -o "$d/$name" "$url") ;;
@@ -213,7 +242,10 @@ run_one() {
   wall=$(echo "$e - $s" | bc -l)
   cpu=$(awk -F': ' '/User time \(seconds\)|System time \(seconds\)/ { t += $2 } END { printf "%.2f", t }' "$work/time.txt")
   rss=$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$work/time.txt")
-  if [ -f "$d/$file" ]; then
+  if [ -d "$d/$file" ]; then
+    got=$(cat "$d/$file"/f*.bin | sha256sum | cut -d' ' -f1)
+    if [ "$got" = "${want_sha[$file]}" ]; then sha=ok; else sha=MISMATCH; fi
+  elif [ -f "$d/$file" ]; then
     got=$(sha256sum < "$d/$file" | cut -d' ' -f1)
     if [ "$got" = "${want_sha[$file]}" ]; then sha=ok; else sha=MISMATCH; fi
   else
@@ -374,6 +406,7 @@ case_title() {
     https-wan) echo "https-wan: $WAN_MIB MiB over HTTPS (nginx, HTTP/2 on) behind $WAN_LATENCY + $WAN_RATE_MIB MiB/s per TCP connection" ;;
     silent) echo "silent: $SILENT_MIB MiB, a share of $SILENT_SHARE of the TCP connections silent for good (toxiproxy timeout toxic), headers included" ;;
     silent-body) echo "silent-body: $SILENT_MIB MiB, a share of $SILENT_SHARE of the TCP connections silent for good after $SILENT_AFTER of their answer" ;;
+    batch) echo "batch: $BATCH_FILES files of $BATCH_KIB KiB in one list, $N at once, ulimit -n $BATCH_NOFILE (targets: at most 2 requests per file, peak RSS <= 48 MiB, no slower than aria2c)" ;;
   esac
 }
 
@@ -409,6 +442,8 @@ elapsed=$(($(date +%s) - started))
   echo "aria2c -x$N -s$N -k1M --file-allocation=none --allow-overwrite=true --auto-file-renaming=false --console-log-level=error --summary-interval=0 -d DIR -o NAME URL"
   echo "axel -q -n $N -o OUT URL"
   echo "curl -s -o OUT URL                   # nocap only"
+  echo "sh -c 'ulimit -n $BATCH_NOFILE && exec \"\$0\" \"\$@\"' bin/netfox get -q -i LIST -j $N   # batch: LIST has 'URL OUT' lines"
+  echo "sh -c 'ulimit -n $BATCH_NOFILE && exec \"\$0\" \"\$@\"' aria2c -i LIST -j $N -x1 --file-allocation=none --allow-overwrite=true --auto-file-renaming=false --console-log-level=error --summary-interval=0   # batch: dir=/out= lines"
   echo "bin/bench-nginx -root SRV -rate ${CAP_MIB}MiB -mixed ${SLOW_MIB}MiB,${FAST_MIB}MiB   # uniform (/), mixed (/mixed/)"
   echo "bin/bench-nginx -root SRV -rate 0                          # nocap"
   echo "bin/bench-nginx -root SRV -rate 0 -tls -wan-latency $WAN_LATENCY -wan-rate ${WAN_RATE_MIB}MiB   # https-wan; netfox gets --ca-cert CA, aria2c --ca-certificate=CA"

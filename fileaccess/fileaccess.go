@@ -9,6 +9,9 @@
 // (fdatasync on Linux; elsewhere os.File.Sync, which is F_FULLFSYNC on
 // macOS and FlushFileBuffers on Windows) and the early writeback hint
 // (sync_file_range on Linux; nothing elsewhere).
+//
+// It is part of netfox's engine, not its stable API (package netfox):
+// its exported names may change between versions.
 package fileaccess
 
 import (

@@ -74,7 +74,7 @@ func isReconnect(err error) bool {
 // IsPermanent reports whether err should stop the download rather than be
 // retried.
 func IsPermanent(err error) bool {
-	if errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
 	var p Permanent
@@ -126,6 +126,12 @@ type Fetcher struct {
 	// Limit, when set, caps the bytes per second of all the segments
 	// that share it (--limit-rate).
 	Limit *rate.Limiter
+	// Gate, when set, is asked for a connection before each request for
+	// r and returns the function that gives it back. It bounds the
+	// connections open at once to a host across downloads. The wait for
+	// it is not part of the attempt: neither the stall watchdog nor the
+	// slow-connection monitor sees a request that has not been sent.
+	Gate func(ctx context.Context, r Range) (release func(), err error)
 
 	// OnLower, when set, is told when Run lowers its number of
 	// connections because the server said it is overloaded.
@@ -141,9 +147,23 @@ type Fetcher struct {
 	// segments and fetchers that share it.
 	Fetched *atomic.Int64
 
+	// Buffers, when set, holds the read buffers (*[]byte of bufSize)
+	// of every fetcher that shares it, the downloads of one client: a
+	// batch of many files then reuses a few buffers instead of
+	// allocating its own for each file.
+	Buffers *sync.Pool
+
 	// bufs holds read buffers so that stolen ranges and retries reuse
-	// them instead of allocating per attempt.
+	// them instead of allocating per attempt, when Buffers is nil.
 	bufs sync.Pool
+}
+
+// buffers is the pool of read buffers of f.
+func (f *Fetcher) buffers() *sync.Pool {
+	if f.Buffers != nil {
+		return f.Buffers
+	}
+	return &f.bufs
 }
 
 // A batch is gathered from the network before it is written: one pwrite
@@ -306,6 +326,17 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	if r.Len() <= 0 {
 		return nil
 	}
+	if f.Gate != nil {
+		release, err := f.Gate(ctx, r)
+		if err != nil {
+			return err
+		}
+		defer release()
+		// End may have moved while waiting.
+		if r.End = s.End(); r.Len() <= 0 {
+			return nil
+		}
+	}
 	attemptCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	s.beginAttempt(cancel)
@@ -337,12 +368,13 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 		defer w.silence.ended(s)
 	}
 
-	bp, _ := f.bufs.Get().(*[]byte)
+	pool := f.buffers()
+	bp, _ := pool.Get().(*[]byte)
 	if bp == nil {
 		b := make([]byte, bufSize)
 		bp = &b
 	}
-	defer f.bufs.Put(bp)
+	defer pool.Put(bp)
 	buf := *bp
 	if f.Limit != nil {
 		// Read no more at once than the limiter lets through at once.
@@ -384,7 +416,7 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 		if f.Limit != nil && n > 0 {
 			// Waiting after the read holds the next one back, and TCP's
 			// window slows the sender to match.
-			if err := f.Limit.WaitN(attemptCtx, n); err != nil {
+			if err := waitRate(attemptCtx, f.Limit, n); err != nil {
 				return err
 			}
 		}
@@ -398,6 +430,21 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 			return readErr
 		}
 	}
+}
+
+// waitRate waits until limit lets n more bytes through. The limiter
+// refuses at once a wait that would end after ctx's deadline; the
+// download cannot go on past that deadline anyway, so that refusal is the
+// deadline's error, not a failure to retry.
+func waitRate(ctx context.Context, limit *rate.Limiter, n int) error {
+	err := limit.WaitN(ctx, n)
+	if err == nil || ctx.Err() != nil {
+		return err
+	}
+	if _, ok := ctx.Deadline(); ok {
+		return fmt.Errorf("%w: the rate limit lets the next bytes through only after it", context.DeadlineExceeded)
+	}
+	return err
 }
 
 // watchStall cuts the attempt (through cancel) when received grows by

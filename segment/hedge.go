@@ -121,6 +121,13 @@ func (f *Fetcher) runHedge(ctx context.Context, t *Table, e *Entry, r Range, w *
 			}
 		}
 	}()
+	if f.Gate != nil {
+		release, err := f.Gate(ctx, r)
+		if err != nil {
+			return false
+		}
+		defer release()
+	}
 	body, err := opener.OpenRange(ctx, r)
 	if err != nil {
 		return false

@@ -1,6 +1,9 @@
 // Package segment splits a file's length into byte ranges and fetches each
 // range into a positional writer, advancing a per-segment offset that the
 // state file can record for a resume.
+//
+// It is part of netfox's engine, not its stable API (package netfox):
+// its exported names may change between versions.
 package segment
 
 import (

@@ -2,6 +2,9 @@
 // validators, range support, final URL, a safe file name) and opens byte
 // ranges of it, checking every answer against what was asked before a byte
 // of its body is handed on.
+//
+// It is part of netfox's engine, not its stable API (package netfox):
+// its exported names may change between versions.
 package siteinfo
 
 import (

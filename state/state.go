@@ -25,6 +25,9 @@
 // fdatasync the .part first and only then advance Synced. The file also
 // records the boot ID of the machine that wrote it: a resume on the same
 // boot trusts Next, a resume after a reboot trusts only Synced.
+//
+// It is part of netfox's engine, not its stable API (package netfox):
+// its exported names may change between versions.
 package state
 
 import (

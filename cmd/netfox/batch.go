@@ -9,7 +9,6 @@ import (
 	"sync"
 
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/netfox/netfox"
 	"github.com/netfox/netfox/internal/units"
@@ -77,69 +76,72 @@ func runBatch(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	perHost := c.Int("max-connections-per-host")
+	if perHost < 1 {
+		return usageError{fmt.Errorf("--max-connections-per-host must be at least 1, not %d", perHost)}
+	}
+	// One client for the whole list: its connections are reused from one
+	// file to the next, the budget per host and --limit-rate hold for all
+	// the files together.
+	client := netfox.NewClient(netfox.ClientOptions{
+		Transport:             base.Transport,
+		MaxConnectionsPerHost: perHost,
+		LimitRate:             base.LimitRate,
+	})
+	defer client.Close()
+	base.Transport, base.LimitRate = netfox.TransportOptions{}, 0
+
 	var events *emitter
 	if c.Bool("json") {
 		events = newEmitter(os.Stdout)
 	}
 	quiet := c.Bool("quiet") || c.Bool("json")
 
-	results := make([]error, len(jobs))
-	paths := make([]string, len(jobs))
-	sizes := make([]int64, len(jobs))
-	var mu sync.Mutex // serialises the per-file lines
-	var g errgroup.Group
-	g.SetLimit(c.Int("jobs"))
+	reqs := make([]netfox.Request, len(jobs))
 	for i, j := range jobs {
-		g.Go(func() error {
-			req := base
-			req.URL, req.Output = j.url, j.output
-			tag := fmt.Sprintf("[%d/%d]", i+1, len(jobs))
-			var finish func(netfox.Result, error)
+		reqs[i] = base
+		reqs[i].URL, reqs[i].Output = j.url, j.output
+	}
+	finishes := make([]func(netfox.Result, error), len(jobs))
+	var mu sync.Mutex // serialises the per-file lines
+	tag := func(i int) string { return fmt.Sprintf("[%d/%d]", i+1, len(jobs)) }
+	outcomes := client.DownloadAll(c.Context, reqs, netfox.BatchOptions{
+		Parallel: c.Int("jobs"),
+		OnStart: func(i int, req *netfox.Request) {
 			if events != nil {
-				finish = events.watch(&req)
+				finishes[i] = events.watch(req)
 			} else if !quiet {
 				req.Notify = func(msg string) {
 					mu.Lock()
-					fmt.Fprintf(os.Stderr, "netfox: %s %s\\n", tag, printable(msg))
+					fmt.Fprintf(os.Stderr, "netfox: %s %s\n", tag(i), printable(msg))
 					mu.Unlock()
 				}
 			}
-			res, err := netfox.Download(c.Context, req)
-			if finish != nil {
-				finish(res, err)
+		},
+		OnDone: func(i int, res netfox.Result, err error) {
+			if finishes[i] != nil {
+				finishes[i](res, err)
 			}
-			results[i], paths[i], sizes[i] = err, res.Path, res.Size
-			if !quiet {
-				mu.Lock()
-				if err != nil {
-					fmt.Fprintf(os.Stderr, "netfox: %s %s: %s\\n", tag, printable(j.url), message(err))
-				} else {
-					fmt.Fprintf(os.Stderr, "netfox: %s saved %s (%s)\\n", tag, printable(res.Path), units.FormatSize(res.Size))
-				}
-				mu.Unlock()
+			if quiet {
+				return
 			}
-			return nil
-		})
-	}
-	g.Wait()
-
-	worst, failed := 0, 0
-	for _, err := range results {
-		if err != nil {
-			failed++
-			worst = max(worst, exitCode(err))
-		}
-	}
-	if !c.Bool("quiet") {
-		fmt.Fprintf(os.Stderr, "netfox: %d files: %d saved, %d failed\\n", len(jobs), len(jobs)-failed, failed)
-		for i, j := range jobs {
-			if results[i] != nil {
-				fmt.Fprintf(os.Stderr, "  failed  %s (exit %d): %s\\n", printable(j.url), exitCode(results[i]), message(results[i]))
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "netfox: %s %s: %s\n", tag(i), printable(jobs[i].url), message(err))
 			} else {
-				fmt.Fprintf(os.Stderr, "  saved   %s (%s)\\n", printable(paths[i]), units.FormatSize(sizes[i]))
+				fmt.Fprintf(os.Stderr, "netfox: %s saved %s (%s)\n", tag(i), printable(res.Path), units.FormatSize(res.Size))
 			}
+		},
+	})
+	worst, failed := 0, 0
+	for _, o := range outcomes {
+		if o.Err != nil {
+			failed++
+			worst = max(worst, exitCode(o.Err))
 		}
 	}
+	printBatchSummary(os.Stderr, jobs, outcomes, failed, c.Bool("quiet"))
 	if c.Context.Err() != nil {
 		return c.Context.Err()
 	}
@@ -147,4 +149,30 @@ func runBatch(c *cli.Context) error {
 		return exitError{code: worst, msg: fmt.Sprintf("%d of %d files failed", failed, len(jobs))}
 	}
 	return nil
+}
+
+// quietFailures is how many failed files a -q summary names.
+const quietFailures = 10
+
+// printBatchSummary ends a batch: a count, then a line per file; with -q
+// (quiet) only the failed files are named, the first quietFailures of
+// them, and nothing is printed when every file was saved.
+func printBatchSummary(w io.Writer, jobs []job, outcomes []netfox.BatchResult, failed int, quiet bool) {
+	if quiet && failed == 0 {
+		return
+	}
+	fmt.Fprintf(w, "netfox: %d files: %d saved, %d failed\n", len(jobs), len(jobs)-failed, failed)
+	named := 0
+	for i, o := range outcomes {
+		switch {
+		case o.Err == nil && !quiet:
+			fmt.Fprintf(w, "  saved   %s (%s)\n", printable(o.Result.Path), units.FormatSize(o.Result.Size))
+		case o.Err != nil && (!quiet || named < quietFailures):
+			named++
+			fmt.Fprintf(w, "  failed  %s (exit %d): %s\n", printable(jobs[i].url), exitCode(o.Err), message(o.Err))
+		}
+	}
+	if named < failed {
+		fmt.Fprintf(w, "  and %d more failed\n", failed-named)
+	}
 }

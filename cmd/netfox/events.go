@@ -129,7 +129,7 @@ func fileSHA256(path string) (string, error) {
 // runJSON downloads req reporting JSON events on stdout instead of bars.
 func runJSON(c *cli.Context, req netfox.Request) error {
 	finish := newEmitter(os.Stdout).watch(&req)
-	res, err := netfox.Download(c.Context, req)
+	res, err := download(c, req)
 	finish(res, err)
 	return err
 }

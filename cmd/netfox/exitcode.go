@@ -6,6 +6,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/netfox/netfox"
 	"github.com/netfox/netfox/segment"
@@ -81,7 +82,11 @@ func message(err error) string {
 	if errors.Is(err, context.Canceled) {
 		return "interrupted; progress is saved, run the same command again to resume"
 	}
-	return printable(strings.ReplaceAll(err.Error(), "\n", " "))
+	msg := printable(strings.ReplaceAll(err.Error(), "\n", " "))
+	if a := advice(err); a != "" {
+		msg += " (" + a + ")"
+	}
+	return msg
 }
 
 // printable is how every line netfox prints from what it was told (an
@@ -100,4 +105,24 @@ var userinfo = regexp.MustCompile(`(://[^/?#@\s:]*):[^/?#@\s]*@`)
 // quoted by a lower layer).
 func redactText(s string) string {
 	return userinfo.ReplaceAllString(s, "$1:***@")
+}
+
+// advice is what the user can do about err with the command's flags: the
+// library describes the state, the command adds its flags.
+func advice(err error) string {
+	switch {
+	case errors.Is(err, netfox.ErrBadState):
+		return "run again with --restart to discard the partial download, or choose another -o"
+	case errors.Is(err, netfox.ErrExists) && errors.Is(err, netfox.ErrContinuable):
+		return "use --overwrite to replace it, or -c to continue it once its last MiB matches the server"
+	case errors.Is(err, netfox.ErrExists):
+		return "use --overwrite to replace it, or choose another -o"
+	case errors.Is(err, netfox.ErrChecksum):
+		return "run with --restart to download it again"
+	case errors.Is(err, netfox.ErrIO) && errors.Is(err, syscall.ENOSPC):
+		return "free some space and run the same command again: the download resumes"
+	case errors.Is(err, netfox.ErrIO):
+		return "choose a writable place with -o"
+	}
+	return ""
 }

@@ -45,6 +45,7 @@ more work goes to the faster ones, and a mirror that fails is dropped.`,
 			&cli.BoolFlag{Name: "json", Usage: "print JSON lines on stdout (events: start, progress, split, retry, done, error)"},
 			&cli.StringFlag{Name: "input-file", Aliases: []string{"i"}, Usage: "download the URLs listed in `FILE` (URL [OUTPUT] a line; - for stdin)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "files downloaded at once with -i"},
+			&cli.IntFlag{Name: "max-connections-per-host", Value: netfox.DefaultMaxConnectionsPerHost, Usage: "connections open at once to one host by all the files of a -i batch together (a single download: by default at least -n)"},
 			&cli.StringFlag{Name: "limit-rate", Usage: "cap the whole download at `RATE` per second (e.g. 5MiB, 500K)"},
 			&cli.StringFlag{Name: "checksum", Usage: "verify the result: `ALGO=HEX` with ALGO sha256, sha512, sha1 or md5"},
 			&cli.StringFlag{Name: "user", Usage: "login `USER:PASSWORD` for FTP and HTTP basic auth (default: the URL's, else ~/.netrc, else anonymous FTP)"},
@@ -98,7 +99,7 @@ func runGet(c *cli.Context) error {
 		view = ui.Start(progress, ui.Options{Out: os.Stderr, Terminal: isTerminal(os.Stderr), MaxBars: terminalRows(os.Stderr) - 3})
 		req.Notify = func(msg string) { view.Notify(printable(msg)) }
 	}
-	res, err := netfox.Download(c.Context, req)
+	res, err := download(c, req)
 	if view != nil {
 		view.Stop()
 	}
@@ -231,4 +232,21 @@ func replaced(n int) string {
 		return " (1 slow one replaced)"
 	}
 	return fmt.Sprintf(" (%d slow ones replaced)", n)
+}
+
+// download runs one download: over a Client with the per-host budget
+// when --max-connections-per-host is given (it then bounds -n too), else
+// by netfox.Download, whose budget is at least -n.
+func download(c *cli.Context, req netfox.Request) (netfox.Result, error) {
+	if !c.IsSet("max-connections-per-host") {
+		return netfox.Download(c.Context, req)
+	}
+	perHost := c.Int("max-connections-per-host")
+	if perHost < 1 {
+		return netfox.Result{}, usageError{fmt.Errorf("--max-connections-per-host must be at least 1, not %d", perHost)}
+	}
+	client := netfox.NewClient(netfox.ClientOptions{Transport: req.Transport, MaxConnectionsPerHost: perHost})
+	defer client.Close()
+	req.Transport = netfox.TransportOptions{}
+	return client.Download(c.Context, req)
 }

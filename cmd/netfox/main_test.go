@@ -142,7 +142,7 @@ func TestExitCodes(t *testing.T) {
 		{"404", nil, []string{"get", srv.URL + "/missing"}, exitHTTPStatus, "server answered 404 Not Found for " + srv.URL + "/missing"},
 		{"connection refused", nil, []string{"get", "http://127.0.0.1:1/x"}, exitNetwork, "connection refused"},
 		{"lying server", nil, []string{"get", "-o", "out", lying.FileURL}, exitBadResponse, "does not match the request"},
-		{"remote keeps changing", nil, []string{"get", "-o", "out", changing.FileURL}, exitRemoteChanged, "remote file changed"},
+		{"remote keeps changing", nil, []string{"get", "--min-split", "16KiB", "-o", "out", changing.FileURL}, exitRemoteChanged, "remote file changed"},
 		{"exists", func(dir string) { os.WriteFile(filepath.Join(dir, "file.bin"), nil, 0o644) }, []string{"get", srv.FileURL}, exitExists, "use --overwrite"},
 		{"corrupt .info", func(dir string) {
 			os.WriteFile(filepath.Join(dir, "file.bin.info"), []byte("junk"), 0o644)
@@ -154,7 +154,7 @@ func TestExitCodes(t *testing.T) {
 		{"untrusted certificate", nil, []string{"get", tlsSrv.URL + "/f"}, exitNetwork, "TLS certificate of " + strings.TrimPrefix(tlsSrv.URL, "https://") + " is not trusted"},
 		{".info without .part", func(dir string) {
 			os.WriteFile(filepath.Join(dir, "file.bin.info"), []byte("whatever"), 0o644)
-		}, []string{"get", srv.FileURL}, exitBadState, "file.bin.part is missing (use --restart"},
+		}, []string{"get", srv.FileURL}, exitBadState, "file.bin.part is missing (run again with --restart"},
 		{"malformed checksum", nil, []string{"get", "--checksum", "sha256=nothex", srv.FileURL}, exitUsage, "a sha256 digest is 64 hex digits"},
 		{"checksum mismatch", nil, []string{"get", "-q", "--checksum", "md5=00000000000000000000000000000000", srv.FileURL}, exitChecksum, "checksum mismatch: md5 of file.bin.part is"},
 		{"bad stall speed", nil, []string{"get", "--stall-speed", "fast", srv.FileURL}, exitUsage, `--stall-speed: invalid size "fast"`},
@@ -308,7 +308,7 @@ func TestFaultsRecovered(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := testserver.New(t, data, tt.opts...)
 			dir := t.TempDir()
-			stderr, code := run(t, dir, "get", "-q", "-n", "4", "--stall-time", "300ms", "--retry-wait", "50ms", srv.FileURL)
+			stderr, code := run(t, dir, "get", "-q", "-n", "4", "--min-split", "64KiB", "--stall-time", "300ms", "--retry-wait", "50ms", srv.FileURL)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}

@@ -369,7 +369,7 @@ func TestServerTextEscaped(t *testing.T) {
 	}))
 	defer srv.Close()
 	dir := t.TempDir()
-	if _, code := run(t, dir, "get", "-q", "--max-tries", "1", "--retry-wait", "10ms", "-o", "out", srv.URL+"/f.bin"); code == 0 {
+	if _, code := run(t, dir, "get", "-q", "--min-split", "16KiB", "--max-tries", "1", "--retry-wait", "10ms", "-o", "out", srv.URL+"/f.bin"); code == 0 {
 		t.Fatal("the first run should fail")
 	}
 	failing.Store(false)
@@ -460,7 +460,7 @@ func TestFinalRenameKeepsANewFile(t *testing.T) {
 		http.ServeContent(w, r, "f.bin", time.Unix(1_700_000_000, 0), bytes.NewReader(data))
 	}))
 	defer srv.Close()
-	stderr, code := run(t, dir, "get", "-q", "-o", "out", srv.URL+"/f.bin")
+	stderr, code := run(t, dir, "get", "-q", "--min-split", "16KiB", "-o", "out", srv.URL+"/f.bin")
 	if code != exitExists {
 		t.Errorf("exit %d, want %d: %s", code, exitExists, stderr)
 	}

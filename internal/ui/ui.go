@@ -186,23 +186,25 @@ func (u *UI) plain(ctx context.Context) {
 	defer close(u.done)
 	tick := time.NewTicker(u.opts.PlainEvery)
 	defer tick.Stop()
-	var lastWritten int64
-	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case now := <-tick.C:
+		case <-tick.C:
 			snap := u.prog.Snapshot()
 			if snap.Path == "" {
 				continue
 			}
-			speed := float64(snap.Written-lastWritten) / now.Sub(last).Seconds()
-			lastWritten, last = snap.Written, now
+			// Speed and ETA as the library measures them (Snapshot).
+			speed := snap.Rate
 			u.mu.Lock()
 			if snap.Length > 0 {
-				fmt.Fprintf(u.opts.Out, "netfox: %s of %s (%.0f%%), %s/s\n", units.FormatSize(snap.Written), units.FormatSize(snap.Length),
-					100*float64(snap.Written)/float64(snap.Length), units.FormatSize(int64(speed)))
+				eta := ""
+				if snap.ETA >= 0 {
+					eta = ", ETA " + snap.ETA.String()
+				}
+				fmt.Fprintf(u.opts.Out, "netfox: %s of %s (%.0f%%), %s/s%s\n", units.FormatSize(snap.Written), units.FormatSize(snap.Length),
+					snap.Percent(), units.FormatSize(int64(speed)), eta)
 			} else {
 				fmt.Fprintf(u.opts.Out, "netfox: %s, %s/s\n", units.FormatSize(snap.Written), units.FormatSize(int64(speed)))
 			}
