@@ -176,6 +176,9 @@ func TestOutputNameFromServer(t *testing.T) {
 	}
 }
 
+// TestNoRangesNoLength: servers that mishandle ranges or lengths. The
+// file is split (MinSplit below its size), so the probe asks for its
+// first byte, which shows them.
 func TestNoRangesNoLength(t *testing.T) {
 	content := randomBytes(300_000, 2)
 	tests := []struct {
@@ -199,7 +202,7 @@ func TestNoRangesNoLength(t *testing.T) {
 			srv := testserver.New(t, content, tt.opts...)
 			out := filepath.Join(t.TempDir(), "out")
 			var got notices
-			if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Notify: got.add}); err != nil {
+			if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, MinSplit: 64 << 10, Notify: got.add}); err != nil {
 				t.Fatal(err)
 			}
 			assertFile(t, out, content)
@@ -290,4 +293,37 @@ func waitFor(t *testing.T, cond func() bool) {
 		sleepBriefly()
 	}
 	t.Fatal("condition not met within 10 s")
+}
+
+// TestSmallFileOddServers: a file of one segment is asked for whole by
+// the probe's GET; servers that mishandle ranges or HEAD still give the
+// right bytes.
+func TestSmallFileOddServers(t *testing.T) {
+	content := randomBytes(300_000, 3)
+	for name, opt := range map[string]testserver.Option{
+		"labels ranges past the one asked":        testserver.LieContentRange(1),
+		"answers every range with the whole file": testserver.WholeAs206(),
+		"ignores ranges":                          testserver.IgnoreRanges(),
+		"HEAD says 1000 bytes":                    testserver.HeadLength(1000),
+		"HEAD says 0 bytes":                       testserver.HeadLength(0),
+		"HEAD refused":                            testserver.HeadStatus(http.StatusMethodNotAllowed),
+		"stored gzip":                             testserver.GzipRanges(),
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := testserver.New(t, content, opt)
+			out := filepath.Join(t.TempDir(), "out")
+			_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4})
+			if name == "stored gzip" {
+				// Labelled on ranges only: a proxy's coding, refused.
+				if !errors.Is(err, netfox.ErrBadResponse) {
+					t.Fatalf("err %v, want ErrBadResponse", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertFile(t, out, content)
+		})
+	}
 }

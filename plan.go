@@ -201,11 +201,15 @@ func movedProof(saved state.State, now siteinfo.Info, checksum bool) string {
 // minimum-size segment (MinSplit), at least one, at most Connections. A
 // smaller piece would cost a request, a round trip, for too little.
 func (d *downloader) connectionsFor(n int64) int {
-	minSplit := d.req.MinSplit
-	if minSplit <= 0 {
-		minSplit = defaultMinSplit
+	return int(min(max(n/d.minSplit(), 1), int64(d.conns)))
+}
+
+// minSplit is Request.MinSplit with its default.
+func (d *downloader) minSplit() int64 {
+	if d.req.MinSplit <= 0 {
+		return defaultMinSplit
 	}
-	return int(min(max(n/minSplit, 1), int64(d.conns)))
+	return d.req.MinSplit
 }
 
 // defaultMinSplit is the smallest segment when Request.MinSplit is zero.

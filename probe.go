@@ -15,54 +15,61 @@ import (
 )
 
 // probeFirst asks the remote about the file with the download's first
-// request (siteinfo.Client.ProbeOpen) and keeps its answer's body, the
-// file from byte zero, in d.primed for the segment that starts there.
-// The request waits for a connection of the host's budget; the body keeps
-// it until it is read or dropped.
+// request. For a file no larger than one segment (MinSplit) by HEAD's
+// word, the GET asks for all of it, and its body, the file from byte zero,
+// is kept in d.primed for the segment that starts there: a small file
+// costs two requests (siteinfo.Client.ProbeOpen). The request waits for
+// a connection of the host's budget; the body keeps it until it is read
+// or dropped.
 //
 // A download that is likely to resume (its .info is there), that takes
-// over a partial file (Continue) or that has mirrors asks with HEAD
-// instead: its first bytes would not be read.
+// over a partial file (Continue) or that has mirrors asks for the first
+// byte only: its first bytes would not be read.
 func (d *downloader) probeFirst(ctx context.Context) (siteinfo.Info, error) {
 	d.primed.close()
 	d.primed = nil
 	if len(d.req.Mirrors) > 0 || d.req.Continue || d.partialThere() {
 		return d.probeURL(ctx, d.req.URL)
 	}
-	var info siteinfo.Info
-	err := d.retry(ctx, "the first request", func() error {
-		release, err := hostSlot(ctx, d.slots)
-		if err != nil {
-			return err
-		}
-		var body io.ReadCloser
-		info, body, err = d.client.ProbeOpen(ctx, d.req.URL)
-		if body == nil {
-			release()
-		} else {
-			d.primed = &primed{body: body, release: release}
-		}
-		return err
-	})
+	info, body, release, err := d.probe(ctx, d.req.URL, d.minSplit())
+	if body != nil {
+		d.primed = &primed{body: body, release: release}
+	}
 	return info, err
 }
 
 // probeURL asks the remote at rawURL about the file (a mirror's), without
 // keeping any of its bytes.
-func (d *downloader) probeURL(ctx context.Context, rawURL string) (info siteinfo.Info, err error) {
+func (d *downloader) probeURL(ctx context.Context, rawURL string) (siteinfo.Info, error) {
+	info, body, release, err := d.probe(ctx, rawURL, 0)
+	if body != nil {
+		body.Close()
+		release()
+	}
+	return info, err
+}
+
+// probe asks the remote at rawURL about the file, retrying transient
+// failures (a 503, a reset) as the segments do, each try on a connection
+// of the host's budget. When the answer's body is returned (see
+// siteinfo.Client.ProbeOpen for small), release gives its connection
+// back once the body is done with.
+func (d *downloader) probe(ctx context.Context, rawURL string, small int64) (info siteinfo.Info, body io.ReadCloser, release func(), err error) {
 	err = d.retry(ctx, "the first request", func() error {
-		release, err := hostSlot(ctx, d.slots)
-		if err != nil {
+		var err error
+		if release, err = hostSlot(ctx, d.slots); err != nil {
 			return err
 		}
-		defer release()
-		info, err = d.probeOnce(ctx, rawURL)
+		info, body, err = d.probeOnce(ctx, rawURL, small)
+		if body == nil {
+			release()
+		}
 		return err
 	})
 	if head, ok := info.HeadContradicted(); err == nil && ok {
 		d.notify("%s: HEAD said %d bytes, a GET serves %d; trusting the GET", info.URL, head, info.Length)
 	}
-	return info, err
+	return info, body, release, err
 }
 
 // retry runs a single request until it succeeds, fails for good or has
@@ -109,27 +116,37 @@ const (
 // (see probeOnce); NewHTTPClient allows as many connections more.
 const probeHedges = 2
 
-// probeOnce is one probe of rawURL, hedged (not for FTP, whose login may
-// take long and whose servers count connections).
-func (d *downloader) probeOnce(ctx context.Context, rawURL string) (siteinfo.Info, error) {
+// probeOnce is one probe of rawURL (siteinfo.Client.ProbeOpen with
+// small), hedged (not for FTP, whose login may take long and whose
+// servers count connections). The winner's body, if any, is returned;
+// the losers' are closed.
+func (d *downloader) probeOnce(ctx context.Context, rawURL string, small int64) (siteinfo.Info, io.ReadCloser, error) {
 	if strings.HasPrefix(strings.ToLower(rawURL), "ftp:") {
-		return d.client.Probe(ctx, rawURL)
+		return d.client.ProbeOpen(ctx, rawURL, small)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // abandons the requests that lost
 	type result struct {
 		info siteinfo.Info
+		body io.ReadCloser
 		err  error
+		id   int // index in cancels
 	}
 	results := make(chan result, 1+probeHedges)
+	var cancels []context.CancelFunc
+	// send makes one request in a context of its own: the winner's body
+	// is read after this call returns, the losers' are abandoned.
 	send := func(ctx context.Context) {
-		info, err := d.client.Probe(ctx, rawURL)
-		results <- result{info, err}
+		ctx, cancel := context.WithCancel(ctx)
+		id := len(cancels)
+		cancels = append(cancels, cancel)
+		go func() {
+			info, body, err := d.client.ProbeOpen(ctx, rawURL, small)
+			results <- result{info, body, err, id}
+		}()
 	}
 	// The hedges' delay, known once the first request is written.
 	delay := make(chan time.Duration, 1)
 	var getConn, setup atomic.Int64
-	go send(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
+	send(httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{
 		GetConn: func(string) { getConn.Store(time.Now().UnixNano()) },
 		GotConn: func(httptrace.GotConnInfo) { setup.Store(time.Now().UnixNano() - getConn.Load()) },
 		WroteRequest: func(httptrace.WroteRequestInfo) {
@@ -140,18 +157,36 @@ func (d *downloader) probeOnce(ctx context.Context, rawURL string) (siteinfo.Inf
 		},
 	}))
 	wait, hedge := delay, (<-chan time.Time)(nil)
-	for sent := 1; ; {
+	for {
 		select {
 		case r := <-results:
-			return r.info, r.err
+			// The others are cancelled, and each still reports: a body
+			// one got anyway is closed. The winner's context ends with
+			// its body.
+			for i, cancel := range cancels {
+				if i != r.id || r.body == nil {
+					cancel()
+				}
+			}
+			go func(losers int) {
+				for range losers {
+					if l := <-results; l.body != nil {
+						l.body.Close()
+					}
+				}
+			}(len(cancels) - 1)
+			if r.body == nil {
+				return r.info, nil, r.err
+			}
+			return r.info, &cancelOnClose{ReadCloser: r.body, cancel: cancels[r.id]}, r.err
 		case every := <-wait:
 			wait = nil
 			t := time.NewTicker(every)
 			defer t.Stop()
 			hedge = t.C
 		case <-hedge:
-			go send(ctx)
-			if sent++; sent > probeHedges {
+			send(ctx)
+			if len(cancels) > probeHedges {
 				hedge = nil
 			}
 		}
@@ -166,4 +201,16 @@ func (d *downloader) partialThere() bool {
 	}
 	_, err := os.Stat(d.req.Output + ".info")
 	return err == nil
+}
+
+// cancelOnClose ends a request's context when its body is closed.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelOnClose) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }

@@ -139,19 +139,43 @@ func CheckURL(rawURL string) error {
 // or leave Accept-Ranges out), and its length counts only once a GET
 // confirms it. A GET that contradicts it wins (see HeadContradicted).
 func (c *Client) Probe(ctx context.Context, rawURL string) (Info, error) {
+	info, body, err := c.ProbeOpen(ctx, rawURL, 0)
+	if body != nil {
+		body.Close()
+	}
+	return info, err
+}
+
+// ProbeOpen is Probe that, when HEAD says the file is at most small bytes
+// long (and not empty), asks the GET for the whole file instead of its
+// first byte and returns the answer's body, the file from byte 0 to its
+// end, for the caller to read as its first segment: a small file then
+// costs two requests in all. The body is nil when the answer cannot serve
+// as the file's bytes (no HEAD, a larger file, an answer labelled with
+// another range, a content coding HEAD did not announce, no ranges).
+// Larger files are asked for one byte, which alone shows a server that
+// answers every range with the whole file.
+func (c *Client) ProbeOpen(ctx context.Context, rawURL string, small int64) (Info, io.ReadCloser, error) {
 	if err := CheckURL(rawURL); err != nil {
-		return Info{}, err
+		return Info{}, nil, err
 	}
 	if u, _ := url.Parse(rawURL); u.Scheme == "ftp" {
-		return c.probeFTP(ctx, u)
+		info, err := c.probeFTP(ctx, u)
+		return info, nil, err
 	}
 	head, headErr := c.probeHead(ctx, rawURL)
 	if ctx.Err() != nil {
-		return Info{}, ctx.Err()
+		return Info{}, nil, ctx.Err()
 	}
-	info, err := c.probeGet(ctx, rawURL)
+	whole := headErr == nil && head.Length > 0 && head.Length <= small
+	info, body, err := c.probeGet(ctx, rawURL, whole)
+	if err == nil && whole && body == nil && info.Length != 0 {
+		// The whole file did not come as asked (a range labelled
+		// otherwise, no ranges): the first byte alone shows the rest.
+		info, _, err = c.probeGet(ctx, rawURL, false)
+	}
 	if err != nil {
-		return Info{}, err
+		return Info{}, nil, err
 	}
 	if headErr == nil {
 		info.headLength, info.headSaid = head.Length, true
@@ -161,8 +185,12 @@ func (c *Client) Probe(ctx context.Context, rawURL string) (Info, error) {
 	// refused by OpenRange and OpenStream.
 	if headErr != nil || head.Encoding != info.Encoding {
 		info.Encoding = ""
+		if body != nil {
+			body.Close()
+			body = nil
+		}
 	}
-	return info, nil
+	return info, body, nil
 }
 
 func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
@@ -189,23 +217,35 @@ func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
 // maxDrain bounds the body the probe reads out to keep its connection.
 const maxDrain = 64 << 10
 
-// probeGet asks for the first byte. A 206 gives the length in
-// Content-Range and proves range support; a 200 is the whole file from a
-// server that ignores ranges; a 416 "bytes */0" is an empty file. A 206
-// honestly labelled with another range than the one asked for gives the
-// length too, but ranges are then used only when it starts at byte 0
-// without being the whole file (OpenRange uses what such answers carry).
-func (c *Client) probeGet(ctx context.Context, rawURL string) (Info, error) {
+// probeGet asks for the first byte, or with whole for all of the file
+// (bytes=0-). A 206 gives the length in Content-Range and proves range
+// support; a 200 is the whole file from a server that ignores ranges; a
+// 416 "bytes */0" is an empty file. A 206 honestly labelled with another
+// range than the one asked for gives the length too, but ranges are then
+// used only when it starts at byte 0 and, for a first byte asked, is not
+// the whole file (OpenRange uses what such answers carry).
+//
+// With whole, the body of a 206 from byte 0 is returned, limited to the
+// length it announced: the file's bytes for the caller to keep.
+func (c *Client) probeGet(ctx context.Context, rawURL string, whole bool) (Info, io.ReadCloser, error) {
 	req, origin, err := c.newRequest(ctx, http.MethodGet, rawURL, rawURL)
 	if err != nil {
-		return Info{}, err
+		return Info{}, nil, err
 	}
-	req.Header.Set("Range", "bytes=0-0")
+	if whole {
+		req.Header.Set("Range", "bytes=0-")
+	} else {
+		req.Header.Set("Range", "bytes=0-0")
+	}
 	resp, err := c.do(req, origin)
 	if err != nil {
-		return Info{}, err
+		return Info{}, nil, err
 	}
+	var keep io.ReadCloser
 	defer func() {
+		if keep != nil {
+			return
+		}
 		// A short answer (the one byte asked for, a 416) is read out so
 		// that its connection is kept for the first range; closing
 		// without draining drops the connection, and a full body of an
@@ -222,24 +262,36 @@ func (c *Client) probeGet(ctx context.Context, rawURL string) (Info, error) {
 		cr, err := segment.ParseContentRange(resp.Header.Get("Content-Range"))
 		if err != nil || cr.Complete < 0 {
 			info.Length, info.Ranges = -1, false
-			return info, nil
+			return info, nil, nil
 		}
-		whole := cr.Start == 0 && cr.End == cr.Complete && cr.Complete > 1
-		info.Length, info.Ranges = cr.Complete, cr.Start == 0 && !whole
+		all := cr.Start == 0 && cr.End == cr.Complete && cr.Complete > 1
+		info.Length, info.Ranges = cr.Complete, cr.Start == 0 && (whole || !all)
+		if whole && info.Ranges && (resp.ContentLength < 0 || resp.ContentLength == cr.Len()) {
+			keep = &limitedBody{r: io.LimitReader(resp.Body, cr.Len()), c: resp.Body}
+		}
 	case http.StatusOK:
 		// An empty file has no range to ask for: some servers (Go's
 		// among them) answer 200 rather than 416 for it.
 		info.Length, info.Ranges = resp.ContentLength, resp.ContentLength == 0
 	case http.StatusRequestedRangeNotSatisfiable:
 		if resp.Header.Get("Content-Range") != "bytes */0" {
-			return Info{}, newStatusError(resp, time.Now())
+			return Info{}, nil, newStatusError(resp, time.Now())
 		}
 		info.Length, info.Ranges = 0, true
 	default:
-		return Info{}, newStatusError(resp, time.Now())
+		return Info{}, nil, newStatusError(resp, time.Now())
 	}
-	return info, nil
+	return info, keep, nil
 }
+
+// limitedBody reads at most what the Content-Range announced.
+type limitedBody struct {
+	r io.Reader
+	c io.Closer
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) { return b.r.Read(p) }
+func (b *limitedBody) Close() error               { return b.c.Close() }
 
 func infoFrom(resp *http.Response) Info {
 	final := resp.Request.URL
