@@ -2,6 +2,8 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -100,7 +102,7 @@ func runBatch(c *cli.Context) error {
 			} else if !quiet {
 				req.Notify = func(msg string) {
 					mu.Lock()
-					fmt.Fprintf(os.Stderr, "netfox: %s %s\\n", tag, printable(msg))
+					fmt.Fprintf(os.Stderr, "netfox: %s %s\n", tag, printable(msg))
 					mu.Unlock()
 				}
 			}
@@ -112,9 +114,9 @@ func runBatch(c *cli.Context) error {
 			if !quiet {
 				mu.Lock()
 				if err != nil {
-					fmt.Fprintf(os.Stderr, "netfox: %s %s: %s\\n", tag, printable(j.url), message(err))
+					fmt.Fprintf(os.Stderr, "netfox: %s %s: %s\n", tag, printable(j.url), message(err))
 				} else {
-					fmt.Fprintf(os.Stderr, "netfox: %s saved %s (%s)\\n", tag, printable(res.Path), units.FormatSize(res.Size))
+					fmt.Fprintf(os.Stderr, "netfox: %s saved %s (%s)\n", tag, printable(res.Path), units.FormatSize(res.Size))
 				}
 				mu.Unlock()
 			}
@@ -123,22 +125,19 @@ func runBatch(c *cli.Context) error {
 	}
 	g.Wait()
 
-	worst, failed := 0, 0
+	worst, failed, interrupted := 0, 0, 0
 	for _, err := range results {
-		if err != nil {
+		switch {
+		case err == nil:
+		case errors.Is(err, context.Canceled):
+			interrupted++
+		default:
 			failed++
 			worst = max(worst, exitCode(err))
 		}
 	}
 	if !c.Bool("quiet") {
-		fmt.Fprintf(os.Stderr, "netfox: %d files: %d saved, %d failed\\n", len(jobs), len(jobs)-failed, failed)
-		for i, j := range jobs {
-			if results[i] != nil {
-				fmt.Fprintf(os.Stderr, "  failed  %s (exit %d): %s\\n", printable(j.url), exitCode(results[i]), message(results[i]))
-			} else {
-				fmt.Fprintf(os.Stderr, "  saved   %s (%s)\\n", printable(paths[i]), units.FormatSize(sizes[i]))
-			}
-		}
+		printBatchSummary(os.Stderr, jobs, results, paths, sizes, failed, interrupted)
 	}
 	if c.Context.Err() != nil {
 		return c.Context.Err()
@@ -147,4 +146,30 @@ func runBatch(c *cli.Context) error {
 		return exitError{code: worst, msg: fmt.Sprintf("%d of %d files failed", failed, len(jobs))}
 	}
 	return nil
+}
+
+// printBatchSummary lists every file of a batch, one line each: saved,
+// failed (with its exit code) or interrupted (resumable by running the
+// same command again).
+func printBatchSummary(w io.Writer, jobs []job, results []error, paths []string, sizes []int64, failed, interrupted int) {
+	saved := len(jobs) - failed - interrupted
+	head := fmt.Sprintf("netfox: %d files: %d saved, %d failed", len(jobs), saved, failed)
+	if interrupted > 0 {
+		head += fmt.Sprintf(", %d interrupted", interrupted)
+	}
+	fmt.Fprintln(w, head)
+	for i, j := range jobs {
+		err := results[i]
+		switch {
+		case err == nil:
+			fmt.Fprintf(w, "  saved        %s (%s)\n", printable(paths[i]), units.FormatSize(sizes[i]))
+		case errors.Is(err, context.Canceled):
+			fmt.Fprintf(w, "  interrupted  %s\n", printable(j.url))
+		default:
+			fmt.Fprintf(w, "  failed       %s (exit %d): %s\n", printable(j.url), exitCode(err), message(err))
+		}
+	}
+	if interrupted > 0 {
+		fmt.Fprintln(w, "netfox: run the same command again to resume the interrupted files")
+	}
 }
