@@ -36,7 +36,7 @@ func readList(r io.Reader) ([]job, error) {
 		if len(fields) > 2 {
 			return nil, fmt.Errorf("line %d: want URL [OUTPUT], got %d fields", n, len(fields))
 		}
-		j := job{url: fields[0]}
+		j := job{url: withScheme(fields[0])}
 		if len(fields) == 2 {
 			j.output = fields[1]
 		}

@@ -20,7 +20,7 @@ func getCommand() *cli.Command {
 		Name:         "get",
 		Usage:        "download a file over several connections, resuming where an earlier run stopped",
 		OnUsageError: onUsageError,
-		ArgsUsage:    "URL",
+		ArgsUsage:    "URL [MIRROR...] | -i FILE",
 		Description: `Downloads URL into one file over N parallel range requests. Data goes to
 PATH.part and progress to PATH.info; on success PATH.part becomes PATH. After an
 interruption (Ctrl-C, kill, network loss, reboot) the same command resumes.
@@ -45,7 +45,7 @@ more work goes to the faster ones, and a mirror that fails is dropped.`,
 			&cli.BoolFlag{Name: "json", Usage: "print JSON lines on stdout (events: start, progress, split, retry, done, error)"},
 			&cli.StringFlag{Name: "input-file", Aliases: []string{"i"}, Usage: "download the URLs listed in `FILE` (URL [OUTPUT] a line; - for stdin)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "files downloaded at once with -i"},
-			&cli.StringFlag{Name: "limit-rate", Usage: "cap the whole download at `RATE` per second (e.g. 5MiB, 500K)"},
+			&cli.StringFlag{Name: "limit-rate", Usage: "cap the whole download at `RATE` per second (e.g. 5MiB, 500K; 0 means no limit)"},
 			&cli.StringFlag{Name: "checksum", Usage: "verify the result: `ALGO=HEX` with ALGO sha256, sha512, sha1 or md5"},
 			&cli.StringFlag{Name: "user", Usage: "login `USER:PASSWORD` for FTP and HTTP basic auth (default: the URL's, else ~/.netrc, else anonymous FTP)"},
 			&cli.StringFlag{Name: "min-split", Value: "1MiB", Usage: "smallest `SIZE` cut off a running segment for an idle connection"},
@@ -77,16 +77,14 @@ func runGet(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageError{errors.New("get needs a URL (netfox get [flags] URL)")}
 	}
-	for _, arg := range c.Args().Slice() {
-		if strings.HasPrefix(arg, "-") {
-			return usageError{fmt.Errorf("flags go before the URL: move %s before it (netfox get [flags] URL)", arg)}
-		}
-	}
 	req, err := requestFromFlags(c)
 	if err != nil {
 		return err
 	}
-	req.URL, req.Mirrors, req.Output = c.Args().First(), c.Args().Tail(), c.String("output")
+	req.URL, req.Output = withScheme(c.Args().First()), c.String("output")
+	for _, m := range c.Args().Tail() {
+		req.Mirrors = append(req.Mirrors, withScheme(m))
+	}
 
 	if c.Bool("json") {
 		return runJSON(c, req)
@@ -147,8 +145,8 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 	}
 	var limit int64
 	if s := c.String("limit-rate"); s != "" {
-		if limit, err = units.ParseSize(s); err != nil || limit <= 0 {
-			return req, usageError{fmt.Errorf("--limit-rate: invalid rate %q (use e.g. 5MiB, 500K)", s)}
+		if limit, err = units.ParseSize(s); err != nil || limit < 0 {
+			return req, usageError{fmt.Errorf("--limit-rate: invalid rate %q (use e.g. 5MiB, 500K; 0 for no limit)", s)}
 		}
 	}
 	minSplit, err := units.ParseSize(c.String("min-split"))

@@ -132,9 +132,13 @@ func TestExitCodes(t *testing.T) {
 		message string
 	}{
 		{"no URL", nil, []string{"get"}, exitUsage, "netfox: get needs a URL"},
-		{"unknown flag", nil, []string{"get", "--bogus", srv.FileURL}, exitUsage, "flag provided but not defined: -bogus"},
-		{"flag after the URL", nil, []string{"get", srv.FileURL, "-o", "x"}, exitUsage, "flags go before the URL: move -o before it"},
+		{"unknown flag", nil, []string{"get", "--bogus", srv.FileURL}, exitUsage, "unknown flag --bogus (see 'netfox get --help')"},
+		{"unknown short flag after the URL", nil, []string{"get", srv.FileURL, "-bogus"}, exitUsage, "unknown flag -bogus (see 'netfox get --help')"},
+		{"misspelt flag", nil, []string{"get", "--conections", "2", srv.FileURL}, exitUsage, "unknown flag --conections (did you mean --connections? see"},
+		{"bad flag value", nil, []string{"get", "-n", "two", srv.FileURL}, exitUsage, `-n: invalid value "two" (see 'netfox get --help')`},
 		{"unknown command", nil, []string{"fetch", srv.FileURL}, exitUsage, `unknown command "fetch"`},
+		{"misspelt command", nil, []string{"gte", srv.FileURL}, exitUsage, `unknown command "gte" (did you mean "get"?`},
+		{"negative rate", nil, []string{"get", "--limit-rate", "-5", srv.FileURL}, exitUsage, `--limit-rate: invalid rate "-5"`},
 		{"zero connections", nil, []string{"get", "-n", "0", srv.FileURL}, exitUsage, "--connections must be between 1 and 256, not 0"},
 		{"absurd connections", nil, []string{"get", "-n", "100000", srv.FileURL}, exitUsage, "connections must be between 1 and 256, not 100000"},
 		{"bad scheme", nil, []string{"get", "gopher://x/y"}, exitUsage, `unsupported scheme "gopher"`},
