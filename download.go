@@ -46,6 +46,10 @@ type Result struct {
 	// Sources are the bytes fetched in this run from URL and from each
 	// mirror still in use, in the order of the Request.
 	Sources []Source
+	// AlreadyComplete reports that Path already held the remote's current
+	// version (same length and Last-Modified, or the Request's Checksum)
+	// and nothing was fetched.
+	AlreadyComplete bool
 }
 
 // Source is one address of the file and what it served.
@@ -182,8 +186,8 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 			return res, nil
 		}
 	}
-	if err := d.checkOutput(p.out, info); err != nil {
-		return Result{}, err
+	if complete, err := d.checkOutput(p.out, info); err != nil || complete {
+		return Result{Path: p.out, Size: info.Length, AlreadyComplete: complete}, err
 	}
 	if err := d.checkPartFile(p); err != nil {
 		return Result{}, err
@@ -199,10 +203,14 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		}
 	}()
 	// A run that finished while this one opened the .part leaves PATH
-	// behind (Open then made a new .part): stop rather than fetch again.
-	if err := d.checkOutput(p.out, info); err != nil {
+	// behind (Open then made a new .part): stop rather than fetch again;
+	// when PATH is provably the remote's version, as a re-run would.
+	if complete, err := d.checkOutput(p.out, info); err != nil || complete {
 		if part.Created() {
 			os.Remove(p.part)
+		}
+		if complete {
+			return Result{Path: p.out, Size: info.Length, AlreadyComplete: true}, nil
 		}
 		return Result{}, err
 	}
@@ -305,6 +313,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		}
 		return res, ioError(err)
 	}
+	d.stampVersion(p.out, info)
 	res.Fetched = fetched.Load()
 	res.Reconnects = int(reconnects.Load())
 	res.Retries = int(retries.Load())
@@ -377,24 +386,28 @@ func (d *downloader) outputPaths(info siteinfo.Info) (paths, error) {
 
 // checkOutput refuses to replace a finished file unless told to: the .part
 // suffix keeps unfinished data apart, so a file at the output path is
-// a complete earlier download or someone else's file.
-func (d *downloader) checkOutput(out string, info siteinfo.Info) error {
+// a complete earlier download or someone else's file. It reports whether
+// the file is provably the remote's current version (see complete.go):
+// then there is nothing to do.
+func (d *downloader) checkOutput(out string, info siteinfo.Info) (complete bool, err error) {
 	fi, err := os.Stat(out)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil
+		return false, nil
 	case err != nil:
-		return ioError(err)
+		return false, ioError(err)
 	case fi.IsDir():
-		return fmt.Errorf("%w: %s is a directory (name a file with -o)", ErrIO, out)
-	case !d.req.Overwrite:
-		advice := "use --overwrite to replace it"
-		if continuable(fi.Size(), info) && !d.req.Continue {
-			advice = "use --overwrite to replace it, or -c to continue it once its last MiB matches the server"
-		}
-		return fmt.Errorf("%w: %s (%s)", ErrExists, out, advice)
+		return false, fmt.Errorf("%w: %s is a directory (name a file with -o)", ErrIO, out)
+	case d.req.Overwrite:
+		return false, nil
+	case d.alreadyComplete(out, fi, info):
+		return true, nil
 	}
-	return nil
+	advice := "use --overwrite to replace it"
+	if continuable(fi.Size(), info) && !d.req.Continue {
+		advice = "use --overwrite to replace it, or -c to continue it once its last MiB matches the server"
+	}
+	return false, fmt.Errorf("%w: %s (%s)", ErrExists, out, advice)
 }
 
 // fetchRanges runs the workers over table and checkpoints their progress

@@ -86,6 +86,7 @@ func runBatch(c *cli.Context) error {
 	quiet := c.Bool("quiet") || c.Bool("json")
 
 	results := make([]error, len(jobs))
+	complete := make([]bool, len(jobs))
 	paths := make([]string, len(jobs))
 	sizes := make([]int64, len(jobs))
 	var mu sync.Mutex // serialises the per-file lines
@@ -110,12 +111,15 @@ func runBatch(c *cli.Context) error {
 			if finish != nil {
 				finish(res, err)
 			}
-			results[i], paths[i], sizes[i] = err, res.Path, res.Size
+			results[i], paths[i], sizes[i], complete[i] = err, res.Path, res.Size, res.AlreadyComplete
 			if !quiet {
 				mu.Lock()
-				if err != nil {
+				switch {
+				case err != nil:
 					fmt.Fprintf(os.Stderr, "netfox: %s %s: %s\n", tag, printable(j.url), message(err))
-				} else {
+				case res.AlreadyComplete:
+					fmt.Fprintf(os.Stderr, "netfox: %s %s\n", tag, alreadyComplete(res))
+				default:
 					fmt.Fprintf(os.Stderr, "netfox: %s saved %s (%s)\n", tag, printable(res.Path), units.FormatSize(res.Size))
 				}
 				mu.Unlock()
@@ -137,7 +141,7 @@ func runBatch(c *cli.Context) error {
 		}
 	}
 	if !c.Bool("quiet") {
-		printBatchSummary(os.Stderr, jobs, results, paths, sizes, failed, interrupted)
+		printBatchSummary(os.Stderr, jobs, results, complete, paths, sizes, failed, interrupted)
 	}
 	if c.Context.Err() != nil {
 		return c.Context.Err()
@@ -151,9 +155,18 @@ func runBatch(c *cli.Context) error {
 // printBatchSummary lists every file of a batch, one line each: saved,
 // failed (with its exit code) or interrupted (resumable by running the
 // same command again).
-func printBatchSummary(w io.Writer, jobs []job, results []error, paths []string, sizes []int64, failed, interrupted int) {
-	saved := len(jobs) - failed - interrupted
+func printBatchSummary(w io.Writer, jobs []job, results []error, complete []bool, paths []string, sizes []int64, failed, interrupted int) {
+	already := 0
+	for i := range jobs {
+		if results[i] == nil && complete[i] {
+			already++
+		}
+	}
+	saved := len(jobs) - failed - interrupted - already
 	head := fmt.Sprintf("netfox: %d files: %d saved, %d failed", len(jobs), saved, failed)
+	if already > 0 {
+		head += fmt.Sprintf(", %d already complete", already)
+	}
 	if interrupted > 0 {
 		head += fmt.Sprintf(", %d interrupted", interrupted)
 	}
@@ -161,6 +174,8 @@ func printBatchSummary(w io.Writer, jobs []job, results []error, paths []string,
 	for i, j := range jobs {
 		err := results[i]
 		switch {
+		case err == nil && complete[i]:
+			fmt.Fprintf(w, "  complete     %s (%s, already here)\n", printable(paths[i]), units.FormatSize(sizes[i]))
 		case err == nil:
 			fmt.Fprintf(w, "  saved        %s (%s)\n", printable(paths[i]), units.FormatSize(sizes[i]))
 		case errors.Is(err, context.Canceled):

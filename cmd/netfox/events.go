@@ -62,7 +62,8 @@ func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
 			return
 		}
 		done := map[string]any{"url": url, "path": printable(res.Path), "size": res.Size, "seconds": res.Elapsed.Seconds(),
-			"fetched": res.Fetched, "resumed": res.Resumed, "connections": res.Connections, "retries": res.Retries}
+			"fetched": res.Fetched, "resumed": res.Resumed, "connections": res.Connections, "retries": res.Retries,
+			"already_complete": res.AlreadyComplete}
 		if sum, err := fileSHA256(res.Path); err == nil {
 			done["sha256"] = sum
 		}

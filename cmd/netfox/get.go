@@ -109,6 +109,12 @@ func runGet(c *cli.Context) error {
 	return nil
 }
 
+// alreadyComplete is the line for a file that was already there, the
+// remote's same version.
+func alreadyComplete(res netfox.Result) string {
+	return fmt.Sprintf("already complete: %s (%s, the server's current version)", printable(res.Path), units.FormatSize(res.Size))
+}
+
 // requestFromFlags builds the Request the flags describe, without the
 // URLs and the output path.
 func requestFromFlags(c *cli.Context) (netfox.Request, error) {
@@ -188,6 +194,10 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 // printSummary is the final line of a download: size, time, speed,
 // connections, retries, and the share of each mirror.
 func printSummary(res netfox.Result) {
+	if res.AlreadyComplete {
+		fmt.Fprintln(os.Stderr, "netfox: "+alreadyComplete(res))
+		return
+	}
 	secs := res.Elapsed.Seconds()
 	extra := replaced(res.Reconnects)
 	if res.Retries > 0 {
