@@ -288,8 +288,12 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 			}
 			continue
 		}
+		if err != nil && !(info.Ranges && info.Length >= 0) {
+			// One stream: nothing of it can be resumed.
+			return res, markedError{classify(err), ErrNotResumable}
+		}
 		if err != nil {
-			return res, classify(err)
+			return res, markedError{classify(err), ErrResumable}
 		}
 		break
 	}
@@ -321,6 +325,8 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	res.Connections = res.Parallel
 	if n := tcp.count(); n > 0 {
 		res.Connections = n
+	} else if !info.Ranges || info.Length < 0 {
+		res.Connections = 1 // one stream
 	}
 	for _, s := range d.sources {
 		src := Source{URL: s.url, Fetched: s.fetched.Load()}

@@ -78,10 +78,20 @@ func exitCode(err error) int {
 
 // message is the one line printed for err.
 func message(err error) string {
-	if errors.Is(err, context.Canceled) {
+	resumable, notResumable := errors.Is(err, netfox.ErrResumable), errors.Is(err, netfox.ErrNotResumable)
+	switch {
+	case errors.Is(err, context.Canceled) && resumable:
 		return "interrupted; progress is saved, run the same command again to resume"
+	case errors.Is(err, context.Canceled) && notResumable:
+		return "interrupted; this server cannot resume a download (no byte ranges or no length), so the next run starts over"
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
 	}
-	return printable(strings.ReplaceAll(err.Error(), "\n", " "))
+	msg := printable(strings.ReplaceAll(err.Error(), "\n", " "))
+	if exitCode(err) == exitNetwork && resumable {
+		msg += "; progress is saved, run the same command again to resume"
+	}
+	return msg
 }
 
 // printable is how every line netfox prints from what it was told (an

@@ -42,7 +42,7 @@ more work goes to the faster ones, and a mirror that fails is dropped.`,
 			&cli.BoolFlag{Name: "restart", Usage: "discard PATH.part and PATH.info and start over"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing complete PATH"},
 			&cli.BoolFlag{Name: "continue", Aliases: []string{"c"}, Usage: "take over a partial PATH (or PATH.part without PATH.info) from another program, once its last MiB matches the server"},
-			&cli.BoolFlag{Name: "json", Usage: "print JSON lines on stdout (events: start, progress, split, retry, done, error)"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON lines on stdout (events: start, progress, split, retry, notice, done, error, interrupted)"},
 			&cli.StringFlag{Name: "input-file", Aliases: []string{"i"}, Usage: "download the URLs listed in `FILE` (URL [OUTPUT] a line; - for stdin)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "files downloaded at once with -i"},
 			&cli.StringFlag{Name: "limit-rate", Usage: "cap the whole download at `RATE` per second (e.g. 5MiB, 500K; 0 means no limit)"},
@@ -203,8 +203,16 @@ func printSummary(res netfox.Result) {
 	if res.Retries > 0 {
 		extra += fmt.Sprintf(", %d retries", res.Retries)
 	}
-	fmt.Fprintf(os.Stderr, "netfox: saved %s (%s) in %s, %s/s, %d connections%s\n", printable(res.Path), units.FormatSize(res.Size),
-		res.Elapsed.Round(10*time.Millisecond), units.FormatSize(int64(float64(res.Fetched)/max(secs, 1e-3))), res.Connections, extra)
+	speed := units.FormatSize(int64(float64(res.Fetched)/max(secs, 1e-3))) + "/s" // on the bytes fetched now
+	if res.Resumed > 0 {
+		speed = fmt.Sprintf("%s fetched now at %s, %s resumed", units.FormatSize(res.Fetched), speed, units.FormatSize(res.Resumed))
+	}
+	conns := fmt.Sprintf("%d connections", res.Connections)
+	if res.Connections == 1 {
+		conns = "1 connection"
+	}
+	fmt.Fprintf(os.Stderr, "netfox: saved %s (%s) in %s, %s, %s%s\n", printable(res.Path), units.FormatSize(res.Size),
+		res.Elapsed.Round(10*time.Millisecond), speed, conns, extra)
 	if len(res.Sources) > 1 {
 		for _, s := range res.Sources {
 			note := ""

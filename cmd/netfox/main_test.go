@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -233,8 +234,15 @@ func TestInterruptAndResume(t *testing.T) {
 			}
 		}
 	}
-	if stderr, code := run(t, dir, "get", "-q", "-n", "4", url+"/f.bin"); code != 0 {
+	stderr, code := run(t, dir, "get", "-n", "4", url+"/f.bin")
+	if code != 0 {
 		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	t.Logf("resume:\n%s", stderr)
+	// The resume says so, and the summary tells fetched from resumed.
+	if !regexp.MustCompile(`(?m)^netfox: resuming f\.bin: \d+\.\d \S+ of 8\.0 MiB already here$`).MatchString(stderr) ||
+		!regexp.MustCompile(`(?m)^netfox: saved f\.bin \(8\.0 MiB\) in \S+, \d+\.\d \S+ fetched now at .*/s, \d+\.\d \S+ resumed, 4 connections$`).MatchString(stderr) {
+		t.Errorf("resume not announced or summary not split:\n%s", stderr)
 	}
 	sameFile(t, filepath.Join(dir, "f.bin"), data)
 }

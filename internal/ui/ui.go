@@ -186,7 +186,7 @@ func (u *UI) plain(ctx context.Context) {
 	defer close(u.done)
 	tick := time.NewTicker(u.opts.PlainEvery)
 	defer tick.Stop()
-	var lastWritten int64
+	var lastFetched int64
 	last := time.Now()
 	for {
 		select {
@@ -197,8 +197,10 @@ func (u *UI) plain(ctx context.Context) {
 			if snap.Path == "" {
 				continue
 			}
-			speed := float64(snap.Written-lastWritten) / now.Sub(last).Seconds()
-			lastWritten, last = snap.Written, now
+			// On the bytes fetched in this run: resumed ones arrived
+			// before it.
+			speed := float64(snap.Fetched-lastFetched) / now.Sub(last).Seconds()
+			lastFetched, last = snap.Fetched, now
 			u.mu.Lock()
 			if snap.Length > 0 {
 				fmt.Fprintf(u.opts.Out, "netfox: %s of %s (%.0f%%), %s/s\n", units.FormatSize(snap.Written), units.FormatSize(snap.Length),
