@@ -15,6 +15,7 @@ type Progress struct {
 	length  int64
 	table   *segment.Table
 	fetched *atomic.Int64
+	base    int64 // bytes before the table's ranges, already done (a stream's window)
 }
 
 // Snapshot is the state of a download at one instant.
@@ -28,7 +29,9 @@ type Snapshot struct {
 	Written int64
 	// Fetched is the number of bytes received in this run.
 	Fetched int64
-	// Segments are the ranges of the file, ordered by offset.
+	// Segments are the ranges of the file, ordered by offset. For a
+	// stream (see Stream) they cover only the window being fetched: the
+	// bytes below it are done, those above it waiting.
 	Segments []segment.Span
 }
 
@@ -38,7 +41,18 @@ func (p *Progress) start(path string, length int64, table *segment.Table, fetche
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.path, p.length, p.table, p.fetched = path, length, table, fetched
+	p.path, p.length, p.table, p.fetched, p.base = path, length, table, fetched, 0
+}
+
+// window moves a stream's progress on to the next window: the bytes
+// below base are done, table holds the ranges being fetched.
+func (p *Progress) window(base int64, table *segment.Table) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.base, p.table = base, table
 }
 
 // Snapshot returns the current state.
@@ -50,6 +64,7 @@ func (p *Progress) Snapshot() Snapshot {
 		return s
 	}
 	s.Segments = p.table.Snapshot()
+	s.Written = p.base
 	for _, seg := range s.Segments {
 		s.Written += seg.Next - seg.Start
 	}

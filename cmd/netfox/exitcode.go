@@ -83,7 +83,7 @@ func message(err error) string {
 	case errors.Is(err, context.Canceled) && resumable:
 		return "interrupted; progress is saved, run the same command again to resume"
 	case errors.Is(err, context.Canceled) && notResumable:
-		return "interrupted; this server cannot resume a download (no byte ranges or no length), so the next run starts over"
+		return "interrupted; this download cannot be resumed (a stream, or a server without byte ranges or length), so the next run starts over"
 	case errors.Is(err, context.Canceled):
 		return "interrupted"
 	}

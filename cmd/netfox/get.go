@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -37,7 +38,7 @@ Several URLs are mirrors of one file: the connections are spread over them,
 more work goes to the faster ones, and a mirror that fails is dropped.`,
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "connections", Aliases: []string{"n"}, Value: netfox.DefaultConnections, Usage: "parallel connections (1-256)"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `PATH` (default: the server's name for the file, in the current directory)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `PATH` (default: the server's name for the file, in the current directory); - streams to stdout, in order, within 32 MiB of memory (no resume)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output; errors still go to stderr"},
 			&cli.BoolFlag{Name: "restart", Usage: "discard PATH.part and PATH.info and start over"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing complete PATH"},
@@ -86,6 +87,10 @@ func runGet(c *cli.Context) error {
 		req.Mirrors = append(req.Mirrors, withScheme(m))
 	}
 
+	stream := req.Output == "-"
+	if stream && c.Bool("json") {
+		return usageError{errors.New("-o - and --json both want stdout; choose one")}
+	}
 	if c.Bool("json") {
 		return runJSON(c, req)
 	}
@@ -96,7 +101,15 @@ func runGet(c *cli.Context) error {
 		view = ui.Start(progress, ui.Options{Out: os.Stderr, Terminal: isTerminal(os.Stderr), MaxBars: terminalRows(os.Stderr) - 3})
 		req.Notify = func(msg string) { view.Notify(printable(msg)) }
 	}
-	res, err := netfox.Download(c.Context, req)
+	var res netfox.Result
+	if stream {
+		// The window is most of the memory: keep the garbage around it
+		// small too, whatever the file's size.
+		debug.SetMemoryLimit(netfox.DefaultStreamWindow + 16<<20)
+		res, err = netfox.Stream(c.Context, req, os.Stdout, 0)
+	} else {
+		res, err = netfox.Download(c.Context, req)
+	}
 	if view != nil {
 		view.Stop()
 	}
@@ -211,7 +224,11 @@ func printSummary(res netfox.Result) {
 	if res.Connections == 1 {
 		conns = "1 connection"
 	}
-	fmt.Fprintf(os.Stderr, "netfox: saved %s (%s) in %s, %s, %s%s\n", printable(res.Path), units.FormatSize(res.Size),
+	saved := "saved " + printable(res.Path)
+	if res.Path == netfox.StreamPath {
+		saved = "streamed to stdout"
+	}
+	fmt.Fprintf(os.Stderr, "netfox: %s (%s) in %s, %s, %s%s\n", saved, units.FormatSize(res.Size),
 		res.Elapsed.Round(10*time.Millisecond), speed, conns, extra)
 	if len(res.Sources) > 1 {
 		for _, s := range res.Sources {
