@@ -246,9 +246,10 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		},
 		OnRetry: func(s *segment.Segment, err error, wait time.Duration) {
 			retries.Add(1)
-			d.notify("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
 			if d.req.OnRetry != nil {
 				d.req.OnRetry(s.Next(), err, wait)
+			} else {
+				d.notify("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
 			}
 		},
 	}

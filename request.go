@@ -101,10 +101,11 @@ type Request struct {
 	// Progress, when set, is kept up to date for a UI to read.
 	Progress *Progress
 	// Notify, when set, receives one-line notices meant for the user:
-	// a fallback, a fresh start, a retry.
+	// a fallback, a fresh start, a retry (unless OnRetry is set).
 	Notify func(msg string)
 	// OnRetry, when set, is told about each retry of a segment: the byte
-	// it goes on from, why, and after how long.
+	// it goes on from, why, and after how long. Retries then do not go to
+	// Notify as well.
 	OnRetry func(offset int64, cause error, wait time.Duration)
 }
 

@@ -8,12 +8,13 @@ import (
 	"io"
 	"os"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/netfox/netfox"
+	"github.com/netfox/netfox/internal/ui"
 	"github.com/netfox/netfox/internal/units"
 )
 
@@ -89,7 +90,12 @@ func runBatch(c *cli.Context) error {
 	complete := make([]bool, len(jobs))
 	paths := make([]string, len(jobs))
 	sizes := make([]int64, len(jobs))
-	var mu sync.Mutex // serialises the per-file lines
+	// The per-file lines go above the view on a terminal (one line per
+	// file being downloaded), straight to stderr otherwise.
+	var view *ui.UI
+	if !quiet {
+		view = ui.StartBatch(viewOptions(c))
+	}
 	var g errgroup.Group
 	g.SetLimit(c.Int("jobs"))
 	for i, j := range jobs {
@@ -100,34 +106,37 @@ func runBatch(c *cli.Context) error {
 			var finish func(netfox.Result, error)
 			if events != nil {
 				finish = events.watch(&req)
-			} else if !quiet {
-				req.Notify = func(msg string) {
-					mu.Lock()
-					fmt.Fprintf(os.Stderr, "netfox: %s %s\n", tag, printable(msg))
-					mu.Unlock()
+			} else if view != nil {
+				req.Progress = new(netfox.Progress)
+				item := view.Add(tag, req.Progress)
+				defer item.Remove()
+				req.OnRetry = func(offset int64, cause error, wait time.Duration) {
+					item.Retry(offset, errors.New(message(cause)), wait)
 				}
+				req.Notify = func(msg string) { view.Notify(tag + " " + printable(msg)) }
 			}
 			res, err := netfox.Download(c.Context, req)
 			if finish != nil {
 				finish(res, err)
 			}
 			results[i], paths[i], sizes[i], complete[i] = err, res.Path, res.Size, res.AlreadyComplete
-			if !quiet {
-				mu.Lock()
+			if view != nil {
 				switch {
 				case err != nil:
-					fmt.Fprintf(os.Stderr, "netfox: %s %s: %s\n", tag, printable(j.url), message(err))
+					view.Notify(fmt.Sprintf("%s %s: %s", tag, printable(j.url), message(err)))
 				case res.AlreadyComplete:
-					fmt.Fprintf(os.Stderr, "netfox: %s %s\n", tag, alreadyComplete(res))
+					view.Notify(tag + " " + alreadyComplete(res))
 				default:
-					fmt.Fprintf(os.Stderr, "netfox: %s saved %s (%s)\n", tag, printable(res.Path), units.FormatSize(res.Size))
+					view.Notify(fmt.Sprintf("%s saved %s (%s)", tag, printable(res.Path), units.FormatSize(res.Size)))
 				}
-				mu.Unlock()
 			}
 			return nil
 		})
 	}
 	g.Wait()
+	if view != nil {
+		view.Stop()
+	}
 
 	worst, failed, interrupted := 0, 0, 0
 	for _, err := range results {

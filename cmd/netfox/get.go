@@ -40,6 +40,7 @@ more work goes to the faster ones, and a mirror that fails is dropped.`,
 			&cli.IntFlag{Name: "connections", Aliases: []string{"n"}, Value: netfox.DefaultConnections, Usage: "parallel connections (1-256)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `PATH` (default: the server's name for the file, in the current directory); - streams to stdout, in order, within 32 MiB of memory (no resume)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output; errors still go to stderr"},
+			&cli.BoolFlag{Name: "bars", Usage: "on a terminal, a progress bar per segment instead of the segment map"},
 			&cli.BoolFlag{Name: "restart", Usage: "discard PATH.part and PATH.info and start over"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing complete PATH"},
 			&cli.BoolFlag{Name: "continue", Aliases: []string{"c"}, Usage: "take over a partial PATH (or PATH.part without PATH.info) from another program, once its last MiB matches the server"},
@@ -98,8 +99,11 @@ func runGet(c *cli.Context) error {
 	req.Progress = progress
 	var view *ui.UI
 	if !c.Bool("quiet") {
-		view = ui.Start(progress, ui.Options{Out: os.Stderr, Terminal: isTerminal(os.Stderr), MaxBars: terminalRows(os.Stderr) - 3})
+		view = ui.Start(progress, viewOptions(c))
 		req.Notify = func(msg string) { view.Notify(printable(msg)) }
+		req.OnRetry = func(offset int64, cause error, wait time.Duration) {
+			view.Retry(offset, errors.New(message(cause)), wait)
+		}
 	}
 	var res netfox.Result
 	if stream {
@@ -241,13 +245,26 @@ func printSummary(res netfox.Result) {
 	}
 }
 
-// terminalRows is the height of the terminal on f, or 0 when unknown.
-func terminalRows(f *os.File) int {
-	_, rows, err := term.GetSize(int(f.Fd()))
-	if err != nil {
-		return 0
+// viewOptions are the progress view's, on stderr.
+func viewOptions(c *cli.Context) ui.Options {
+	_, rows := terminalSize(os.Stderr)
+	return ui.Options{
+		Out:      os.Stderr,
+		Terminal: isTerminal(os.Stderr),
+		Bars:     c.Bool("bars"),
+		MaxBars:  rows - 3,
+		Size:     func() (int, int) { return terminalSize(os.Stderr) },
 	}
-	return rows
+}
+
+// terminalSize is the width and height of the terminal on f, zeros when
+// unknown.
+func terminalSize(f *os.File) (cols, rows int) {
+	cols, rows, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0, 0
+	}
+	return cols, rows
 }
 
 // isTerminal reports whether f is a character device, as a terminal is.
