@@ -33,6 +33,7 @@ Examples:
    netfox get -c https://example.com/big.iso            # continue a partial big.iso from a browser, curl or wget
    netfox get https://a.example/f.iso ftp://b.example/pub/f.iso   # two mirrors of one file
    netfox get --checksum sha256=9f86d08... https://example.com/f.iso
+   netfox get example.com/f.tar.gz -o - | tar xz       # stream to stdout, in order
 
 Several URLs are mirrors of one file: the connections are spread over them,
 more work goes to the faster ones, and a mirror that fails is dropped.`,
