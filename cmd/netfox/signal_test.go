@@ -76,18 +76,31 @@ func TestInterruptedEvents(t *testing.T) {
 	}
 }
 
-// TestNetworkLossHint: a download cut off for good after it began exits 3
-// and says how to resume; one that never reached the server does not.
+// TestNetworkLossHint: a download whose server goes away after it began
+// exits 3 and says how to resume; one that never reached the server does
+// not.
 func TestNetworkLossHint(t *testing.T) {
-	data := content(1<<20, 71)
-	srv := testserver.New(t, data, testserver.CutAfter(100_000, 1000))
+	data := content(4<<20, 71)
+	srv := testserver.New(t, data, testserver.RatePerResponse(256<<10))
 	dir := t.TempDir()
-	stderr, code := run(t, dir, "get", "-q", "-n", "2", "--max-tries", "1", srv.FileURL)
-	if code != exitNetwork || !strings.HasSuffix(strings.TrimSpace(stderr), "run the same command again to resume") {
-		t.Errorf("exit %d: %s", code, stderr)
+	started := time.Now()
+	cmd := exec.Command(binary, "get", "-q", "-n", "2", "--max-tries", "1", "--retry-wait", "100ms", "--stall-time", "1s", srv.FileURL)
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
-	stderr, code = run(t, dir, "get", "-q", "http://127.0.0.1:1/x")
-	if code != exitNetwork || strings.Contains(stderr, "resume") {
-		t.Errorf("exit %d: %s", code, stderr)
+	waitForFile(t, filepath.Join(dir, "file.bin.part"), started)
+	srv.CloseClientConnections()
+	srv.Close()
+	err := cmd.Wait()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != exitNetwork || !strings.HasSuffix(strings.TrimSpace(stderr.String()), "run the same command again to resume") {
+		t.Errorf("exit %v: %s", err, stderr.String())
+	}
+	out, code := run(t, dir, "get", "-q", "http://127.0.0.1:1/x")
+	if code != exitNetwork || strings.Contains(out, "resume") {
+		t.Errorf("exit %d: %s", code, out)
 	}
 }
