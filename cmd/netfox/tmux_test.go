@@ -132,3 +132,35 @@ func poll(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("the screen never showed what was expected")
 }
+
+// TestBatchViewInTmux: a batch on a terminal shows one status line per
+// file being downloaded, and its report at the end.
+func TestBatchViewInTmux(t *testing.T) {
+	srcDir := t.TempDir()
+	for _, name := range []string{"a.bin", "b.bin"} {
+		os.WriteFile(filepath.Join(srcDir, name), content(4<<20, 41), 0o644)
+	}
+	url, _ := startServe(t, srcDir, 256<<10) // 2 connections a file: 8 s
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "list"), []byte(url+"/a.bin\n"+url+"/b.bin\n"), 0o644)
+	tmux := tmuxSession(t, "cd "+dir+" && "+binary+" get -n 2 -j 2 -i list; echo EXIT=$?; sleep 60", 120, 20)
+
+	line := func(tag, name string) *regexp.Regexp {
+		return regexp.MustCompile(`(?m)^\[` + tag + `\] ` + name + `  \d+\.\d \S+ / 4\.0 MiB +\d+%  \d+\.\d \S+/s  ETA \S+  \d+s  \d conns?\s*$`)
+	}
+	var during string
+	poll(t, func() bool {
+		during = tmux("capture-pane", "-p", "-t", "t")
+		return line("1/2", `a\.bin`).MatchString(during) && line("2/2", `b\.bin`).MatchString(during)
+	})
+	t.Logf("screen while downloading:\n%s", strings.TrimRight(during, "\n"))
+	var after string
+	poll(t, func() bool {
+		after = tmux("capture-pane", "-p", "-J", "-t", "t")
+		return strings.Contains(after, "EXIT=")
+	})
+	t.Logf("screen at the end:\n%s", strings.TrimRight(after, "\n"))
+	if !strings.Contains(after, "EXIT=0") || !strings.Contains(after, "netfox: 2 files: 2 saved, 0 failed\n") {
+		t.Errorf("no report or a failure at the end")
+	}
+}
