@@ -61,12 +61,12 @@ func TestVersionAndCompletion(t *testing.T) {
 		}
 	}
 	if _, err := exec.LookPath("bash"); err == nil {
-		// Complete "netfox get --con" in bash itself.
+		// Complete "netfox get --conn" in bash itself (--con is also --continue).
 		script, _ := exec.Command(binary, "completion", "bash").Output()
-		probe := string(script) + "\nCOMP_WORDS=(netfox get --con); COMP_CWORD=2; _netfox; echo \"${COMPREPLY[@]}\"\n"
+		probe := string(script) + "\nCOMP_WORDS=(netfox get --conn); COMP_CWORD=2; _netfox; echo \"${COMPREPLY[@]}\"\n"
 		out, err := exec.Command("bash", "-c", probe).Output()
 		if err != nil || strings.TrimSpace(string(out)) != "--connections" {
-			t.Errorf("bash completes --con to %q (%v), want --connections", out, err)
+			t.Errorf("bash completes --conn to %q (%v), want --connections", out, err)
 		}
 	}
 	stderr, code := run(t, t.TempDir(), "completion", "tcsh")
