@@ -25,7 +25,8 @@ func TestRerunAfterSuccess(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("re-run: exit %d: %s", code, stderr)
 	}
-	if got := srv.BytesSent() - sent; got != 0 {
+	// The probe's GET of one byte, and nothing more.
+	if got := srv.BytesSent() - sent; got > 1 {
 		t.Errorf("re-run fetched %d bytes", got)
 	}
 	t.Logf("re-run: %s", stderr)
@@ -69,7 +70,7 @@ func TestBatchRerun(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("re-run: exit %d: %s", code, stderr)
 	}
-	if srvA.BytesSent() != sentA || srvB.BytesSent() != sentB {
+	if srvA.BytesSent()-sentA > 1 || srvB.BytesSent()-sentB > 1 { // each probe's byte
 		t.Errorf("re-run fetched bytes")
 	}
 	sameFile(t, filepath.Join(dir, "a.bin"), a)
