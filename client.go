@@ -138,16 +138,27 @@ func (c *Client) download(ctx context.Context, req Request) (Result, error) {
 // end. A program that downloads several files should share a Client
 // instead.
 func Download(ctx context.Context, req Request) (Result, error) {
+	c, req, err := ownClient(req)
+	if err != nil {
+		return Result{}, err
+	}
+	defer c.Close()
+	return c.download(ctx, req)
+}
+
+// ownClient is the Client of a one-call download (Download, Stream): made
+// from req.Transport, which it takes out of the returned request, with a
+// per-host budget of at least req.Connections. The caller closes it.
+func ownClient(req Request) (*Client, Request, error) {
 	if req.HTTPClient != nil && !req.Transport.isZero() {
-		return Result{}, errConflictingClient
+		return nil, req, errConflictingClient
 	}
 	c := NewClient(ClientOptions{
 		Transport:             req.Transport,
 		MaxConnectionsPerHost: max(DefaultMaxConnectionsPerHost, req.Connections),
 	})
-	defer c.Close()
 	req.Transport = TransportOptions{}
-	return c.download(ctx, req)
+	return c, req, nil
 }
 
 var errConflictingClient = fmt.Errorf("%w: both HTTPClient and Transport are set; Transport applies only to the client netfox builds (set it on HTTPClient's transport instead)", ErrUsage)

@@ -48,6 +48,10 @@ type Result struct {
 	// Sources are the bytes fetched in this run from URL and from each
 	// mirror still in use, in the order of the Request.
 	Sources []Source
+	// AlreadyComplete reports that Path already held the remote's current
+	// version (same length and Last-Modified, or the Request's Checksum)
+	// and nothing was fetched.
+	AlreadyComplete bool
 }
 
 // Source is one address of the file and what it served.
@@ -200,8 +204,8 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 			return res, nil
 		}
 	}
-	if err := d.checkOutput(p.out, info); err != nil {
-		return Result{}, err
+	if complete, err := d.checkOutput(p.out, info); err != nil || complete {
+		return Result{Path: p.out, Size: info.Length, AlreadyComplete: complete}, err
 	}
 	if err := d.checkPartFile(p); err != nil {
 		return Result{}, err
@@ -217,10 +221,14 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		}
 	}()
 	// A run that finished while this one opened the .part leaves PATH
-	// behind (Open then made a new .part): stop rather than fetch again.
-	if err := d.checkOutput(p.out, info); err != nil {
+	// behind (Open then made a new .part): stop rather than fetch again;
+	// when PATH is provably the remote's version, as a re-run would.
+	if complete, err := d.checkOutput(p.out, info); err != nil || complete {
 		if part.Created() {
 			os.Remove(p.part)
+		}
+		if complete {
+			return Result{Path: p.out, Size: info.Length, AlreadyComplete: true}, nil
 		}
 		return Result{}, err
 	}
@@ -258,9 +266,10 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		},
 		OnRetry: func(s *segment.Segment, err error, wait time.Duration) {
 			retries.Add(1)
-			d.notify("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
 			if d.req.OnRetry != nil {
 				d.req.OnRetry(s.Next(), err, wait)
+			} else {
+				d.notify("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
 			}
 		},
 	}
@@ -311,8 +320,12 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 			}
 			continue
 		}
+		if err != nil && !(info.Ranges && info.Length >= 0) {
+			// One stream: nothing of it can be resumed.
+			return res, markedError{classify(err), ErrNotResumable}
+		}
 		if err != nil {
-			return res, classify(err)
+			return res, markedError{classify(err), ErrResumable}
 		}
 		break
 	}
@@ -336,6 +349,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		}
 		return res, ioError(err)
 	}
+	d.stampVersion(p.out, info)
 	res.Fetched = fetched.Load()
 	res.Reconnects = int(reconnects.Load())
 	res.Retries = int(retries.Load())
@@ -343,6 +357,8 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	res.Connections = res.Parallel
 	if n := tcp.count(); n > 0 {
 		res.Connections = n
+	} else if !info.Ranges || info.Length < 0 {
+		res.Connections = 1 // one stream
 	}
 	for _, s := range d.sources {
 		src := Source{URL: s.url, Fetched: s.fetched.Load()}
@@ -408,23 +424,27 @@ func (d *downloader) outputPaths(info siteinfo.Info) (paths, error) {
 
 // checkOutput refuses to replace a finished file unless told to: the .part
 // suffix keeps unfinished data apart, so a file at the output path is
-// a complete earlier download or someone else's file.
-func (d *downloader) checkOutput(out string, info siteinfo.Info) error {
+// a complete earlier download or someone else's file. It reports whether
+// the file is provably the remote's current version (see complete.go):
+// then there is nothing to do.
+func (d *downloader) checkOutput(out string, info siteinfo.Info) (complete bool, err error) {
 	fi, err := os.Stat(out)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return nil
+		return false, nil
 	case err != nil:
-		return ioError(err)
+		return false, ioError(err)
 	case fi.IsDir():
-		return fmt.Errorf("%w: %s is a directory", ErrIO, out)
-	case !d.req.Overwrite:
-		if continuable(fi.Size(), info) && !d.req.Continue {
-			return fmt.Errorf("%w: %s, %w", ErrExists, out, ErrContinuable)
-		}
-		return fmt.Errorf("%w: %s", ErrExists, out)
+		return false, fmt.Errorf("%w: %s is a directory", ErrIO, out)
+	case d.req.Overwrite:
+		return false, nil
+	case d.alreadyComplete(out, fi, info):
+		return true, nil
 	}
-	return nil
+	if continuable(fi.Size(), info) && !d.req.Continue {
+		return false, fmt.Errorf("%w: %s, %w", ErrExists, out, ErrContinuable)
+	}
+	return false, fmt.Errorf("%w: %s", ErrExists, out)
 }
 
 // fetchRanges runs the workers over table and checkpoints their progress

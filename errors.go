@@ -68,6 +68,18 @@ var (
 	// it was.
 	ErrNotPartial = errors.New("existing file is not a partial download of this file")
 
+	// ErrResumable indicates that a download stopped with its progress
+	// saved in the .part and .info files: the same Request again resumes
+	// it. It accompanies the error that stopped it (context.Canceled, a
+	// network error) without changing its message.
+	ErrResumable = errors.New("progress is saved, run the same command again to resume")
+
+	// ErrNotResumable indicates that a download which stopped cannot be
+	// resumed: the server sent no length or ignores byte ranges, so the
+	// next run starts over. It accompanies the error that stopped it
+	// without changing its message.
+	ErrNotResumable = errors.New("the server cannot resume a download, the next run starts over")
+
 	// ErrIO indicates a local file-system failure: a full disk, a
 	// read-only directory, an output path that is a directory.
 	ErrIO = errors.New("local I/O error")
@@ -86,3 +98,10 @@ type NetError = siteinfo.NetError
 // Its fields: Code int, the status code; Status string, as sent (e.g.
 // "404 Not Found"); URL string, the address that answered.
 type StatusError = siteinfo.StatusError
+
+// markedError adds a sentinel to an error, for errors.Is, without
+// changing its message.
+type markedError struct{ err, mark error }
+
+func (m markedError) Error() string   { return m.err.Error() }
+func (m markedError) Unwrap() []error { return []error{m.err, m.mark} }

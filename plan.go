@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/netfox/netfox/fileaccess"
+	"github.com/netfox/netfox/internal/units"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
 	"github.com/netfox/netfox/state"
@@ -166,6 +167,7 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 	if saved.BootID != d.bootID {
 		d.notify("the machine rebooted since the partial download; resuming from the last flushed offsets")
 	}
+	d.notify("resuming %s: %s of %s already here", filepath.Base(p.out), units.FormatSize(resumed), units.FormatSize(info.Length))
 	return resumed, nil
 }
 

@@ -20,6 +20,7 @@ type Progress struct {
 	began   time.Time
 	// samples are recent (time, fetched) pairs, for the rate.
 	samples []progressSample
+	base    int64 // bytes before the table's ranges, already done (a stream's window)
 }
 
 type progressSample struct {
@@ -47,7 +48,9 @@ type Snapshot struct {
 	Rate float64
 	// ETA is the time left at Rate; -1 when unknown (no length, no rate).
 	ETA time.Duration
-	// Segments are the ranges of the file, ordered by offset.
+	// Segments are the ranges of the file, ordered by offset. For a
+	// stream (see Stream) they cover only the window being fetched: the
+	// bytes below it are done, those above it waiting.
 	Segments []Span
 }
 
@@ -75,8 +78,19 @@ func (p *Progress) start(path string, length int64, table *segment.Table, fetche
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.path, p.length, p.table, p.fetched = path, length, table, fetched
+	p.path, p.length, p.table, p.fetched, p.base = path, length, table, fetched, 0
 	p.began, p.samples = time.Now(), nil
+}
+
+// window moves a stream's progress on to the next window: the bytes
+// below base are done, table holds the ranges being fetched.
+func (p *Progress) window(base int64, table *segment.Table) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.base, p.table = base, table
 }
 
 // Snapshot returns the current state.
@@ -88,6 +102,7 @@ func (p *Progress) Snapshot() Snapshot {
 		s.Length = -1
 		return s
 	}
+	s.Written = p.base
 	for _, seg := range p.table.Snapshot() {
 		s.Segments = append(s.Segments, Span{ID: seg.ID, Start: seg.Start, Next: seg.Next, Synced: seg.Synced, End: seg.End, Busy: seg.Busy})
 		s.Written += seg.Next - seg.Start

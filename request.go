@@ -117,10 +117,11 @@ type Request struct {
 	// means one second.
 	ProgressInterval time.Duration
 	// Notify, when set, receives one-line notices meant for the user:
-	// a fallback, a fresh start, a retry.
+	// a fallback, a fresh start, a retry (unless OnRetry is set).
 	Notify func(msg string)
 	// OnRetry, when set, is told about each retry of a segment: the byte
-	// it goes on from, why, and after how long.
+	// it goes on from, why, and after how long. Retries then do not go to
+	// Notify as well.
 	OnRetry func(offset int64, cause error, wait time.Duration)
 }
 

@@ -39,6 +39,9 @@ type Options struct {
 	Dir string
 	// Header is sent with every request.
 	Header http.Header
+	// OnStart, when set, is called before each run with its connection
+	// count and repeat number (from 1).
+	OnStart func(connections, repeat int)
 	// OnRun, when set, is called after each run.
 	OnRun func(Run)
 }
@@ -104,6 +107,9 @@ func Measure(ctx context.Context, opts Options) (Report, error) {
 	rep := Report{URL: opts.URL, Bytes: size}
 	for _, n := range opts.Connections {
 		for r := 1; r <= opts.Repeat; r++ {
+			if opts.OnStart != nil {
+				opts.OnStart(n, r)
+			}
 			// A fresh client per run: no connection kept alive from the
 			// last run gives this one a head start.
 			runClient := &siteinfo.Client{HTTP: netfox.NewHTTPClient(n, netfox.TransportOptions{}), Header: opts.Header}

@@ -2,15 +2,18 @@ package main
 
 import (
 	"bufio"
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"strings"
-	"sync"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/netfox/netfox"
+	"github.com/netfox/netfox/internal/ui"
 	"github.com/netfox/netfox/internal/units"
 )
 
@@ -33,7 +36,7 @@ func readList(r io.Reader) ([]job, error) {
 		if len(fields) > 2 {
 			return nil, fmt.Errorf("line %d: want URL [OUTPUT], got %d fields", n, len(fields))
 		}
-		j := job{url: fields[0]}
+		j := job{url: withScheme(fields[0])}
 		if len(fields) == 2 {
 			j.output = fields[1]
 		}
@@ -102,46 +105,66 @@ func runBatch(c *cli.Context) error {
 		reqs[i] = base
 		reqs[i].URL, reqs[i].Output = j.url, j.output
 	}
+	// The per-file lines go above the view on a terminal (one line per
+	// file being downloaded), straight to stderr otherwise.
+	var view *ui.UI
+	if !quiet {
+		view = ui.StartBatch(viewOptions(c))
+	}
 	finishes := make([]func(netfox.Result, error), len(jobs))
-	var mu sync.Mutex // serialises the per-file lines
+	items := make([]*ui.Item, len(jobs))
 	tag := func(i int) string { return fmt.Sprintf("[%d/%d]", i+1, len(jobs)) }
 	outcomes := client.DownloadAll(c.Context, reqs, netfox.BatchOptions{
 		Parallel: c.Int("jobs"),
 		OnStart: func(i int, req *netfox.Request) {
 			if events != nil {
 				finishes[i] = events.watch(req)
-			} else if !quiet {
-				req.Notify = func(msg string) {
-					mu.Lock()
-					fmt.Fprintf(os.Stderr, "netfox: %s %s\n", tag(i), printable(msg))
-					mu.Unlock()
+			} else if view != nil {
+				req.Progress = new(netfox.Progress)
+				item := view.Add(tag(i), req.Progress)
+				items[i] = item
+				req.OnRetry = func(offset int64, cause error, wait time.Duration) {
+					item.Retry(offset, errors.New(message(cause)), wait)
 				}
+				req.Notify = func(msg string) { view.Notify(tag(i) + " " + printable(msg)) }
 			}
 		},
 		OnDone: func(i int, res netfox.Result, err error) {
 			if finishes[i] != nil {
 				finishes[i](res, err)
 			}
-			if quiet {
+			if items[i] != nil {
+				items[i].Remove()
+			}
+			if view == nil {
 				return
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "netfox: %s %s: %s\n", tag(i), printable(jobs[i].url), message(err))
-			} else {
-				fmt.Fprintf(os.Stderr, "netfox: %s saved %s (%s)\n", tag(i), printable(res.Path), units.FormatSize(res.Size))
+			switch {
+			case err != nil:
+				view.Notify(fmt.Sprintf("%s %s: %s", tag(i), printable(jobs[i].url), message(err)))
+			case res.AlreadyComplete:
+				view.Notify(tag(i) + " " + alreadyComplete(res))
+			default:
+				view.Notify(fmt.Sprintf("%s saved %s (%s)", tag(i), printable(res.Path), units.FormatSize(res.Size)))
 			}
 		},
 	})
-	worst, failed := 0, 0
+	if view != nil {
+		view.Stop()
+	}
+
+	worst, failed, interrupted := 0, 0, 0
 	for _, o := range outcomes {
-		if o.Err != nil {
+		switch {
+		case o.Err == nil:
+		case errors.Is(o.Err, context.Canceled):
+			interrupted++
+		default:
 			failed++
 			worst = max(worst, exitCode(o.Err))
 		}
 	}
-	printBatchSummary(os.Stderr, jobs, outcomes, failed, c.Bool("quiet"))
+	printBatchSummary(os.Stderr, jobs, outcomes, failed, interrupted, c.Bool("quiet"))
 	if c.Context.Err() != nil {
 		return c.Context.Err()
 	}
@@ -154,25 +177,51 @@ func runBatch(c *cli.Context) error {
 // quietFailures is how many failed files a -q summary names.
 const quietFailures = 10
 
-// printBatchSummary ends a batch: a count, then a line per file; with -q
-// (quiet) only the failed files are named, the first quietFailures of
-// them, and nothing is printed when every file was saved.
-func printBatchSummary(w io.Writer, jobs []job, outcomes []netfox.BatchResult, failed int, quiet bool) {
+// printBatchSummary ends a batch: a count, then a line per file: saved,
+// complete (already there), failed (with its exit code) or interrupted
+// (resumable by running the same command again). With -q (quiet) only
+// the failed files are named, the first quietFailures of them, and
+// nothing is printed when none failed.
+func printBatchSummary(w io.Writer, jobs []job, outcomes []netfox.BatchResult, failed, interrupted int, quiet bool) {
 	if quiet && failed == 0 {
 		return
 	}
-	fmt.Fprintf(w, "netfox: %d files: %d saved, %d failed\n", len(jobs), len(jobs)-failed, failed)
+	already := 0
+	for _, o := range outcomes {
+		if o.Err == nil && o.Result.AlreadyComplete {
+			already++
+		}
+	}
+	saved := len(jobs) - failed - interrupted - already
+	head := fmt.Sprintf("netfox: %d files: %d saved, %d failed", len(jobs), saved, failed)
+	if already > 0 {
+		head += fmt.Sprintf(", %d already complete", already)
+	}
+	if interrupted > 0 {
+		head += fmt.Sprintf(", %d interrupted", interrupted)
+	}
+	fmt.Fprintln(w, head)
 	named := 0
 	for i, o := range outcomes {
 		switch {
-		case o.Err == nil && !quiet:
-			fmt.Fprintf(w, "  saved   %s (%s)\n", printable(o.Result.Path), units.FormatSize(o.Result.Size))
-		case o.Err != nil && (!quiet || named < quietFailures):
+		case o.Err == nil && quiet:
+		case o.Err == nil && o.Result.AlreadyComplete:
+			fmt.Fprintf(w, "  complete     %s (%s, already here)\n", printable(o.Result.Path), units.FormatSize(o.Result.Size))
+		case o.Err == nil:
+			fmt.Fprintf(w, "  saved        %s (%s)\n", printable(o.Result.Path), units.FormatSize(o.Result.Size))
+		case errors.Is(o.Err, context.Canceled):
+			if !quiet {
+				fmt.Fprintf(w, "  interrupted  %s\n", printable(jobs[i].url))
+			}
+		case !quiet || named < quietFailures:
 			named++
-			fmt.Fprintf(w, "  failed  %s (exit %d): %s\n", printable(jobs[i].url), exitCode(o.Err), message(o.Err))
+			fmt.Fprintf(w, "  failed       %s (exit %d): %s\n", printable(jobs[i].url), exitCode(o.Err), message(o.Err))
 		}
 	}
 	if named < failed {
 		fmt.Fprintf(w, "  and %d more failed\n", failed-named)
+	}
+	if interrupted > 0 && !quiet {
+		fmt.Fprintln(w, "netfox: run the same command again to resume the interrupted files")
 	}
 }

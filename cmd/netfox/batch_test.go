@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/netfox/netfox/internal/testserver"
+	"github.com/netfox/netfox/internal/units"
 )
 
 // TestBatch: three files, one of them missing: two correct files, the
@@ -30,9 +31,27 @@ func TestBatch(t *testing.T) {
 	}
 	sameFile(t, filepath.Join(dir, "a.bin"), a)
 	sameFile(t, filepath.Join(dir, "renamed.bin"), b)
-	for _, want := range []string{"3 files: 2 saved, 1 failed", "failed  " + srvA.URL + "/missing.bin (exit 4)", "saved   renamed.bin"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("summary lacks %q:\n%s", want, stderr)
+	// The summary is four lines in the order of the list, then the error.
+	lines := strings.Split(strings.TrimSuffix(stderr, "\n"), "\n")
+	if strings.Contains(stderr, `\n`) || len(lines) < 5 {
+		t.Fatalf("stderr is not one message a line:\n%s", stderr)
+	}
+	summary := lines[len(lines)-5:]
+	want := []string{
+		"netfox: 3 files: 2 saved, 1 failed",
+		"  saved        a.bin (" + units.FormatSize(int64(len(a))) + ")",
+		"  failed       " + srvA.URL + "/missing.bin (exit 4): ",
+		"  saved        renamed.bin (" + units.FormatSize(int64(len(b))) + ")",
+		"netfox: 1 of 3 files failed",
+	}
+	for i := range want {
+		if !strings.HasPrefix(summary[i], want[i]) || (i != 2 && summary[i] != want[i]) {
+			t.Errorf("summary line %d = %q, want %q", i+1, summary[i], want[i])
+		}
+	}
+	for _, line := range lines {
+		if !strings.HasPrefix(line, "netfox: ") && !strings.HasPrefix(line, "  ") {
+			t.Errorf("stray line %q", line)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"text/tabwriter"
 
 	"github.com/urfave/cli/v2"
@@ -90,18 +91,33 @@ func runBench(c *cli.Context) error {
 			units.FormatSize(localSize), units.FormatSize(localRatePerConn), units.FormatSize(localRateTotal))
 	}
 
+	if path := c.String("plot"); path != "" {
+		if err := bench.CheckPlotPath(path); err != nil {
+			return usageError{fmt.Errorf("--plot: %w", err)}
+		}
+	}
 	opts := bench.Options{URL: url, Connections: counts, Repeat: c.Int("repeat"), Bytes: limit, Discard: c.Bool("discard"), Header: header}
+	stopBar := func() {}
 	if !c.Bool("quiet") && isTerminal(os.Stderr) {
 		p := mpb.New(mpb.WithOutput(os.Stderr), mpb.WithWidth(60))
+		var running atomic.Value // what the bar says is running; read by mpb's goroutine
+		running.Store("")
 		bar := p.AddBar(int64(len(counts)*opts.Repeat),
 			mpb.PrependDecorators(decor.Name("bench "), decor.CountersNoUnit("%d / %d runs")),
-			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return "" })),
+			mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return running.Load().(string) })),
 		)
-		opts.OnRun = func(r bench.Run) { bar.Increment() }
-		defer p.Wait()
-		defer bar.Abort(false) // no-op once complete; ends the bar on an error
+		opts.OnStart = func(n, r int) { running.Store(fmt.Sprintf("  running -n %d (%d of %d)", n, r, opts.Repeat)) }
+		opts.OnRun = func(bench.Run) { bar.Increment() }
+		// The bar ends, and mpb has drawn its last frame, before anything
+		// else is printed: the table must not be drawn over.
+		stopBar = func() {
+			running.Store("")
+			bar.Abort(false) // no-op once complete; ends the bar on an error
+			p.Wait()
+		}
 	}
 	rep, err := bench.Measure(c.Context, opts)
+	stopBar()
 	if err != nil {
 		return err
 	}

@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"errors"
+	pngpkg "image/png"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -100,5 +102,66 @@ func TestBenchUsage(t *testing.T) {
 		if code != exitUsage || strings.Count(stderr, "\n") != 1 {
 			t.Errorf("%v: exit %d, stderr %q", args, code, stderr)
 		}
+	}
+}
+
+// TestBenchInTmux: on a terminal the progress bar names the count being
+// run, and ends before the table, which keeps its recommendation line.
+func TestBenchInTmux(t *testing.T) {
+	local, err := bench.StartLocal(bench.LocalOptions{Size: 1 << 20, RatePerConn: 1 << 20, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	tmux := tmuxSession(t, binary+" bench --connections 1,2,4 --repeat 2 "+local.URL+"; echo EXIT=$?; sleep 60", 100, 30)
+	var during string
+	poll(t, func() bool {
+		during = tmux("capture-pane", "-p", "-t", "t")
+		return regexp.MustCompile(`bench .*\d / 6 runs.*running -n [124] \([12] of 2\)`).MatchString(during)
+	})
+	t.Logf("screen while benchmarking:\n%s", strings.TrimRight(during, "\n"))
+	var after string
+	poll(t, func() bool {
+		after = tmux("capture-pane", "-p", "-t", "t")
+		return strings.Contains(after, "EXIT=")
+	})
+	t.Logf("screen at the end:\n%s", strings.TrimRight(after, "\n"))
+	lines := strings.Split(strings.TrimRight(after, "\n"), "\n")
+	rows := regexp.MustCompile(`^\s+[124]\s+\d+\.\d\d\s+\d+\.\d\d\s+\d+\.\d\d\s+\d+\.\d\dx\s*$`)
+	nRows, rec := 0, false
+	for _, l := range lines {
+		nRows += len(rows.FindAllString(l, -1))
+		rec = rec || regexp.MustCompile(`^recommended: -n [124] \(`).MatchString(l)
+	}
+	if !strings.Contains(after, "EXIT=0") || nRows != 3 || !rec {
+		t.Errorf("%d whole table rows, recommendation line %v", nRows, rec)
+	}
+}
+
+// TestBenchPlot: --plot into a missing directory fails at once, before
+// any run; a PNG is at least 1200 px wide.
+func TestBenchPlot(t *testing.T) {
+	dir := t.TempDir()
+	stderr, code := run(t, dir, "bench", "--plot", filepath.Join(dir, "missing", "chart.png"), "http://127.0.0.1:1/never-fetched")
+	if code != exitUsage || strings.Count(stderr, "\n") != 1 {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	local, err := bench.StartLocal(bench.LocalOptions{Size: 256 << 10, RatePerConn: 4 << 20, Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close()
+	png := filepath.Join(dir, "chart.png")
+	if stderr, code := run(t, dir, "bench", "-q", "--connections", "1,2", "--repeat", "1", "--plot", png, local.URL); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	f, err := os.Open(png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := pngpkg.DecodeConfig(f)
+	if err != nil || cfg.Width < 1200 {
+		t.Errorf("PNG %dx%d, %v", cfg.Width, cfg.Height, err)
 	}
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"sync"
@@ -38,41 +40,111 @@ type segmentJSON struct {
 	End   int64 `json:"end"`
 }
 
+// gate holds one download's events back until its start event, so that
+// start is always first.
+type gate struct {
+	e       *emitter
+	mu      sync.Mutex
+	started bool
+	held    []heldEvent
+}
+
+type heldEvent struct {
+	event  string
+	fields map[string]any
+}
+
+func (g *gate) emit(event string, fields map[string]any) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if !g.started {
+		g.held = append(g.held, heldEvent{event, fields})
+		return
+	}
+	g.e.emit(event, fields)
+}
+
+// start emits start and then the events held back; later calls do
+// nothing.
+func (g *gate) start(fields map[string]any) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.started {
+		return
+	}
+	g.started = true
+	g.e.emit("start", fields)
+	for _, h := range g.held {
+		g.e.emit(h.event, h.fields)
+	}
+	g.held = nil
+}
+
 // watch makes req report to e, and returns a function to call with the
-// outcome, which emits done or error.
+// outcome, which emits done, error or interrupted.
 func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
 	url := printable(req.URL)
 	progress := new(netfox.Progress)
 	req.Progress = progress
-	req.Notify = func(msg string) { e.emit("notice", map[string]any{"url": url, "message": printable(msg)}) }
+	g := &gate{e: e}
+	req.Notify = func(msg string) { g.emit("notice", map[string]any{"url": url, "message": printable(msg)}) }
 	req.OnRetry = func(offset int64, cause error, wait time.Duration) {
-		e.emit("retry", map[string]any{"url": url, "offset": offset, "cause": message(cause), "wait_ms": wait.Milliseconds()})
+		g.emit("retry", map[string]any{"url": url, "offset": offset, "cause": message(cause), "wait_ms": wait.Milliseconds()})
 	}
 	stop := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {
 		defer close(stopped)
-		e.follow(url, progress, stop)
+		g.follow(url, progress, stop)
 	}()
 	return func(res netfox.Result, err error) {
 		close(stop)
 		<-stopped
-		if err != nil {
-			e.emit("error", map[string]any{"url": url, "message": message(err), "exit_code": exitCode(err)})
+		// The download may have ended (or failed) before follow saw it
+		// begin: start now, with what is known.
+		snap := progress.Snapshot()
+		path, length := snap.Path, snap.Length
+		if path == "" {
+			path, length = res.Path, res.Size
+		}
+		start := map[string]any{"url": url, "segments": segmentsJSON(snap)}
+		if path != "" {
+			start["path"], start["length"] = printable(path), length
+		}
+		g.start(start)
+		switch {
+		case errors.Is(err, context.Canceled):
+			// A signal: not a failure, and resumable when the server
+			// allows.
+			snap := progress.Snapshot()
+			g.emit("interrupted", map[string]any{"url": url, "message": message(err), "exit_code": exitCode(err),
+				"written": snap.Written, "resumable": errors.Is(err, netfox.ErrResumable)})
+			return
+		case err != nil:
+			g.emit("error", map[string]any{"url": url, "message": message(err), "exit_code": exitCode(err)})
 			return
 		}
 		done := map[string]any{"url": url, "path": printable(res.Path), "size": res.Size, "seconds": res.Elapsed.Seconds(),
-			"fetched": res.Fetched, "resumed": res.Resumed, "connections": res.Connections, "retries": res.Retries}
+			"fetched": res.Fetched, "resumed": res.Resumed, "connections": res.Connections, "retries": res.Retries,
+			"already_complete": res.AlreadyComplete}
 		if sum, err := fileSHA256(res.Path); err == nil {
 			done["sha256"] = sum
 		}
-		e.emit("done", done)
+		g.emit("done", done)
 	}
+}
+
+func segmentsJSON(snap netfox.Snapshot) []segmentJSON {
+	segs := make([]segmentJSON, len(snap.Segments))
+	for i, s := range snap.Segments {
+		segs[i] = segmentJSON{ID: s.ID, Start: s.Start, Next: s.Next, End: s.End}
+	}
+	return segs
 }
 
 // follow emits start once the plan is known, split for each segment cut
 // off another, and progress every second, until stop.
-func (e *emitter) follow(url string, progress *netfox.Progress, stop <-chan struct{}) {
+func (g *gate) follow(url string, progress *netfox.Progress, stop <-chan struct{}) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	known := map[int]bool{}
@@ -87,27 +159,24 @@ func (e *emitter) follow(url string, progress *netfox.Progress, stop <-chan stru
 			if snap.Path == "" {
 				continue
 			}
-			segs := make([]segmentJSON, len(snap.Segments))
-			for i, s := range snap.Segments {
-				segs[i] = segmentJSON{ID: s.ID, Start: s.Start, Next: s.Next, End: s.End}
-			}
+			segs := segmentsJSON(snap)
 			if !started {
 				started, lastProgress = true, now
 				for _, s := range snap.Segments {
 					known[s.ID] = true
 				}
-				e.emit("start", map[string]any{"url": url, "path": printable(snap.Path), "length": snap.Length, "segments": segs})
+				g.start(map[string]any{"url": url, "path": printable(snap.Path), "length": snap.Length, "segments": segs})
 				continue
 			}
 			for _, s := range segs {
 				if !known[s.ID] {
 					known[s.ID] = true
-					e.emit("split", map[string]any{"url": url, "segment": s})
+					g.emit("split", map[string]any{"url": url, "segment": s})
 				}
 			}
 			if now.Sub(lastProgress) >= time.Second {
 				lastProgress = now
-				e.emit("progress", map[string]any{"url": url, "written": snap.Written, "length": snap.Length, "fetched": snap.Fetched, "segments": segs})
+				g.emit("progress", map[string]any{"url": url, "written": snap.Written, "length": snap.Length, "fetched": snap.Fetched, "segments": segs})
 			}
 		}
 	}

@@ -79,12 +79,21 @@ func exitCode(err error) int {
 
 // message is the one line printed for err.
 func message(err error) string {
-	if errors.Is(err, context.Canceled) {
+	resumable, notResumable := errors.Is(err, netfox.ErrResumable), errors.Is(err, netfox.ErrNotResumable)
+	switch {
+	case errors.Is(err, context.Canceled) && resumable:
 		return "interrupted; progress is saved, run the same command again to resume"
+	case errors.Is(err, context.Canceled) && notResumable:
+		return "interrupted; this download cannot be resumed (a stream, or a server without byte ranges or length), so the next run starts over"
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
 	}
 	msg := printable(strings.ReplaceAll(err.Error(), "\n", " "))
 	if a := advice(err); a != "" {
 		msg += " (" + a + ")"
+	}
+	if exitCode(err) == exitNetwork && resumable {
+		msg += "; progress is saved, run the same command again to resume"
 	}
 	return msg
 }

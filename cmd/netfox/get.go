@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -20,7 +21,7 @@ func getCommand() *cli.Command {
 		Name:         "get",
 		Usage:        "download a file over several connections, resuming where an earlier run stopped",
 		OnUsageError: onUsageError,
-		ArgsUsage:    "URL",
+		ArgsUsage:    "URL [MIRROR...] | -i FILE",
 		Description: `Downloads URL into one file over N parallel range requests. Data goes to
 PATH.part and progress to PATH.info; on success PATH.part becomes PATH. After an
 interruption (Ctrl-C, kill, network loss, reboot) the same command resumes.
@@ -32,21 +33,23 @@ Examples:
    netfox get -c https://example.com/big.iso            # continue a partial big.iso from a browser, curl or wget
    netfox get https://a.example/f.iso ftp://b.example/pub/f.iso   # two mirrors of one file
    netfox get --checksum sha256=9f86d08... https://example.com/f.iso
+   netfox get example.com/f.tar.gz -o - | tar xz       # stream to stdout, in order
 
 Several URLs are mirrors of one file: the connections are spread over them,
 more work goes to the faster ones, and a mirror that fails is dropped.`,
 		Flags: []cli.Flag{
 			&cli.IntFlag{Name: "connections", Aliases: []string{"n"}, Value: netfox.DefaultConnections, Usage: "parallel connections (1-256)"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `PATH` (default: the server's name for the file, in the current directory)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `PATH` (default: the server's name for the file, in the current directory); - streams to stdout, in order, within 32 MiB of memory (no resume)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output; errors still go to stderr"},
+			&cli.BoolFlag{Name: "bars", Usage: "on a terminal, a progress bar per segment instead of the segment map"},
 			&cli.BoolFlag{Name: "restart", Usage: "discard PATH.part and PATH.info and start over"},
 			&cli.BoolFlag{Name: "overwrite", Usage: "replace an existing complete PATH"},
 			&cli.BoolFlag{Name: "continue", Aliases: []string{"c"}, Usage: "take over a partial PATH (or PATH.part without PATH.info) from another program, once its last MiB matches the server"},
-			&cli.BoolFlag{Name: "json", Usage: "print JSON lines on stdout (events: start, progress, split, retry, done, error)"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON lines on stdout (events: start, progress, split, retry, notice, done, error, interrupted)"},
 			&cli.StringFlag{Name: "input-file", Aliases: []string{"i"}, Usage: "download the URLs listed in `FILE` (URL [OUTPUT] a line; - for stdin)"},
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "files downloaded at once with -i"},
 			&cli.IntFlag{Name: "max-connections-per-host", Value: netfox.DefaultMaxConnectionsPerHost, Usage: "connections open at once to one host by all the files of a -i batch together (a single download: by default at least -n)"},
-			&cli.StringFlag{Name: "limit-rate", Usage: "cap the whole download at `RATE` per second (e.g. 5MiB, 500K)"},
+			&cli.StringFlag{Name: "limit-rate", Usage: "cap the whole download at `RATE` per second (e.g. 5MiB, 500K; 0 means no limit)"},
 			&cli.StringFlag{Name: "checksum", Usage: "verify the result: `ALGO=HEX` with ALGO sha256, sha512, sha1 or md5"},
 			&cli.StringFlag{Name: "user", Usage: "login `USER:PASSWORD` for FTP and HTTP basic auth (default: the URL's, else ~/.netrc, else anonymous FTP)"},
 			&cli.StringFlag{Name: "min-split", Value: "1MiB", Usage: "smallest `SIZE` cut off a running segment for an idle connection"},
@@ -78,17 +81,19 @@ func runGet(c *cli.Context) error {
 	if c.NArg() == 0 {
 		return usageError{errors.New("get needs a URL (netfox get [flags] URL)")}
 	}
-	for _, arg := range c.Args().Slice() {
-		if strings.HasPrefix(arg, "-") {
-			return usageError{fmt.Errorf("flags go before the URL: move %s before it (netfox get [flags] URL)", arg)}
-		}
-	}
 	req, err := requestFromFlags(c)
 	if err != nil {
 		return err
 	}
-	req.URL, req.Mirrors, req.Output = c.Args().First(), c.Args().Tail(), c.String("output")
+	req.URL, req.Output = withScheme(c.Args().First()), c.String("output")
+	for _, m := range c.Args().Tail() {
+		req.Mirrors = append(req.Mirrors, withScheme(m))
+	}
 
+	stream := req.Output == "-"
+	if stream && c.Bool("json") {
+		return usageError{errors.New("-o - and --json both want stdout; choose one")}
+	}
 	if c.Bool("json") {
 		return runJSON(c, req)
 	}
@@ -96,10 +101,21 @@ func runGet(c *cli.Context) error {
 	req.Progress = progress
 	var view *ui.UI
 	if !c.Bool("quiet") {
-		view = ui.Start(progress, ui.Options{Out: os.Stderr, Terminal: isTerminal(os.Stderr), MaxBars: terminalRows(os.Stderr) - 3})
+		view = ui.Start(progress, viewOptions(c))
 		req.Notify = func(msg string) { view.Notify(printable(msg)) }
+		req.OnRetry = func(offset int64, cause error, wait time.Duration) {
+			view.Retry(offset, errors.New(message(cause)), wait)
+		}
 	}
-	res, err := download(c, req)
+	var res netfox.Result
+	if stream {
+		// The window is most of the memory: keep the garbage around it
+		// small too, whatever the file's size.
+		debug.SetMemoryLimit(netfox.DefaultStreamWindow + 16<<20)
+		res, err = netfox.Stream(c.Context, req, os.Stdout, 0)
+	} else {
+		res, err = download(c, req)
+	}
 	if view != nil {
 		view.Stop()
 	}
@@ -110,6 +126,12 @@ func runGet(c *cli.Context) error {
 		printSummary(res)
 	}
 	return nil
+}
+
+// alreadyComplete is the line for a file that was already there, the
+// remote's same version.
+func alreadyComplete(res netfox.Result) string {
+	return fmt.Sprintf("already complete: %s (%s, the server's current version)", printable(res.Path), units.FormatSize(res.Size))
 }
 
 // requestFromFlags builds the Request the flags describe, without the
@@ -148,8 +170,8 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 	}
 	var limit int64
 	if s := c.String("limit-rate"); s != "" {
-		if limit, err = units.ParseSize(s); err != nil || limit <= 0 {
-			return req, usageError{fmt.Errorf("--limit-rate: invalid rate %q (use e.g. 5MiB, 500K)", s)}
+		if limit, err = units.ParseSize(s); err != nil || limit < 0 {
+			return req, usageError{fmt.Errorf("--limit-rate: invalid rate %q (use e.g. 5MiB, 500K; 0 for no limit)", s)}
 		}
 	}
 	minSplit, err := units.ParseSize(c.String("min-split"))
@@ -191,13 +213,29 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 // printSummary is the final line of a download: size, time, speed,
 // connections, retries, and the share of each mirror.
 func printSummary(res netfox.Result) {
+	if res.AlreadyComplete {
+		fmt.Fprintln(os.Stderr, "netfox: "+alreadyComplete(res))
+		return
+	}
 	secs := res.Elapsed.Seconds()
 	extra := replaced(res.Reconnects)
 	if res.Retries > 0 {
 		extra += fmt.Sprintf(", %d retries", res.Retries)
 	}
-	fmt.Fprintf(os.Stderr, "netfox: saved %s (%s) in %s, %s/s, %d connections%s\n", printable(res.Path), units.FormatSize(res.Size),
-		res.Elapsed.Round(10*time.Millisecond), units.FormatSize(int64(float64(res.Fetched)/max(secs, 1e-3))), res.Connections, extra)
+	speed := units.FormatSize(int64(float64(res.Fetched)/max(secs, 1e-3))) + "/s" // on the bytes fetched now
+	if res.Resumed > 0 {
+		speed = fmt.Sprintf("%s fetched now at %s, %s resumed", units.FormatSize(res.Fetched), speed, units.FormatSize(res.Resumed))
+	}
+	conns := fmt.Sprintf("%d connections", res.Connections)
+	if res.Connections == 1 {
+		conns = "1 connection"
+	}
+	saved := "saved " + printable(res.Path)
+	if res.Path == netfox.StreamPath {
+		saved = "streamed to stdout"
+	}
+	fmt.Fprintf(os.Stderr, "netfox: %s (%s) in %s, %s, %s%s\n", saved, units.FormatSize(res.Size),
+		res.Elapsed.Round(10*time.Millisecond), speed, conns, extra)
 	if len(res.Sources) > 1 {
 		for _, s := range res.Sources {
 			note := ""
@@ -209,13 +247,26 @@ func printSummary(res netfox.Result) {
 	}
 }
 
-// terminalRows is the height of the terminal on f, or 0 when unknown.
-func terminalRows(f *os.File) int {
-	_, rows, err := term.GetSize(int(f.Fd()))
-	if err != nil {
-		return 0
+// viewOptions are the progress view's, on stderr.
+func viewOptions(c *cli.Context) ui.Options {
+	_, rows := terminalSize(os.Stderr)
+	return ui.Options{
+		Out:      os.Stderr,
+		Terminal: isTerminal(os.Stderr),
+		Bars:     c.Bool("bars"),
+		MaxBars:  rows - 3,
+		Size:     func() (int, int) { return terminalSize(os.Stderr) },
 	}
-	return rows
+}
+
+// terminalSize is the width and height of the terminal on f, zeros when
+// unknown.
+func terminalSize(f *os.File) (cols, rows int) {
+	cols, rows, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0, 0
+	}
+	return cols, rows
 }
 
 // isTerminal reports whether f is a character device, as a terminal is.

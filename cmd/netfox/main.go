@@ -15,11 +15,15 @@ import (
 )
 
 func main() {
+	// The help and version flags are urfave/cli's own; only their help
+	// line changes.
+	cli.HelpFlag = &cli.BoolFlag{Name: "help", Aliases: []string{"h"}, Usage: "show help", DisableDefaultText: true}
+	cli.VersionFlag = &cli.BoolFlag{Name: "version", Usage: "print the version", DisableDefaultText: true}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	app := newApp()
 	err := checkCommand(app, os.Args)
 	if err == nil {
-		err = app.RunContext(ctx, os.Args)
+		err = app.RunContext(ctx, reorderArgs(app, os.Args))
 	}
 	stop()
 	if err != nil {
@@ -29,12 +33,12 @@ func main() {
 }
 
 func newApp() *cli.App {
-	return &cli.App{
-		Name:                 "netfox",
-		Usage:                "a segmented, resumable downloader",
-		EnableBashCompletion: true,
-		HideHelpCommand:      false,
-		Commands:             []*cli.Command{getCommand(), serveCommand(), benchCommand()},
+	app := &cli.App{
+		Name:            "netfox",
+		Usage:           "a segmented, resumable downloader",
+		Version:         buildVersion(),
+		HideHelpCommand: false,
+		Commands:        []*cli.Command{getCommand(), serveCommand(), benchCommand(), completionCommand()},
 		Flags: []cli.Flag{
 			// For the benchmarks' profiles (bench/RESULTS.md); not for users.
 			&cli.StringFlag{Name: "cpuprofile", Hidden: true},
@@ -60,12 +64,26 @@ func newApp() *cli.App {
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError:   onUsageError,
 	}
+	quietBooleans(app)
+	return app
+}
+
+// quietBooleans drops the "(default: false)" urfave/cli prints after
+// every boolean flag in the help.
+func quietBooleans(app *cli.App) {
+	for _, cmd := range app.Commands {
+		for _, f := range cmd.Flags {
+			if b, ok := f.(*cli.BoolFlag); ok {
+				b.DisableDefaultText = true
+			}
+		}
+	}
 }
 
 // onUsageError marks flag parsing errors, so that they get the usage exit
-// code.
-func onUsageError(_ *cli.Context, err error, _ bool) error {
-	return usageError{err}
+// code, and names the flag as the user typed it.
+func onUsageError(c *cli.Context, err error, _ bool) error {
+	return flagError(c.Command, os.Args, err)
 }
 
 // checkCommand reports an unknown command as a usage error; urfave/cli
@@ -82,5 +100,5 @@ func checkCommand(app *cli.App, args []string) error {
 	if args[1] == "help" || args[1] == "h" {
 		return nil
 	}
-	return usageError{fmt.Errorf("unknown command %q (commands: get, serve, bench; see netfox help)", args[1])}
+	return unknownCommand(app, args[1])
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -132,9 +133,13 @@ func TestExitCodes(t *testing.T) {
 		message string
 	}{
 		{"no URL", nil, []string{"get"}, exitUsage, "netfox: get needs a URL"},
-		{"unknown flag", nil, []string{"get", "--bogus", srv.FileURL}, exitUsage, "flag provided but not defined: -bogus"},
-		{"flag after the URL", nil, []string{"get", srv.FileURL, "-o", "x"}, exitUsage, "flags go before the URL: move -o before it"},
+		{"unknown flag", nil, []string{"get", "--bogus", srv.FileURL}, exitUsage, "unknown flag --bogus (see 'netfox get --help')"},
+		{"unknown short flag after the URL", nil, []string{"get", srv.FileURL, "-bogus"}, exitUsage, "unknown flag -bogus (see 'netfox get --help')"},
+		{"misspelt flag", nil, []string{"get", "--conections", "2", srv.FileURL}, exitUsage, "unknown flag --conections (did you mean --connections? see"},
+		{"bad flag value", nil, []string{"get", "-n", "two", srv.FileURL}, exitUsage, `-n: invalid value "two" (see 'netfox get --help')`},
 		{"unknown command", nil, []string{"fetch", srv.FileURL}, exitUsage, `unknown command "fetch"`},
+		{"misspelt command", nil, []string{"gte", srv.FileURL}, exitUsage, `unknown command "gte" (did you mean "get"?`},
+		{"negative rate", nil, []string{"get", "--limit-rate", "-5", srv.FileURL}, exitUsage, `--limit-rate: invalid rate "-5"`},
 		{"zero connections", nil, []string{"get", "-n", "0", srv.FileURL}, exitUsage, "--connections must be between 1 and 256, not 0"},
 		{"absurd connections", nil, []string{"get", "-n", "100000", srv.FileURL}, exitUsage, "connections must be between 1 and 256, not 100000"},
 		{"bad scheme", nil, []string{"get", "gopher://x/y"}, exitUsage, `unsupported scheme "gopher"`},
@@ -229,8 +234,15 @@ func TestInterruptAndResume(t *testing.T) {
 			}
 		}
 	}
-	if stderr, code := run(t, dir, "get", "-q", "-n", "4", url+"/f.bin"); code != 0 {
+	stderr, code := run(t, dir, "get", "-n", "4", url+"/f.bin")
+	if code != 0 {
 		t.Fatalf("resume: exit %d: %s", code, stderr)
+	}
+	t.Logf("resume:\n%s", stderr)
+	// The resume says so, and the summary tells fetched from resumed.
+	if !regexp.MustCompile(`(?m)^netfox: resuming f\.bin: \d+\.\d \S+ of 8\.0 MiB already here$`).MatchString(stderr) ||
+		!regexp.MustCompile(`(?m)^netfox: saved f\.bin \(8\.0 MiB\) in \S+, \d+\.\d \S+ fetched now at .*/s, \d+\.\d \S+ resumed, 4 connections$`).MatchString(stderr) {
+		t.Errorf("resume not announced or summary not split:\n%s", stderr)
 	}
 	sameFile(t, filepath.Join(dir, "f.bin"), data)
 }
