@@ -5,7 +5,9 @@ import (
 	"errors"
 	"io"
 	"net/http/httptrace"
+	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -22,7 +24,8 @@ import (
 // a connection of the host's budget; the body keeps it until it is read
 // or dropped.
 //
-// A download that is likely to resume (its .info is there), that takes
+// A download that is likely to resume or re-check (its output or .info
+// is there, see partialThere), that takes
 // over a partial file (Continue) or that has mirrors asks for the first
 // byte only: its first bytes would not be read.
 func (d *downloader) probeFirst(ctx context.Context) (siteinfo.Info, error) {
@@ -193,14 +196,25 @@ func (d *downloader) probeOnce(ctx context.Context, rawURL string, small int64) 
 	}
 }
 
-// partialThere reports whether the named output has a .info beside it, a
-// partial download to resume.
+// partialThere reports whether the output, named or as the URL would name
+// it, is already there (a finished file to check) or has a .info beside
+// it (a partial download to resume): then the first bytes would not be
+// read.
 func (d *downloader) partialThere() bool {
-	if d.req.Output == "" {
-		return false
+	out := d.req.Output
+	if out == "" {
+		u, err := url.Parse(d.req.URL)
+		if err != nil {
+			return false
+		}
+		out = filepath.Join(d.req.Dir, siteinfo.Filename("", u))
 	}
-	_, err := os.Stat(d.req.Output + ".info")
-	return err == nil
+	for _, p := range []string{out, out + ".info"} {
+		if _, err := os.Stat(p); err == nil {
+			return true
+		}
+	}
+	return false
 }
 
 // cancelOnClose ends a request's context when its body is closed.
