@@ -25,9 +25,9 @@ import (
 // or dropped.
 //
 // A download that is likely to resume or re-check (its output or .info
-// is there, see partialThere), that takes
-// over a partial file (Continue) or that has mirrors asks for the first
-// byte only: its first bytes would not be read.
+// is there, see partialThere), that takes over a partial file (Continue)
+// or that has mirrors asks for the first byte only: its first bytes would
+// not be read.
 func (d *downloader) probeFirst(ctx context.Context) (siteinfo.Info, error) {
 	d.primed.close()
 	d.primed = nil
