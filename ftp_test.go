@@ -137,7 +137,11 @@ func TestThreeMirrors(t *testing.T) {
 		t.Logf("%6.1f%% %9d bytes from %s", 100*float64(s.Fetched)/float64(len(content)), s.Fetched, s.URL)
 		total += s.Fetched
 	}
-	if total != int64(len(content)) || len(res.Sources) != 3 {
+	// Sources count the bytes each read, Result the bytes written: a
+	// hedge that lost its race has read some that were not written (at
+	// most a read's worth), so the shares may add up to a little more
+	// than the file (issue 12 makes the two one counter), never less.
+	if total < int64(len(content)) || total > int64(len(content))+1<<20 || len(res.Sources) != 3 {
 		t.Fatalf("sources %+v", res.Sources)
 	}
 	if res.Sources[1].Fetched <= res.Sources[0].Fetched || res.Sources[1].Fetched <= res.Sources[2].Fetched {
