@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netfox/netfox/internal/daemon"
 	"github.com/netfox/netfox/internal/nginxtest"
 )
 
@@ -28,7 +29,7 @@ func TestBatchAtScale(t *testing.T) {
 		t.Skip("1,000-file batch in -short mode")
 	}
 	if nginxtest.Binary() == "" {
-		t.Skip("nginx not installed (apt-get install nginx-light)")
+		daemon.Missing(t, "nginx not installed (apt-get install nginx-light)")
 	}
 	const files, size = 1000, 64 << 10
 	root, dir := t.TempDir(), t.TempDir()

@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/netfox/netfox/internal/daemon"
 )
 
 // tmuxSession runs shell in a detached tmux session of cols x rows and
@@ -17,7 +19,7 @@ import (
 func tmuxSession(t *testing.T, shell string, cols, rows int) func(args ...string) string {
 	t.Helper()
 	if _, err := exec.LookPath("tmux"); err != nil {
-		t.Skip("tmux not installed (apt-get install tmux); skipping")
+		daemon.Missing(t, "tmux not installed (apt-get install tmux)")
 	}
 	// The temp dir's parent is unique to this run (its base alone, "002",
 	// is the same in every concurrent run of the suite on the machine).

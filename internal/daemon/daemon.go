@@ -100,3 +100,20 @@ func Stopper(c Child) func() error {
 		return err
 	}
 }
+
+// RequireEnv names the environment variable that turns a missing server
+// program from a skipped test into a failed one. `make test` (and so CI)
+// sets it: a server the suite needs must not go missing unnoticed.
+const RequireEnv = "NETFOX_REQUIRE_SERVERS"
+
+// Missing ends a test that cannot run without a server program: it fails
+// when RequireEnv is set to 1, and is skipped otherwise (a developer's
+// machine without nginx or vsftpd). why says what is missing and how to
+// install it.
+func Missing(t testing.TB, why string) {
+	t.Helper()
+	if os.Getenv(RequireEnv) == "1" {
+		t.Fatalf("%s (%s=1: the servers are required)", why, RequireEnv)
+	}
+	t.Skip(why + "; skipping")
+}

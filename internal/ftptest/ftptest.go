@@ -137,18 +137,19 @@ type Server struct {
 // and then at /usr/sbin/vsftpd, since /usr/sbin is often not in PATH.
 func Binary() string { return daemon.Find("vsftpd") }
 
-// Start starts vsftpd, or calls t.Skip when the binary is absent or the test
-// is not running as root. It registers t.Cleanup to stop vsftpd (and any
+// Start starts vsftpd; when the binary is absent or the test is not
+// running as root the test is skipped, or fails under
+// NETFOX_REQUIRE_SERVERS=1 (daemon.Missing). It registers t.Cleanup to stop vsftpd (and any
 // session processes) and remove its files; if the test failed by then,
 // vsftpd's output and protocol log are logged first.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s, err := start(opts)
 	if errors.Is(err, ErrNotInstalled) {
-		t.Skip("vsftpd not installed (apt-get install vsftpd); skipping")
+		daemon.Missing(t, "vsftpd not installed (apt-get install vsftpd)")
 	}
 	if errors.Is(err, errNotRoot) {
-		t.Skip("vsftpd must be started as root (it chroots anonymous sessions); skipping")
+		daemon.Missing(t, "vsftpd must be started as root (it chroots anonymous sessions)")
 	}
 	if err != nil {
 		t.Fatalf("ftptest: %v", err)

@@ -123,14 +123,15 @@ type Server struct {
 // then at /usr/sbin/nginx, since /usr/sbin is often not in a non-root PATH.
 func Binary() string { return daemon.Find("nginx") }
 
-// Start starts nginx, or calls t.Skip when the binary is absent. It registers
+// Start starts nginx; when the binary is absent the test is skipped, or
+// fails under NETFOX_REQUIRE_SERVERS=1 (daemon.Missing). It registers
 // t.Cleanup to stop nginx and remove its files; if the test failed by then,
 // nginx's error log is logged first.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s, err := start(opts)
 	if errors.Is(err, ErrNotInstalled) {
-		t.Skip("nginx not installed (apt-get install nginx-light); skipping")
+		daemon.Missing(t, "nginx not installed (apt-get install nginx-light)")
 	}
 	if err != nil {
 		t.Fatalf("nginxtest: %v", err)

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/netfox/netfox/internal/daemon"
 )
 
 // writeRandom creates dir/name with n random bytes and returns the content.
@@ -157,7 +159,7 @@ func TestMixedRates(t *testing.T) {
 func TestStartProcess(t *testing.T) {
 	t.Parallel()
 	if Binary() == "" {
-		t.Skip("nginx not installed (apt-get install nginx-light); skipping")
+		daemon.Missing(t, "nginx not installed (apt-get install nginx-light)")
 	}
 	root := t.TempDir()
 	writeRandom(t, root, "blob", 100)
