@@ -360,15 +360,23 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	} else if !info.Ranges || info.Length < 0 {
 		res.Connections = 1 // one stream
 	}
+	res.Sources = d.sourceResults()
+	res.Elapsed = time.Since(began)
+	return res, nil
+}
+
+// sourceResults is Result.Sources: what each address served, and why it
+// was dropped if it was.
+func (d *downloader) sourceResults() []Source {
+	var out []Source
 	for _, s := range d.sources {
 		src := Source{URL: s.url, Fetched: s.fetched.Load()}
 		if why := s.dropped.Load(); why != nil {
 			src.Dropped = *why
 		}
-		res.Sources = append(res.Sources, src)
+		out = append(out, src)
 	}
-	res.Elapsed = time.Since(began)
-	return res, nil
+	return out
 }
 
 // newLimiter returns a limiter of rate bytes per second for all the

@@ -111,13 +111,7 @@ func (d *downloader) stream(ctx context.Context, w io.Writer, window int64) (res
 	}
 	res.Size, res.Fetched, res.Retries = written, fetched.Load(), int(retries.Load())
 	res.Connections = max(tcp.count(), 1)
-	for _, s := range d.sources {
-		src := Source{URL: s.url, Fetched: s.fetched.Load()}
-		if why := s.dropped.Load(); why != nil {
-			src.Dropped = *why
-		}
-		res.Sources = append(res.Sources, src)
-	}
+	res.Sources = d.sourceResults()
 	res.Elapsed = time.Since(began)
 	return res, nil
 }

@@ -25,22 +25,10 @@ import (
 // and exit code.
 func getJSON(t *testing.T, dir string, args ...string) ([]map[string]any, int) {
 	t.Helper()
-	cmd := exec.Command(binary, append([]string{"get", "--json"}, args...)...)
-	cmd.Dir = dir
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
-	code := 0
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exitErr):
-		code = exitErr.ExitCode()
-	default:
-		t.Fatal(err)
-	}
+	var stdout bytes.Buffer
+	stderr, code := runWith(t, dir, &stdout, append([]string{"get", "--json"}, args...)...)
 	if code != 0 {
-		t.Logf("exit %d, stderr: %s", code, stderr.String())
+		t.Logf("exit %d, stderr: %s", code, stderr)
 	}
 	return parseEvents(t, stdout.Bytes()), code
 }
