@@ -56,13 +56,15 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 	if path == "" || err != nil {
 		return adoption{}, err
 	}
-	advice := "use --restart to discard it"
-	if path == p.out {
-		advice = "choose another -o, or use --overwrite to replace it"
-	}
 	size, checked, err := d.checkEnd(ctx, path, info)
 	if errors.Is(err, ErrNotPartial) || errors.Is(err, ErrExists) {
-		return adoption{}, fmt.Errorf("%w (left as it was; %s)", err, advice)
+		err = fmt.Errorf("%w (left as it was)", err)
+		if path == p.part {
+			// A .part without its .info: the CLI's advice is to discard
+			// it, not to overwrite an output that does not exist.
+			err = markedError{err, ErrLonePart}
+		}
+		return adoption{}, err
 	}
 	if err != nil {
 		return adoption{}, err
@@ -114,7 +116,7 @@ func adoptionCandidate(p paths) (string, error) {
 	case outErr == nil && !out.Mode().IsRegular():
 		return "", nil // a directory or a link: checkOutput says what is wrong
 	case outErr == nil && partErr == nil:
-		return "", fmt.Errorf("%w: both %s and %s, so -c does not know which to continue (remove one of them)", ErrExists, p.out, p.part)
+		return "", fmt.Errorf("%w: both %s and %s exist, and Continue takes over only one of them: %w", ErrExists, p.out, p.part, ErrCannotContinue)
 	case outErr == nil:
 		return p.out, nil
 	case partErr == nil:
@@ -142,7 +144,7 @@ func (d *downloader) checkEnd(ctx context.Context, path string, info siteinfo.In
 	size = fi.Size()
 	switch {
 	case !info.Ranges || info.Length < 0:
-		return 0, 0, fmt.Errorf("%w: %s, and the server does not serve byte ranges of %s, so -c cannot continue it", ErrExists, path, d.req.URL)
+		return 0, 0, fmt.Errorf("%w: %s, and the server does not serve byte ranges of %s (%w): %w", ErrExists, path, d.req.URL, ErrRangeNotSupported, ErrCannotContinue)
 	case size > info.Length:
 		return 0, 0, fmt.Errorf("%w: %s has %d bytes, the remote file only %d", ErrNotPartial, path, size, info.Length)
 	}

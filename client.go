@@ -130,6 +130,9 @@ func (c *Client) download(ctx context.Context, req Request) (Result, error) {
 	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		err = fmt.Errorf("%w: %w", ctx.Err(), err)
 	}
+	if err != nil {
+		err = public(err)
+	}
 	return res, err
 }
 

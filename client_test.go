@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -194,5 +195,38 @@ func TestUserAgent(t *testing.T) {
 	}
 	if !strings.HasPrefix(netfox.DefaultUserAgent, "netfox/") {
 		t.Errorf("DefaultUserAgent %q does not name netfox", netfox.DefaultUserAgent)
+	}
+}
+
+// TestPublicErrorTypes: a failure to connect and an unexpected status are
+// found with errors.As as the root package's own types, with their fields
+// filled, and the error messages name no CLI flag.
+func TestPublicErrorTypes(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := ln.Addr().String()
+	ln.Close() // nothing listens there now: the connection is refused
+
+	dir := t.TempDir()
+	_, err = netfox.Download(context.Background(), netfox.Request{URL: "http://" + closed + "/f", Output: filepath.Join(dir, "a"), MaxTries: 1})
+	var netErr *netfox.NetError
+	if !errors.As(err, &netErr) || netErr.Err == nil || !strings.Contains(closed, netErr.Host) {
+		t.Fatalf("refused: got %v (%#v), want a *netfox.NetError for %s", err, netErr, closed)
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("refused: %v does not wrap ECONNREFUSED", err)
+	}
+
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	_, err = netfox.Download(context.Background(), netfox.Request{URL: srv.URL + "/missing", Output: filepath.Join(dir, "b")})
+	var status *netfox.StatusError
+	if !errors.As(err, &status) || status.Code != http.StatusNotFound || status.URL != srv.URL+"/missing" || !strings.HasPrefix(status.Status, "404") {
+		t.Fatalf("404: got %v (%#v), want a *netfox.StatusError 404 for the URL", err, status)
+	}
+	if status.Error() != err.Error() && !strings.Contains(err.Error(), status.Error()) {
+		t.Errorf("404: StatusError says %q, the error %q", status.Error(), err.Error())
 	}
 }

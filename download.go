@@ -98,7 +98,7 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 		return nil, fmt.Errorf("%w: connections must be between 1 and %d, not %d", ErrUsage, MaxConnections, req.Connections)
 	}
 	if req.Continue && (req.Restart || req.Overwrite) {
-		return nil, fmt.Errorf("%w: -c (Continue) takes over a partial file; it cannot be combined with --restart or --overwrite", ErrUsage)
+		return nil, fmt.Errorf("%w: Continue takes over a partial file; it cannot be combined with Restart or Overwrite", ErrUsage)
 	}
 	if err := siteinfo.CheckURL(req.URL); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
@@ -267,7 +267,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		OnRetry: func(s *segment.Segment, err error, wait time.Duration) {
 			retries.Add(1)
 			if d.req.OnRetry != nil {
-				d.req.OnRetry(s.Next(), err, wait)
+				d.req.OnRetry(s.Next(), public(err), wait)
 			} else {
 				d.notify("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
 			}
@@ -397,7 +397,7 @@ func newLimiter(bytesPerSec int64) *rate.Limiter {
 func classify(err error) error {
 	var (
 		we     *segment.WriteError
-		status *StatusError
+		status *siteinfo.StatusError
 	)
 	switch {
 	case errors.As(err, &we):

@@ -83,21 +83,73 @@ var (
 	// ErrIO indicates a local file-system failure: a full disk, a
 	// read-only directory, an output path that is a directory.
 	ErrIO = errors.New("local I/O error")
+
+	// ErrCannotContinue accompanies ErrExists when Continue was asked but
+	// cannot take the existing file over: both PATH and PATH.part exist,
+	// or the server does not serve byte ranges (then ErrRangeNotSupported
+	// accompanies it too). Nothing is changed.
+	ErrCannotContinue = errors.New("it cannot be continued")
+
 	// ErrContinuable accompanies ErrExists when the existing output is
 	// shorter than the remote file and the server serves ranges: it may
 	// be a partial download that Request.Continue can take over.
 	ErrContinuable = errors.New("shorter than the remote file, perhaps a partial download of it")
 )
 
-// NetError is a failure to talk to the host: DNS, connect, TLS, reset,
-// timeout. Its fields: Host string, the host; Err error, as net/http
-// returned it (Unwrap gives it).
-type NetError = siteinfo.NetError
+// NetError is a failure to talk to the host: DNS, connect, TLS, a
+// connection reset or timed out. Find it with errors.As(err, &netErr)
+// where netErr is a *NetError.
+type NetError struct {
+	Host string // the host netfox was talking to
+	Err  error  // the cause, as net/http returned it
 
-// StatusError is an HTTP answer with an unexpected status, such as 404.
-// Its fields: Code int, the status code; Status string, as sent (e.g.
-// "404 Not Found"); URL string, the address that answered.
-type StatusError = siteinfo.StatusError
+	src *siteinfo.NetError // the protocol layer's error, for its message
+}
+
+func (e *NetError) Error() string {
+	if e.src != nil {
+		return e.src.Error()
+	}
+	return (&siteinfo.NetError{Host: e.Host, Err: e.Err}).Error()
+}
+
+func (e *NetError) Unwrap() error { return e.Err }
+
+// StatusError is an answer with an unexpected status: an HTTP 404, an
+// FTP 550. Find it with errors.As(err, &status) where status is a
+// *StatusError.
+type StatusError struct {
+	Code   int    // the status code, e.g. 404
+	Status string // as sent, e.g. "404 Not Found"
+	URL    string // the address that answered
+
+	src *siteinfo.StatusError // the protocol layer's error, for its message
+}
+
+func (e *StatusError) Error() string {
+	if e.src != nil {
+		return e.src.Error()
+	}
+	return (&siteinfo.StatusError{Code: e.Code, Status: e.Status, URL: e.URL}).Error()
+}
+
+// public is how an error leaves the library (Download, Stream, OnRetry):
+// a *NetError or *StatusError of the protocol layer inside it is added as
+// the root type of the same name, so callers find it with errors.As
+// without importing siteinfo. The message does not change.
+func public(err error) error {
+	var (
+		netErr *siteinfo.NetError
+		status *siteinfo.StatusError
+	)
+	if errors.As(err, &netErr) {
+		err = markedError{err, &NetError{Host: netErr.Host, Err: netErr.Err, src: netErr}}
+	}
+	if errors.As(err, &status) {
+		err = markedError{err, &StatusError{Code: status.Code, Status: status.Status, URL: status.URL, src: status}}
+	}
+	return err
+}
 
 // markedError adds a sentinel to an error, for errors.Is, without
 // changing its message.

@@ -47,11 +47,11 @@ func checkLonePart(part *fileaccess.File, p paths, info siteinfo.Info) error {
 	if size == 0 {
 		return nil
 	}
-	continueIt := ""
+	err = fmt.Errorf("%w: %s has %d bytes but no %s; it is left untouched", ErrLonePart, p.part, size, filepath.Base(p.info))
 	if continuable(size, info) {
-		continueIt = ", -c to continue it once its last MiB matches the server"
+		return markedError{err, ErrContinuable}
 	}
-	return fmt.Errorf("%w: %s has %d bytes but no %s; it is left untouched (use --restart to discard it%s, or choose another -o)", ErrLonePart, p.part, size, filepath.Base(p.info), continueIt)
+	return err
 }
 
 // discard empties the partial download: first the state, so that no

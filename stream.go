@@ -41,7 +41,11 @@ func Stream(ctx context.Context, req Request, w io.Writer, window int64) (Result
 	if window <= 0 {
 		window = DefaultStreamWindow
 	}
-	return d.stream(ctx, w, window)
+	res, err := d.stream(ctx, w, window)
+	if err != nil {
+		err = public(err)
+	}
+	return res, err
 }
 
 func (d *downloader) stream(ctx context.Context, w io.Writer, window int64) (res Result, err error) {
@@ -73,7 +77,7 @@ func (d *downloader) stream(ctx context.Context, w io.Writer, window int64) (res
 		OnRetry: func(s *segment.Segment, err error, wait time.Duration) {
 			retries.Add(1)
 			if d.req.OnRetry != nil {
-				d.req.OnRetry(s.Next(), err, wait)
+				d.req.OnRetry(s.Next(), public(err), wait)
 			}
 		},
 	}

@@ -108,7 +108,7 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request, origin *u
 	}
 	prev := via[len(via)-1]
 	if strings.EqualFold(prev.URL.Scheme, "https") && strings.EqualFold(req.URL.Scheme, "http") && !c.AllowInsecureRedirect {
-		return permanentError{fmt.Errorf("%w: %s redirects to %s (use --allow-insecure-redirect to follow it anyway; no credentials are sent over http)",
+		return permanentError{fmt.Errorf("%w: %s redirects to %s",
 			ErrInsecureRedirect, RedactURL(prev.URL.String()), RedactURL(req.URL.String()))}
 	}
 	// net/http copied the first request's headers, keeping some of them

@@ -55,7 +55,7 @@ func exitCode(err error) int {
 		return exitRemoteChanged
 	case errors.Is(err, netfox.ErrInsecureRedirect):
 		return exitInsecure
-	case errors.Is(err, netfox.ErrBadState), errors.Is(err, netfox.ErrLonePart):
+	case errors.Is(err, netfox.ErrBadState):
 		return exitBadState
 	case errors.Is(err, netfox.ErrChecksum):
 		return exitChecksum
@@ -65,6 +65,10 @@ func exitCode(err error) int {
 		return exitIO
 	case errors.Is(err, netfox.ErrExists), errors.Is(err, netfox.ErrBusy):
 		return exitExists
+	case errors.Is(err, netfox.ErrLonePart):
+		// After ErrNotPartial and ErrExists: Continue marks a refused
+		// .part with ErrLonePart for advice(), not for its exit code.
+		return exitBadState
 	case errors.Is(err, netfox.ErrBadResponse), errors.Is(err, netfox.ErrRangeNotSupported):
 		return exitBadResponse
 	case errors.As(err, &status):
@@ -119,7 +123,22 @@ func redactText(s string) string {
 // advice is what the user can do about err with the command's flags: the
 // library describes the state, the command adds its flags.
 func advice(err error) string {
+	lone := errors.Is(err, netfox.ErrLonePart)
 	switch {
+	case lone && (errors.Is(err, netfox.ErrNotPartial) || errors.Is(err, netfox.ErrExists)):
+		return "use --restart to discard it"
+	case errors.Is(err, netfox.ErrCannotContinue) && errors.Is(err, netfox.ErrRangeNotSupported):
+		return "-c needs byte ranges; use --overwrite to download the file again"
+	case errors.Is(err, netfox.ErrCannotContinue):
+		return "-c continues only one of them: remove the other and run again"
+	case errors.Is(err, netfox.ErrNotPartial):
+		return "choose another -o, or use --overwrite to replace it"
+	case lone && errors.Is(err, netfox.ErrContinuable):
+		return "use --restart to discard it, -c to continue it once its last MiB matches the server, or choose another -o"
+	case lone:
+		return "use --restart to discard it, or choose another -o"
+	case errors.Is(err, netfox.ErrInsecureRedirect):
+		return "use --allow-insecure-redirect to follow it anyway; no credentials are sent over http"
 	case errors.Is(err, netfox.ErrBadState):
 		return "run again with --restart to discard the partial download, or choose another -o"
 	case errors.Is(err, netfox.ErrExists) && errors.Is(err, netfox.ErrContinuable):

@@ -151,6 +151,9 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 	if c.IsSet("connections") && c.Int("connections") == 0 {
 		return req, usageError{errors.New("--connections must be between 1 and 256, not 0")}
 	}
+	if c.Bool("continue") && (c.Bool("restart") || c.Bool("overwrite")) {
+		return req, usageError{errors.New("-c takes over a partial file; it cannot be combined with --restart or --overwrite")}
+	}
 	stallSpeed, err := units.ParseSize(c.String("stall-speed"))
 	if err != nil {
 		return req, usageError{fmt.Errorf("--stall-speed: %w", err)}
