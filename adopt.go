@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/netfox/netfox/byterange"
 	"github.com/netfox/netfox/fileaccess"
 	"github.com/netfox/netfox/internal/units"
 	"github.com/netfox/netfox/segment"
@@ -152,7 +153,7 @@ func (d *downloader) checkEnd(ctx context.Context, path string, info siteinfo.In
 	if n == 0 {
 		return size, 0, nil
 	}
-	r := segment.Range{Start: size - n, End: size}
+	r := byterange.Range{Start: size - n, End: size}
 	local := make([]byte, n)
 	if _, err := f.ReadAt(local, r.Start); err != nil {
 		return 0, 0, ioError(err)
@@ -218,7 +219,7 @@ func (d *downloader) writeAdoptedState(info siteinfo.Info, p paths, size int64) 
 		return ioError(err)
 	}
 	spans := []segment.Span{{Start: 0, Next: size, Synced: size, End: size}}
-	for _, r := range segment.Split(info.Length-size, d.conns) {
+	for _, r := range byterange.Split(info.Length-size, d.conns) {
 		start, end := size+r.Start, size+r.End
 		spans = append(spans, segment.Span{Start: start, Next: start, Synced: start, End: end})
 	}

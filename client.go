@@ -17,7 +17,7 @@ import (
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
-	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/byterange"
 )
 
 // Version is netfox's version, named in the default User-Agent.
@@ -287,7 +287,7 @@ type primed struct {
 
 // claim reserves the body for an attempt at r, and reports whether it
 // did: then the attempt needs no slot of its own.
-func (p *primed) claim(r segment.Range) bool {
+func (p *primed) claim(r byterange.Range) bool {
 	if p == nil {
 		return false
 	}
@@ -303,7 +303,7 @@ func (p *primed) claim(r segment.Range) bool {
 // take hands on the claimed body, limited to r, or returns nil. The
 // body was opened before the attempt that reads it: it is closed when
 // ctx, the attempt's, ends, as a body the attempt opened would be.
-func (p *primed) take(ctx context.Context, r segment.Range) io.ReadCloser {
+func (p *primed) take(ctx context.Context, r byterange.Range) io.ReadCloser {
 	if p == nil {
 		return nil
 	}
@@ -350,7 +350,7 @@ func (b *primedBody) Close() error {
 
 // gate is the segment.Fetcher Gate of a download: the primed body's slot
 // for the attempt that reads it, else one of the host's budget.
-func (d *downloader) gate(ctx context.Context, r segment.Range) (func(), error) {
+func (d *downloader) gate(ctx context.Context, r byterange.Range) (func(), error) {
 	if d.primed.claim(r) {
 		return func() {}, nil
 	}

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
+	"github.com/netfox/netfox/byterange"
 	"github.com/netfox/netfox/fileaccess"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
@@ -520,7 +521,7 @@ type streamOpener struct {
 	primed *primed
 }
 
-func (s *streamOpener) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser, error) {
+func (s *streamOpener) OpenRange(ctx context.Context, r byterange.Range) (io.ReadCloser, error) {
 	if r.Start != 0 {
 		return nil, errStreamBroken
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/netfox/netfox/byterange"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
 )
@@ -24,7 +25,7 @@ type source struct {
 }
 
 // OpenRange opens a range of the source, counting its bytes.
-func (s *source) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser, error) {
+func (s *source) OpenRange(ctx context.Context, r byterange.Range) (io.ReadCloser, error) {
 	if body := s.primed.take(ctx, r); body != nil {
 		return &countingBody{ReadCloser: body, n: &s.fetched}, nil
 	}

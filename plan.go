@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/netfox/netfox/byterange"
 	"github.com/netfox/netfox/fileaccess"
 	"github.com/netfox/netfox/internal/units"
 	"github.com/netfox/netfox/segment"
@@ -112,7 +113,7 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 
 	// A fresh start: record the new plan before emptying the .part, so
 	// that the .info on disk never claims bytes of another version.
-	for _, r := range segment.Split(info.Length, d.connectionsFor(info.Length)) {
+	for _, r := range byterange.Split(info.Length, d.connectionsFor(info.Length)) {
 		table.Add(r.Start, r.Start, r.Start, r.End)
 	}
 	if err := state.Save(p.info, d.stateOf(info, table.Snapshot()), true); err != nil {

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/netfox/netfox/byterange"
 	"github.com/netfox/netfox/segment"
 )
 
@@ -170,7 +171,7 @@ func (d *downloader) streamWindows(ctx context.Context, w io.Writer, fetcher *se
 			pending--
 		}
 		table := &segment.Table{MinSplit: d.req.MinSplit}
-		for _, r := range segment.Split(end-base, d.conns) {
+		for _, r := range byterange.Split(end-base, d.conns) {
 			table.Add(base+r.Start, base+r.Start, base+r.Start, base+r.End)
 		}
 		d.req.Progress.window(base, table)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/netfox/netfox"
+	"github.com/netfox/netfox/byterange"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
 )
@@ -147,7 +148,7 @@ func timeRun(ctx context.Context, opener segment.Opener, size int64, conns int, 
 		out = f
 	}
 	table := &segment.Table{}
-	for _, r := range segment.Split(size, conns) {
+	for _, r := range byterange.Split(size, conns) {
 		table.Add(r.Start, r.Start, r.Start, r.End)
 	}
 	var fetched atomic.Int64

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/netfox/netfox/byterange"
 )
 
 // Opener opens a byte range of the remote file. The body it returns must
@@ -18,7 +20,7 @@ import (
 // opener checks If-Range and Content-Range before returning) and yield at
 // most r.Len() bytes; the fetcher treats fewer as a cut connection.
 type Opener interface {
-	OpenRange(ctx context.Context, r Range) (io.ReadCloser, error)
+	OpenRange(ctx context.Context, r byterange.Range) (io.ReadCloser, error)
 }
 
 // Permanent is implemented by errors that retrying cannot fix, such as a
@@ -131,7 +133,7 @@ type Fetcher struct {
 	// connections open at once to a host across downloads. The wait for
 	// it is not part of the attempt: neither the stall watchdog nor the
 	// slow-connection monitor sees a request that has not been sent.
-	Gate func(ctx context.Context, r Range) (release func(), err error)
+	Gate func(ctx context.Context, r byterange.Range) (release func(), err error)
 
 	// OnLower, when set, is told when Run lowers its number of
 	// connections because the server said it is overloaded.
@@ -322,7 +324,7 @@ func Sleep(ctx context.Context, d time.Duration) error {
 // attempt opens [Next, End) once and copies it until the body ends, an
 // error occurs, or the segment is done (End may have moved down meanwhile).
 func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error) {
-	r := Range{Start: s.Next(), End: s.End()}
+	r := byterange.Range{Start: s.Next(), End: s.End()}
 	if r.Len() <= 0 {
 		return nil
 	}

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/netfox/netfox/byterange"
 )
 
 // failingOpener refuses the range starting at byte 0 the first fail
@@ -41,7 +43,7 @@ func (r closeSignal) Close() error {
 
 var errFlaky = errors.New("connection reset by a bad node")
 
-func (o *failingOpener) OpenRange(ctx context.Context, r Range) (io.ReadCloser, error) {
+func (o *failingOpener) OpenRange(ctx context.Context, r byterange.Range) (io.ReadCloser, error) {
 	if r.Start == 0 {
 		select {
 		case <-o.served:
@@ -63,7 +65,7 @@ func TestSegmentOutOfTriesIsHandedBack(t *testing.T) {
 	op := newFailingOpener(data, 7)
 	out := &memFile{buf: make([]byte, len(data)), writes: make([]int, len(data))}
 	table := &Table{}
-	for _, r := range Split(int64(len(data)), 4) {
+	for _, r := range byterange.Split(int64(len(data)), 4) {
 		table.Add(r.Start, r.Start, r.Start, r.End)
 	}
 	var retries atomic.Int64
@@ -95,7 +97,7 @@ func TestSegmentThatNeverSucceedsEndsTheRun(t *testing.T) {
 	op := newFailingOpener(data, -1)
 	out := &memFile{buf: make([]byte, len(data)), writes: make([]int, len(data))}
 	table := &Table{}
-	for _, r := range Split(int64(len(data)), 4) {
+	for _, r := range byterange.Split(int64(len(data)), 4) {
 		table.Add(r.Start, r.Start, r.Start, r.End)
 	}
 	f := &Fetcher{

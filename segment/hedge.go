@@ -3,6 +3,8 @@ package segment
 import (
 	"context"
 	"io"
+
+	"github.com/netfox/netfox/byterange"
 )
 
 // Hedged requests: the last ranges of a download are too small to split,
@@ -51,14 +53,14 @@ func (t *Table) hedgeCandidateLocked(maxBytes int64) *Entry {
 
 // Hedge picks a segment worth a hedged request and returns it with the
 // range to fetch, or nil.
-func (t *Table) hedge(maxBytes int64) (*Entry, Range) {
+func (t *Table) hedge(maxBytes int64) (*Entry, byterange.Range) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	e := t.hedgeCandidateLocked(maxBytes)
 	if e == nil {
-		return nil, Range{}
+		return nil, byterange.Range{}
 	}
-	return e, Range{Start: e.Next(), End: e.End()}
+	return e, byterange.Range{Start: e.Next(), End: e.End()}
 }
 
 // endHedge lets a segment be hedged again.
@@ -97,7 +99,7 @@ func (t *Table) takeOver(e *Entry, start, end int64) (*Entry, bool) {
 // it completes before the owner, writes what the owner has not reserved.
 // It reports whether it wrote anything. Errors end the hedge quietly: the
 // owner still has the range.
-func (f *Fetcher) runHedge(ctx context.Context, t *Table, e *Entry, r Range, w *worker) bool {
+func (f *Fetcher) runHedge(ctx context.Context, t *Table, e *Entry, r byterange.Range, w *worker) bool {
 	defer t.endHedge(e)
 	opener := f.Opener
 	if w != nil && w.mirror != nil {

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/netfox/netfox/byterange"
 )
 
 // memOpener serves ranges of data, each connection at its own pace:
@@ -18,7 +20,7 @@ type memOpener struct {
 	slowEvery time.Duration
 }
 
-func (m *memOpener) OpenRange(ctx context.Context, r Range) (io.ReadCloser, error) {
+func (m *memOpener) OpenRange(ctx context.Context, r byterange.Range) (io.ReadCloser, error) {
 	body := &pacedBody{ctx: ctx, data: m.data[r.Start:r.End]}
 	if m.opened.Add(1) == 1 {
 		body.every = m.slowEvery
@@ -78,7 +80,7 @@ func TestHedgeWinsTheTail(t *testing.T) {
 	op := &memOpener{data: data, slowEvery: 50 * time.Millisecond}
 	out := &memFile{buf: make([]byte, len(data)), writes: make([]int, len(data))}
 	table := &Table{MinSplit: 1 << 20}
-	for _, r := range Split(int64(len(data)), 2) {
+	for _, r := range byterange.Split(int64(len(data)), 2) {
 		table.Add(r.Start, r.Start, r.Start, r.End)
 	}
 	began := time.Now()

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/netfox/netfox/byterange"
 )
 
 // Segment is one range of the output being fetched. Bytes [Start, Next) are
@@ -118,15 +120,15 @@ func (s *Segment) Reconnect(cause error) bool {
 // if that half holds at least minSplit bytes, and returns the range cut
 // off. Working from the reservation under the lock, it cannot race with
 // the owner's writes.
-func (s *Segment) cutFarHalf(minSplit int64) (Range, bool) {
+func (s *Segment) cutFarHalf(minSplit int64) (byterange.Range, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	end := s.end.Load()
 	half := (end - s.reserved) / 2
 	if half < minSplit || half <= 0 {
-		return Range{}, false
+		return byterange.Range{}, false
 	}
 	mid := end - half
 	s.end.Store(mid)
-	return Range{Start: mid, End: end}, true
+	return byterange.Range{Start: mid, End: end}, true
 }

@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/netfox/netfox/byterange"
 )
 
 // silentOpener serves ranges of data at once, except that every every-th
@@ -21,7 +23,7 @@ type silentOpener struct {
 	silenced atomic.Int64
 }
 
-func (o *silentOpener) OpenRange(ctx context.Context, r Range) (io.ReadCloser, error) {
+func (o *silentOpener) OpenRange(ctx context.Context, r byterange.Range) (io.ReadCloser, error) {
 	body := o.data[r.Start:r.End]
 	if o.opened.Add(1)%o.every != 0 {
 		return io.NopCloser(bytes.NewReader(body)), nil
@@ -57,7 +59,7 @@ func TestSilentConnectionsCut(t *testing.T) {
 			op := &silentOpener{data: data, every: 4, after: tc.after}
 			out := &memFile{buf: make([]byte, len(data)), writes: make([]int, len(data))}
 			table := &Table{}
-			for _, r := range Split(int64(len(data)), 4) {
+			for _, r := range byterange.Split(int64(len(data)), 4) {
 				table.Add(r.Start, r.Start, r.Start, r.End)
 			}
 			var silentCuts atomic.Int64
@@ -93,7 +95,7 @@ type burstOpener struct {
 	gap  time.Duration
 }
 
-func (o *burstOpener) OpenRange(ctx context.Context, r Range) (io.ReadCloser, error) {
+func (o *burstOpener) OpenRange(ctx context.Context, r byterange.Range) (io.ReadCloser, error) {
 	return &burstBody{ctx: ctx, data: o.data[r.Start:r.End], gap: o.gap}, nil
 }
 
@@ -128,7 +130,7 @@ func TestSlowSteadyNotCut(t *testing.T) {
 	data := bytes.Repeat([]byte("fedcba9876543210"), 4*32<<10/16) // 4 x 32 KiB: four bursts each
 	out := &memFile{buf: make([]byte, len(data)), writes: make([]int, len(data))}
 	table := &Table{}
-	for _, r := range Split(int64(len(data)), 4) {
+	for _, r := range byterange.Split(int64(len(data)), 4) {
 		table.Add(r.Start, r.Start, r.Start, r.End)
 	}
 	var cuts atomic.Int64

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/netfox/netfox/byterange"
 )
 
 const mib = 1 << 20
@@ -221,7 +223,7 @@ func TestTableStealsLargestRemaining(t *testing.T) {
 func TestTableSnapshotSortedAfterSteals(t *testing.T) {
 	const length = 64 * mib
 	tb := &Table{MinSplit: mib}
-	for _, r := range Split(length, 2) {
+	for _, r := range byterange.Split(length, 2) {
 		tb.Add(r.Start, r.Start, r.Start, r.End)
 	}
 	var taken []*Entry
@@ -380,12 +382,12 @@ func TestTableConcurrent(t *testing.T) {
 			tt.length, tt.initial, tt.workers, tt.minSplit, tt.chunk)
 		t.Run(name, func(t *testing.T) {
 			tb := &Table{MinSplit: tt.minSplit}
-			for _, r := range Split(tt.length, tt.initial) {
+			for _, r := range byterange.Split(tt.length, tt.initial) {
 				tb.Add(r.Start, r.Start, r.Start, r.End)
 			}
 
 			// written[w] lists the ranges worker w wrote.
-			written := make([][]Range, tt.workers)
+			written := make([][]byterange.Range, tt.workers)
 			var wg sync.WaitGroup
 			for w := range tt.workers {
 				wg.Go(func() {
@@ -400,7 +402,7 @@ func TestTableConcurrent(t *testing.T) {
 							if n == 0 {
 								break
 							}
-							written[w] = append(written[w], Range{at, at + n})
+							written[w] = append(written[w], byterange.Range{Start: at, End: at + n})
 							e.commit(n)
 							runtime.Gosched() // let thieves and snapshots in between writes
 						}
@@ -462,11 +464,11 @@ func TestTableConcurrent(t *testing.T) {
 			t.Logf("%d segments in the end, %d snapshots checked", len(spans), snapshots)
 
 			// Every byte was written exactly once.
-			var all []Range
+			var all []byterange.Range
 			for _, ws := range written {
 				all = append(all, ws...)
 			}
-			slices.SortFunc(all, func(a, b Range) int { return cmp.Compare(a.Start, b.Start) })
+			slices.SortFunc(all, func(a, b byterange.Range) int { return cmp.Compare(a.Start, b.Start) })
 			var next int64
 			for _, r := range all {
 				if r.Start != next {

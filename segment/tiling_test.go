@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/netfox/netfox/byterange"
 )
 
 // chaosOpener serves ranges of data, each answer drawn at random: refused
@@ -24,7 +26,7 @@ type chaosOpener struct {
 
 var errChaos = errors.New("chaos: connection refused")
 
-func (c *chaosOpener) OpenRange(ctx context.Context, r Range) (io.ReadCloser, error) {
+func (c *chaosOpener) OpenRange(ctx context.Context, r byterange.Range) (io.ReadCloser, error) {
 	n := c.opened.Add(1)
 	rng := rand.New(rand.NewPCG(c.seed, uint64(n)))
 	if n > 4 && rng.IntN(8) == 0 {
@@ -69,7 +71,7 @@ func TestTableAlwaysTilesTheFile(t *testing.T) {
 	// hedges or retries from happening.
 	for seed := uint64(0); seed < 2 || (seed < 8 && (hedgesSeen == 0 || retries == 0)); seed++ {
 		table := &Table{MinSplit: 512 << 10}
-		for _, r := range Split(int64(len(data)), 4) {
+		for _, r := range byterange.Split(int64(len(data)), 4) {
 			table.Add(r.Start, r.Start, r.Start, r.End)
 		}
 		out := &memFile{buf: make([]byte, len(data)), writes: make([]int, len(data))}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/byterange"
 )
 
 // Client probes and fetches HTTP(S) files.
@@ -259,7 +259,7 @@ func (c *Client) probeGet(ctx context.Context, rawURL string, whole bool) (Info,
 	info.Requested = rawURL
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
-		cr, err := segment.ParseContentRange(resp.Header.Get("Content-Range"))
+		cr, err := byterange.ParseContentRange(resp.Header.Get("Content-Range"))
 		if err != nil || cr.Complete < 0 {
 			info.Length, info.Ranges = -1, false
 			return info, nil, nil
@@ -352,7 +352,7 @@ type Remote struct {
 // version: status 206, Content-Range equal to r and the known length, a
 // Content-Length that agrees, and no content coding. Anything else is an
 // error and its body is never read.
-func (rm *Remote) OpenRange(ctx context.Context, r segment.Range) (io.ReadCloser, error) {
+func (rm *Remote) OpenRange(ctx context.Context, r byterange.Range) (io.ReadCloser, error) {
 	if rm.isFTP() {
 		return rm.openFTP(ctx, r)
 	}
@@ -386,11 +386,11 @@ const maxSkip = 1 << 20
 // r's first byte is used from there, its bytes at their labelled
 // offsets. One that cannot be used so is ErrRangeNotSupported, for a
 // fall-back to one stream.
-func (rm *Remote) check(resp *http.Response, r segment.Range) (io.ReadCloser, error) {
+func (rm *Remote) check(resp *http.Response, r byterange.Range) (io.ReadCloser, error) {
 	if err := rm.checkStatus(resp, r); err != nil {
 		return nil, err
 	}
-	cr, _ := segment.ParseContentRange(resp.Header.Get("Content-Range"))
+	cr, _ := byterange.ParseContentRange(resp.Header.Get("Content-Range"))
 	if cr.Range == r {
 		return resp.Body, nil
 	}
@@ -409,7 +409,7 @@ func (rm *Remote) check(resp *http.Response, r segment.Range) (io.ReadCloser, er
 // checkStatus checks everything of an answer to a request for r but the
 // range it carries: status, version, content coding, a well-formed
 // Content-Range with the known length, and a Content-Length that agrees.
-func (rm *Remote) checkStatus(resp *http.Response, r segment.Range) error {
+func (rm *Remote) checkStatus(resp *http.Response, r byterange.Range) error {
 	switch resp.StatusCode {
 	case http.StatusPartialContent:
 	case http.StatusOK:
@@ -431,7 +431,7 @@ func (rm *Remote) checkStatus(resp *http.Response, r segment.Range) error {
 	if err := rm.checkEncoding(resp, "range "+r.Header()); err != nil {
 		return err
 	}
-	cr, err := segment.ParseContentRange(resp.Header.Get("Content-Range"))
+	cr, err := byterange.ParseContentRange(resp.Header.Get("Content-Range"))
 	if err != nil {
 		return permanentError{fmt.Errorf("%w: range %s: %v", ErrBadResponse, r.Header(), err)}
 	}
@@ -461,7 +461,7 @@ func (rm *Remote) validatorName() string {
 // a body of another length is an error.
 func (rm *Remote) OpenStream(ctx context.Context) (io.ReadCloser, error) {
 	if rm.isFTP() {
-		return rm.openFTP(ctx, segment.Range{Start: 0, End: -1})
+		return rm.openFTP(ctx, byterange.Range{Start: 0, End: -1})
 	}
 	req, origin, err := rm.Client.newRequest(ctx, http.MethodGet, rm.Info.URL, rm.Info.Requested)
 	if err != nil {

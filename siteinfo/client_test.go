@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netfox/netfox/byterange"
 	"github.com/netfox/netfox/internal/testserver"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
@@ -95,7 +96,7 @@ func TestProbeErrors(t *testing.T) {
 // range of the pinned version, and says what was wrong otherwise.
 func TestOpenRange(t *testing.T) {
 	content := []byte(strings.Repeat("abcdefghij", 1000))
-	r := segment.Range{Start: 100, End: 200}
+	r := byterange.Range{Start: 100, End: 200}
 	tests := []struct {
 		name string
 		opts []testserver.Option
@@ -156,7 +157,7 @@ func TestStatusErrorRetryAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	info.URL = srv.FileURL
-	_, err = (&siteinfo.Remote{Client: c, Info: info}).OpenRange(context.Background(), segment.Range{Start: 0, End: 5})
+	_, err = (&siteinfo.Remote{Client: c, Info: info}).OpenRange(context.Background(), byterange.Range{Start: 0, End: 5})
 	var se *siteinfo.StatusError
 	if !errors.As(err, &se) || se.Permanent() || se.RetryAfter() != 7*time.Second {
 		t.Fatalf("got %v; want a transient 429 with Retry-After 7s", err)
@@ -184,7 +185,7 @@ func TestOpenRangeLengthMismatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = (&siteinfo.Remote{Client: c, Info: info}).OpenRange(context.Background(), segment.Range{Start: 100, End: 200})
+	_, err = (&siteinfo.Remote{Client: c, Info: info}).OpenRange(context.Background(), byterange.Range{Start: 100, End: 200})
 	if !errors.Is(err, siteinfo.ErrBadResponse) || !strings.Contains(err.Error(), "Content-Length 50") {
 		t.Fatalf("got %v", err)
 	}

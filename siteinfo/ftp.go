@@ -15,7 +15,7 @@ import (
 
 	"github.com/jlaffaye/ftp"
 
-	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/byterange"
 )
 
 // FTP: each probe and each range has its own control connection, logged
@@ -125,7 +125,7 @@ func ftpVersion(conn *ftp.ServerConn, p string) (Info, error) {
 
 // openFTP fetches bytes [r.Start, r.End) (or from r.Start to the end when
 // r.End < 0) of the version in rm.Info.
-func (rm *Remote) openFTP(ctx context.Context, r segment.Range) (io.ReadCloser, error) {
+func (rm *Remote) openFTP(ctx context.Context, r byterange.Range) (io.ReadCloser, error) {
 	u, err := url.Parse(rm.Info.URL)
 	if err != nil {
 		return nil, err

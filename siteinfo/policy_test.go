@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/byterange"
 )
 
 const secret = "s3cret-77"
@@ -219,7 +219,7 @@ func TestOpenRangeRedirectKeepsCredentialsHome(t *testing.T) {
 		t.Fatal(err)
 	}
 	rm := &Remote{Client: c, Info: info}
-	body, err := rm.OpenRange(context.Background(), segment.Range{Start: 10, End: 19})
+	body, err := rm.OpenRange(context.Background(), byterange.Range{Start: 10, End: 19})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,12 @@
-// Package segment splits a file's length into byte ranges and fetches each
-// range into a positional writer, advancing a per-segment offset that the
-// state file can record for a resume.
+// Package byterange is netfox's one notion of a byte range: the half-open
+// Range, Split of a length into ranges, and the two translations to and
+// from HTTP's inclusive forms (Range.Header, ParseContentRange). It
+// imports nothing of netfox, so the protocol layer (siteinfo) and the
+// scheduler (segment) both build on it without depending on each other.
 //
 // It is part of netfox's engine, not its stable API (package netfox):
 // its exported names may change between versions.
-package segment
+package byterange
 
 import (
 	"errors"
