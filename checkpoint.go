@@ -60,11 +60,3 @@ func (c *checkpointer) save(durable bool) error {
 	}
 	return state.Save(c.path, c.d.stateOf(c.info, spans), durable)
 }
-
-// permanentError marks an error that retrying cannot fix.
-type permanentError struct{ error }
-
-func (permanentError) Permanent() bool { return true }
-func (e permanentError) Unwrap() error { return e.error }
-
-func permanent(err error) error { return permanentError{err} }

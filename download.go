@@ -20,6 +20,7 @@ import (
 
 	"github.com/netfox/netfox/byterange"
 	"github.com/netfox/netfox/fileaccess"
+	"github.com/netfox/netfox/retry"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
 	"github.com/netfox/netfox/state"
@@ -512,7 +513,7 @@ func (d *downloader) fetchStream(ctx context.Context, fetcher *segment.Fetcher, 
 
 // errStreamBroken reports a single stream cut before its end: without
 // ranges there is no way to continue it.
-var errStreamBroken = permanent(errors.New("the connection broke and this server cannot continue a download; run again to start over"))
+var errStreamBroken = retry.Permanent(errors.New("the connection broke and this server cannot continue a download; run again to start over"))
 
 // streamOpener adapts a whole-file request to segment.Opener: it serves
 // only a range starting at zero.

@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/retry"
 	"github.com/netfox/netfox/siteinfo"
 )
 
@@ -83,18 +83,18 @@ func (d *downloader) probe(ctx context.Context, rawURL string, small int64) (inf
 func (d *downloader) retry(ctx context.Context, what string, request func() error) error {
 	maxTries := d.req.MaxTries
 	if maxTries <= 0 {
-		maxTries = 5
+		maxTries = retry.DefaultTries
 	}
 	for try := 1; ; try++ {
 		err := request()
 		var netErr *siteinfo.NetError
 		unreachable := errors.As(err, &netErr) && netErr.Dial() && !localPressure(err)
-		if err == nil || ctx.Err() != nil || segment.IsPermanent(err) || errors.Is(err, siteinfo.ErrBadURL) || unreachable || try >= maxTries {
+		if err == nil || ctx.Err() != nil || retry.IsPermanent(err) || errors.Is(err, siteinfo.ErrBadURL) || unreachable || try >= maxTries {
 			return err
 		}
-		wait := segment.Backoff(try, 0, d.req.RetryWait, err)
+		wait := retry.Backoff(try, 0, d.req.RetryWait, err)
 		d.notify("retrying %s in %v: %v", what, wait.Round(time.Millisecond), err)
-		if err := segment.Sleep(ctx, wait); err != nil {
+		if err := retry.Sleep(ctx, wait); err != nil {
 			return err
 		}
 	}

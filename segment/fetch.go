@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/netfox/netfox/byterange"
+	"github.com/netfox/netfox/retry"
 )
 
 // Opener opens a byte range of the remote file. The body it returns must
@@ -21,26 +21,6 @@ import (
 // most r.Len() bytes; the fetcher treats fewer as a cut connection.
 type Opener interface {
 	OpenRange(ctx context.Context, r byterange.Range) (io.ReadCloser, error)
-}
-
-// Permanent is implemented by errors that retrying cannot fix, such as a
-// 404 or a remote file that changed. Every other error is treated as
-// transient and retried from the byte reached.
-type Permanent interface {
-	Permanent() bool
-}
-
-// Overloaded is implemented by errors that say the server is overloaded
-// (429 Too Many Requests, 503 Service Unavailable): fewer connections
-// would serve it better.
-type Overloaded interface {
-	Overloaded() bool
-}
-
-// RetryAfterer is implemented by errors that carry the server's advice on
-// when to try again (Retry-After on 429 and 503).
-type RetryAfterer interface {
-	RetryAfter() time.Duration
 }
 
 // WriteError indicates that writing fetched bytes to the output failed
@@ -71,16 +51,6 @@ var ErrSilent = errors.New("connection silent while the others deliver")
 // on at once on a new connection, without counting as a failure.
 func isReconnect(err error) bool {
 	return errors.Is(err, ErrSlowConnection) || errors.Is(err, ErrSilent)
-}
-
-// IsPermanent reports whether err should stop the download rather than be
-// retried.
-func IsPermanent(err error) bool {
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var p Permanent
-	return errors.As(err, &p) && p.Permanent()
 }
 
 // Fetcher copies segments from an Opener into a WriterAt.
@@ -232,7 +202,7 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		if IsPermanent(err) {
+		if retry.IsPermanent(err) {
 			return err
 		}
 		if isReconnect(err) {
@@ -265,7 +235,7 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 		if f.OnRetry != nil {
 			f.OnRetry(s, err, wait)
 		}
-		if err := Sleep(ctx, wait); err != nil {
+		if err := retry.Sleep(ctx, wait); err != nil {
 			return err
 		}
 	}
@@ -275,50 +245,14 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 // maxTries is MaxTries with its default.
 func (f *Fetcher) maxTries() int {
 	if f.MaxTries <= 0 {
-		return 5
+		return retry.DefaultTries
 	}
 	return f.MaxTries
 }
 
 // backoff is the wait before try number failures+1.
 func (f *Fetcher) backoff(failures int, err error) time.Duration {
-	return Backoff(failures, f.RetryWait, f.MaxRetryWait, err)
-}
-
-// Backoff is the wait before try number failures+1 of a request that
-// failed with err: exponential from base (zero means 250ms) up to ceiling
-// (zero means 10s), with full jitter, so that connections cut at the same
-// instant do not reconnect in lockstep; but never shorter than the
-// server's Retry-After, which may extend it up to five times ceiling.
-func Backoff(failures int, base, ceiling time.Duration, err error) time.Duration {
-	if base <= 0 {
-		base = 250 * time.Millisecond
-	}
-	if ceiling <= 0 {
-		ceiling = 10 * time.Second
-	}
-	d := base << min(max(failures-1, 0), 16)
-	if d > ceiling || d <= 0 {
-		d = ceiling
-	}
-	d = d/2 + rand.N(d/2+1)
-	var ra RetryAfterer
-	if errors.As(err, &ra) && ra.RetryAfter() > d {
-		d = min(ra.RetryAfter(), 5*ceiling)
-	}
-	return d
-}
-
-// Sleep waits for d, or until ctx is done and then returns its error.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return retry.Backoff(failures, f.RetryWait, f.MaxRetryWait, err)
 }
 
 // attempt opens [Next, End) once and copies it until the body ends, an

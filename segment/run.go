@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/netfox/netfox/retry"
 )
 
 // Run fetches every segment of table over conns parallel workers (one
@@ -79,7 +81,7 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 					if f.OnRetry != nil {
 						f.OnRetry(e.Segment, err, wait)
 					}
-					if Sleep(gctx, wait) != nil {
+					if retry.Sleep(gctx, wait) != nil {
 						return gctx.Err()
 					}
 					continue
@@ -276,7 +278,7 @@ func (p *pool) observe(now time.Time) (since time.Duration, ok bool) {
 // connection got bytes within window (none at all so far: no). With the
 // window off (<= 0) a segment out of tries ends the download.
 func (p *pool) handBack(err error, window time.Duration) bool {
-	if IsPermanent(err) || window <= 0 {
+	if retry.IsPermanent(err) || window <= 0 {
 		return false
 	}
 	since, ok := p.observe(time.Now())
@@ -290,8 +292,7 @@ const resetsPerLowering = 3
 // note lowers the number of workers by one when err says the server is
 // overloaded: a 429 or 503, or every third connection reset.
 func (p *pool) note(err error) {
-	var o Overloaded
-	overloaded := errors.As(err, &o) && o.Overloaded()
+	overloaded := retry.IsOverloaded(err)
 	if !overloaded && errors.Is(err, syscall.ECONNRESET) {
 		overloaded = p.resets.Add(1)%resetsPerLowering == 0
 	}

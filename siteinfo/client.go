@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/netfox/netfox/byterange"
+	"github.com/netfox/netfox/retry"
 )
 
 // Client probes and fetches HTTP(S) files.
@@ -324,9 +325,9 @@ func (rm *Remote) checkEncoding(resp *http.Response, what string) error {
 	case ce == rm.Info.Encoding:
 		return nil
 	case ce == "":
-		return permanentError{fmt.Errorf("%w: %s came without the Content-Encoding %q of the probe", ErrBadResponse, what, rm.Info.Encoding)}
+		return retry.Permanent(fmt.Errorf("%w: %s came without the Content-Encoding %q of the probe", ErrBadResponse, what, rm.Info.Encoding))
 	}
-	return permanentError{fmt.Errorf("%w: %s came with Content-Encoding %q", ErrBadResponse, what, resp.Header.Get("Content-Encoding"))}
+	return retry.Permanent(fmt.Errorf("%w: %s came with Content-Encoding %q", ErrBadResponse, what, resp.Header.Get("Content-Encoding")))
 }
 
 func acceptsRanges(h http.Header) bool {
@@ -395,7 +396,7 @@ func (rm *Remote) check(resp *http.Response, r byterange.Range) (io.ReadCloser, 
 		return resp.Body, nil
 	}
 	if cr.Start > r.Start || cr.End <= r.Start || r.Start-cr.Start > maxSkip {
-		return nil, permanentError{fmt.Errorf("%w: asked for %s, got Content-Range %q", ErrRangeNotSupported, r.Header(), resp.Header.Get("Content-Range"))}
+		return nil, retry.Permanent(fmt.Errorf("%w: asked for %s, got Content-Range %q", ErrRangeNotSupported, r.Header(), resp.Header.Get("Content-Range")))
 	}
 	if _, err := io.CopyN(io.Discard, resp.Body, r.Start-cr.Start); err != nil {
 		return nil, fmt.Errorf("reading range %s up to byte %d: %w", resp.Header.Get("Content-Range"), r.Start, err)
@@ -419,12 +420,12 @@ func (rm *Remote) checkStatus(resp *http.Response, r byterange.Range) error {
 		got := infoFrom(resp)
 		got.Length = resp.ContentLength
 		if rm.Info.Validated() && !rm.Info.SameVersion(got) {
-			return permanentError{fmt.Errorf("%w: asked for %s of the version with %s, got the whole file of another", ErrRemoteChanged, r.Header(), rm.validatorName())}
+			return retry.Permanent(fmt.Errorf("%w: asked for %s of the version with %s, got the whole file of another", ErrRemoteChanged, r.Header(), rm.validatorName()))
 		}
-		return permanentError{fmt.Errorf("%w: asked for %s, got the whole file (200)", ErrRangeNotSupported, r.Header())}
+		return retry.Permanent(fmt.Errorf("%w: asked for %s, got the whole file (200)", ErrRangeNotSupported, r.Header()))
 	case http.StatusRequestedRangeNotSatisfiable:
 		// The range lies outside the file: it got shorter.
-		return permanentError{fmt.Errorf("%w: %s is beyond its end now (416, Content-Range %q)", ErrRemoteChanged, r.Header(), resp.Header.Get("Content-Range"))}
+		return retry.Permanent(fmt.Errorf("%w: %s is beyond its end now (416, Content-Range %q)", ErrRemoteChanged, r.Header(), resp.Header.Get("Content-Range")))
 	default:
 		return newStatusError(resp, time.Now())
 	}
@@ -433,16 +434,16 @@ func (rm *Remote) checkStatus(resp *http.Response, r byterange.Range) error {
 	}
 	cr, err := byterange.ParseContentRange(resp.Header.Get("Content-Range"))
 	if err != nil {
-		return permanentError{fmt.Errorf("%w: range %s: %v", ErrBadResponse, r.Header(), err)}
+		return retry.Permanent(fmt.Errorf("%w: range %s: %v", ErrBadResponse, r.Header(), err))
 	}
 	if cr.Complete >= 0 && cr.Complete != rm.Info.Length {
-		return permanentError{fmt.Errorf("%w: length is %d now, was %d", ErrRemoteChanged, cr.Complete, rm.Info.Length)}
+		return retry.Permanent(fmt.Errorf("%w: length is %d now, was %d", ErrRemoteChanged, cr.Complete, rm.Info.Length))
 	}
 	if cr.End > rm.Info.Length {
-		return permanentError{fmt.Errorf("%w: asked for %s, got Content-Range %q beyond the end of the file", ErrBadResponse, r.Header(), resp.Header.Get("Content-Range"))}
+		return retry.Permanent(fmt.Errorf("%w: asked for %s, got Content-Range %q beyond the end of the file", ErrBadResponse, r.Header(), resp.Header.Get("Content-Range")))
 	}
 	if resp.ContentLength >= 0 && resp.ContentLength != cr.Len() {
-		return permanentError{fmt.Errorf("%w: range %s of %d bytes came with Content-Length %d", ErrBadResponse, resp.Header.Get("Content-Range"), cr.Len(), resp.ContentLength)}
+		return retry.Permanent(fmt.Errorf("%w: range %s of %d bytes came with Content-Length %d", ErrBadResponse, resp.Header.Get("Content-Range"), cr.Len(), resp.ContentLength))
 	}
 	return nil
 }
@@ -483,7 +484,7 @@ func (rm *Remote) OpenStream(ctx context.Context) (io.ReadCloser, error) {
 	got.Length = resp.ContentLength
 	if rm.Info.Validated() && !rm.Info.SameVersion(got) && got.Length >= 0 {
 		resp.Body.Close()
-		return nil, permanentError{fmt.Errorf("%w between the probe and the download", ErrRemoteChanged)}
+		return nil, retry.Permanent(fmt.Errorf("%w between the probe and the download", ErrRemoteChanged))
 	}
 	return resp.Body, nil
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/netfox/netfox/byterange"
 	"github.com/netfox/netfox/internal/testserver"
-	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/retry"
 	"github.com/netfox/netfox/siteinfo"
 )
 
@@ -133,7 +133,7 @@ func TestOpenRange(t *testing.T) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
 			if err != nil {
-				if !segment.IsPermanent(err) {
+				if !retry.IsPermanent(err) {
 					t.Errorf("%v is not permanent", err)
 				}
 				return

@@ -16,6 +16,7 @@ import (
 	"github.com/jlaffaye/ftp"
 
 	"github.com/netfox/netfox/byterange"
+	"github.com/netfox/netfox/retry"
 )
 
 // FTP: each probe and each range has its own control connection, logged
@@ -147,7 +148,7 @@ func (rm *Remote) openFTP(ctx context.Context, r byterange.Range) (io.ReadCloser
 		}
 		if !rm.Info.SameVersion(now) {
 			conn.Quit()
-			return nil, permanentError{fmt.Errorf("%w: %s", ErrRemoteChanged, describeFTPChange(rm.Info, now))}
+			return nil, retry.Permanent(fmt.Errorf("%w: %s", ErrRemoteChanged, describeFTPChange(rm.Info, now)))
 		}
 	}
 	resp, err := conn.RetrFrom(p, uint64(r.Start))
@@ -155,7 +156,7 @@ func (rm *Remote) openFTP(ctx context.Context, r byterange.Range) (io.ReadCloser
 		conn.Quit()
 		var tpErr *textproto.Error
 		if r.Start > 0 && errors.As(err, &tpErr) && (tpErr.Code == ftp.StatusNotImplemented || tpErr.Code == ftp.StatusNotImplementedParameter || tpErr.Code == ftp.StatusBadArguments) {
-			return nil, permanentError{fmt.Errorf("%w: the FTP server refused REST %d", ErrRangeNotSupported, r.Start)}
+			return nil, retry.Permanent(fmt.Errorf("%w: the FTP server refused REST %d", ErrRangeNotSupported, r.Start))
 		}
 		return nil, ftpError(fmt.Sprintf("REST %d + RETR", r.Start), u.Host, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/netfox/netfox/retry"
 )
 
 // The credential and redirect policy, as curl has it: credentials go only
@@ -108,8 +110,8 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request, origin *u
 	}
 	prev := via[len(via)-1]
 	if strings.EqualFold(prev.URL.Scheme, "https") && strings.EqualFold(req.URL.Scheme, "http") && !c.AllowInsecureRedirect {
-		return permanentError{fmt.Errorf("%w: %s redirects to %s",
-			ErrInsecureRedirect, RedactURL(prev.URL.String()), RedactURL(req.URL.String()))}
+		return retry.Permanent(fmt.Errorf("%w: %s redirects to %s",
+			ErrInsecureRedirect, RedactURL(prev.URL.String()), RedactURL(req.URL.String())))
 	}
 	// net/http copied the first request's headers, keeping some of them
 	// for any host of the same domain; decide again, here.

@@ -160,9 +160,3 @@ func ParseRetryAfter(v string, now time.Time) time.Duration {
 	}
 	return 0
 }
-
-// permanentError marks a sentinel-wrapping error as not worth a retry.
-type permanentError struct{ error }
-
-func (permanentError) Permanent() bool { return true }
-func (e permanentError) Unwrap() error { return e.error }
