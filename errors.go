@@ -4,6 +4,7 @@ import (
 	"errors"
 
 	"github.com/netfox/netfox/fileaccess"
+	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
 )
 
@@ -83,6 +84,11 @@ var (
 	// ErrIO indicates a local file-system failure: a full disk, a
 	// read-only directory, an output path that is a directory.
 	ErrIO = errors.New("local I/O error")
+
+	// ErrStalled indicates a connection that delivered less than
+	// Request.StallSpeed over Request.StallWindow and was cut; it ends a
+	// download only after the retries of its range ran out.
+	ErrStalled = segment.ErrStalled
 
 	// ErrCannotContinue accompanies ErrExists when Continue was asked but
 	// cannot take the existing file over: both PATH and PATH.part exist,

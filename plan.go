@@ -10,6 +10,7 @@ import (
 
 	"github.com/netfox/netfox/byterange"
 	"github.com/netfox/netfox/fileaccess"
+	"github.com/netfox/netfox/internal/safetext"
 	"github.com/netfox/netfox/internal/units"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
@@ -99,7 +100,7 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 		}
 		return nil, 0, fmt.Errorf("%w: %w", ErrBadState, err)
 	case !sameAddress(saved.URL, d.req.URL) && movedProof(saved, info, d.req.Checksum != nil) == "":
-		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s, and nothing shows the two are the same file", ErrBadState, p.info, siteinfo.Escape(siteinfo.RedactURL(saved.URL)), siteinfo.RedactURL(d.req.URL))
+		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s, and nothing shows the two are the same file", ErrBadState, p.info, safetext.Escape(siteinfo.RedactURL(saved.URL)), siteinfo.RedactURL(d.req.URL))
 	default:
 		if !sameAddress(saved.URL, d.req.URL) {
 			// The next save records the new address.
@@ -234,9 +235,9 @@ func describeChange(was, now siteinfo.Info) string {
 	case was.Length != now.Length:
 		return fmt.Sprintf("length %d, now %d", was.Length, now.Length)
 	case was.ETag != now.ETag:
-		return fmt.Sprintf("ETag %s, now %s", siteinfo.Escape(was.ETag), siteinfo.Escape(now.ETag))
+		return fmt.Sprintf("ETag %s, now %s", safetext.Escape(was.ETag), safetext.Escape(now.ETag))
 	default:
-		return fmt.Sprintf("Last-Modified %s, now %s", siteinfo.Escape(was.LastModified), siteinfo.Escape(now.LastModified))
+		return fmt.Sprintf("Last-Modified %s, now %s", safetext.Escape(was.LastModified), safetext.Escape(now.LastModified))
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/netfox/netfox/byterange"
+	"github.com/netfox/netfox/internal/safetext"
 	"github.com/netfox/netfox/retry"
 )
 
@@ -452,9 +453,9 @@ func (rm *Remote) isFTP() bool { return strings.HasPrefix(rm.Info.URL, "ftp://")
 
 func (rm *Remote) validatorName() string {
 	if rm.Info.StrongETag() {
-		return "ETag " + Escape(rm.Info.ETag)
+		return "ETag " + safetext.Escape(rm.Info.ETag)
 	}
-	return "Last-Modified " + Escape(rm.Info.LastModified)
+	return "Last-Modified " + safetext.Escape(rm.Info.LastModified)
 }
 
 // OpenStream requests the whole file without a range, for servers that do

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/netfox/netfox/internal/safetext"
 )
 
 // maxNameBytes is the longest name Sanitize returns: the longest name most
@@ -58,7 +60,7 @@ func Sanitize(name string) string {
 			return -1
 		case unicode.IsSpace(r) && !unicode.IsControl(r):
 			return ' '
-		case invisible(r):
+		case safetext.Invisible(r):
 			return -1
 		}
 		return r

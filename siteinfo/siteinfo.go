@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/netfox/netfox/internal/safetext"
 )
 
 // Info is what a probe learned about a remote file.
@@ -106,9 +108,9 @@ type StatusError struct {
 
 func (e *StatusError) Error() string {
 	if e.ftp != "" {
-		return fmt.Sprintf("FTP server %s refused %s: %s", Escape(e.URL), e.ftp, Escape(e.Status))
+		return fmt.Sprintf("FTP server %s refused %s: %s", safetext.Escape(e.URL), e.ftp, safetext.Escape(e.Status))
 	}
-	return fmt.Sprintf("server answered %s for %s", Escape(e.Status), Escape(e.URL))
+	return fmt.Sprintf("server answered %s for %s", safetext.Escape(e.Status), safetext.Escape(e.URL))
 }
 
 // Permanent reports whether retrying the request cannot help: client

@@ -9,8 +9,7 @@ import (
 	"syscall"
 
 	"github.com/netfox/netfox"
-	"github.com/netfox/netfox/segment"
-	"github.com/netfox/netfox/siteinfo"
+	"github.com/netfox/netfox/internal/safetext"
 )
 
 // Exit codes, one per cause of failure; documented in the README.
@@ -73,7 +72,7 @@ func exitCode(err error) int {
 		return exitBadResponse
 	case errors.As(err, &status):
 		return exitHTTPStatus
-	case errors.As(err, &netErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, segment.ErrStalled):
+	case errors.As(err, &netErr), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, netfox.ErrStalled):
 		// A body cut short or stalled after all retries is the network's
 		// doing too.
 		return exitNetwork
@@ -107,7 +106,7 @@ func message(err error) string {
 // that it cannot drive the terminal, and the password of any address
 // shown as ***.
 func printable(s string) string {
-	return siteinfo.Escape(redactText(s))
+	return safetext.Escape(redactText(s))
 }
 
 // userinfo matches the user:password@ of an address inside a text.

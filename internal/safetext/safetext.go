@@ -1,4 +1,8 @@
-package siteinfo
+// Package safetext makes text that came from a server safe to print on a
+// terminal (Escape). The protocol layer escapes what it quotes in its
+// errors, and the command escapes every line it prints; both use this
+// one rule.
+package safetext
 
 import (
 	"fmt"
@@ -16,7 +20,7 @@ import (
 // backslashes included, is kept as it is, so escaping twice changes
 // nothing.
 func Escape(s string) string {
-	i := strings.IndexFunc(s, func(r rune) bool { return r == utf8.RuneError || invisible(r) })
+	i := strings.IndexFunc(s, func(r rune) bool { return r == utf8.RuneError || Invisible(r) })
 	if i < 0 {
 		return s
 	}
@@ -27,9 +31,9 @@ func Escape(s string) string {
 		switch {
 		case r == utf8.RuneError && size <= 1:
 			fmt.Fprintf(&b, `\x%02x`, s[0])
-		case r < utf8.RuneSelf && invisible(r):
+		case r < utf8.RuneSelf && Invisible(r):
 			fmt.Fprintf(&b, `\x%02x`, r)
-		case invisible(r) || r == utf8.RuneError:
+		case Invisible(r) || r == utf8.RuneError:
 			if r > 0xFFFF {
 				fmt.Fprintf(&b, `\U%08x`, r)
 			} else {
@@ -43,12 +47,12 @@ func Escape(s string) string {
 	return b.String()
 }
 
-// invisible reports a character that does not show as itself: controls
+// Invisible reports a character that does not show as itself: controls
 // (C0, DEL, C1), format characters (Unicode category Cf: bidirectional
 // overrides, zero-width joiners and spaces, the byte order mark), line and
 // paragraph separators, private-use characters, and the fillers that
 // render as blank.
-func invisible(r rune) bool {
+func Invisible(r rune) bool {
 	switch r {
 	case '\u115F', '\u1160', '\u3164', '\uFFA0', '\u2800', '\uFFFC':
 		return true
