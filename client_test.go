@@ -230,3 +230,33 @@ func TestPublicErrorTypes(t *testing.T) {
 		t.Errorf("404: StatusError says %q, the error %q", status.Error(), err.Error())
 	}
 }
+
+// TestStat: what the server says about a file, without downloading it:
+// its length and ranges, and a server that ignores ranges says so.
+func TestStat(t *testing.T) {
+	content := randomBytes(300_000, 41)
+	c := netfox.NewClient(netfox.ClientOptions{})
+	defer c.Close()
+	for _, tt := range []struct {
+		name   string
+		opts   []testserver.Option
+		ranges bool
+	}{
+		{"ranges", nil, true},
+		{"no ranges", []testserver.Option{testserver.NoAcceptRanges(), testserver.IgnoreRanges()}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := testserver.New(t, content, append(tt.opts, testserver.Named("data.bin"))...)
+			fi, err := c.Stat(context.Background(), netfox.Request{URL: srv.FileURL})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Length != int64(len(content)) || fi.Ranges != tt.ranges || fi.Filename != "data.bin" || fi.URL != srv.FileURL {
+				t.Fatalf("Stat = %+v, want %d bytes, ranges %v, data.bin at %s", fi, len(content), tt.ranges, srv.FileURL)
+			}
+		})
+	}
+	if _, err := c.Stat(context.Background(), netfox.Request{URL: "gopher://x/"}); !errors.Is(err, netfox.ErrUsage) {
+		t.Fatalf("a bad URL: %v, want ErrUsage", err)
+	}
+}

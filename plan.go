@@ -211,13 +211,13 @@ func (d *downloader) connectionsFor(n int64) int {
 // minSplit is Request.MinSplit with its default.
 func (d *downloader) minSplit() int64 {
 	if d.req.MinSplit <= 0 {
-		return defaultMinSplit
+		return DefaultMinSplit
 	}
 	return d.req.MinSplit
 }
 
-// defaultMinSplit is the smallest segment when Request.MinSplit is zero.
-const defaultMinSplit = 1 << 20
+// DefaultMinSplit is the smallest segment when Request.MinSplit is zero.
+const DefaultMinSplit = 1 << 20
 
 // startsAtZero reports whether table has a segment to fetch from byte
 // zero, the one the first request's answer can serve.

@@ -7,18 +7,14 @@ package bench
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
-	"slices"
+	"path/filepath"
 	"sort"
 	"sync/atomic"
 	"time"
 
 	"github.com/netfox/netfox"
-	"github.com/netfox/netfox/byterange"
-	"github.com/netfox/netfox/segment"
-	"github.com/netfox/netfox/siteinfo"
 )
 
 // Options configures a measurement.
@@ -29,11 +25,12 @@ type Options struct {
 	Connections []int
 	// Repeat is how often each count is run; zero means 3.
 	Repeat int
-	// Bytes limits each run to the first Bytes of the file; zero means
-	// the whole file.
+	// Bytes ends each run once Bytes have arrived (a sample of the file
+	// over every connection); zero means the whole file.
 	Bytes int64
-	// Discard throws the data away instead of writing it to a temporary
-	// file, to measure the network alone.
+	// Discard throws the data away (a netfox.Stream into nothing)
+	// instead of downloading into a temporary file, to measure the
+	// network alone.
 	Discard bool
 	// Dir holds the temporary files; empty means os.TempDir(). Each is
 	// removed when its run ends, whatever happens.
@@ -79,7 +76,11 @@ type Report struct {
 func DefaultConnections() []int { return []int{1, 2, 4, 8, 16, 32} }
 
 // Measure downloads opts.URL with every connection count, opts.Repeat
-// times each, and reports the throughput.
+// times each, and reports the throughput. Each run is a netfox.Download
+// into a fresh temporary directory (checkpoints, preallocation and fsync
+// included: the pipeline users run), or with Discard a netfox.Stream into
+// nothing, over a Client of its own so that no connection kept alive from
+// the last run gives it a head start.
 func Measure(ctx context.Context, opts Options) (Report, error) {
 	if len(opts.Connections) == 0 {
 		opts.Connections = DefaultConnections()
@@ -92,14 +93,14 @@ func Measure(ctx context.Context, opts Options) (Report, error) {
 			return Report{}, fmt.Errorf("%w: connection counts must be between 1 and %d, not %d", netfox.ErrUsage, netfox.MaxConnections, n)
 		}
 	}
-	maxConns := slices.Max(opts.Connections)
-	client := &siteinfo.Client{HTTP: netfox.NewHTTPClient(maxConns, netfox.TransportOptions{}), Header: opts.Header}
-	info, err := client.Probe(ctx, opts.URL)
+	client := netfox.NewClient(netfox.ClientOptions{})
+	fi, err := client.Stat(ctx, netfox.Request{URL: opts.URL, Header: opts.Header})
+	client.Close()
 	if err != nil {
 		return Report{}, err
 	}
-	size := info.Length
-	if size < 0 || !info.Ranges {
+	size := fi.Length
+	if size < 0 || !fi.Ranges {
 		return Report{}, fmt.Errorf("%w: %s cannot be benchmarked: the server does not serve byte ranges of it or give its length", netfox.ErrRangeNotSupported, opts.URL)
 	}
 	if opts.Bytes > 0 && opts.Bytes < size {
@@ -111,14 +112,11 @@ func Measure(ctx context.Context, opts Options) (Report, error) {
 			if opts.OnStart != nil {
 				opts.OnStart(n, r)
 			}
-			// A fresh client per run: no connection kept alive from the
-			// last run gives this one a head start.
-			runClient := &siteinfo.Client{HTTP: netfox.NewHTTPClient(n, netfox.TransportOptions{}), Header: opts.Header}
-			secs, err := timeRun(ctx, &siteinfo.Remote{Client: runClient, Info: info}, size, n, opts)
+			got, secs, err := timeRun(ctx, fi.Length, size, n, opts)
 			if err != nil {
 				return rep, err
 			}
-			run := Run{Connections: n, Repeat: r, Bytes: size, Seconds: secs, MiBPerS: float64(size) / (1 << 20) / secs}
+			run := Run{Connections: n, Repeat: r, Bytes: got, Seconds: secs, MiBPerS: float64(got) / (1 << 20) / secs}
 			rep.Runs = append(rep.Runs, run)
 			if opts.OnRun != nil {
 				opts.OnRun(run)
@@ -130,40 +128,71 @@ func Measure(ctx context.Context, opts Options) (Report, error) {
 	return rep, nil
 }
 
-// timeRun downloads [0, size) over conns connections and returns the
-// seconds it took.
-func timeRun(ctx context.Context, opener segment.Opener, size int64, conns int, opts Options) (secs float64, err error) {
-	var out io.WriterAt = discard{}
-	if !opts.Discard {
-		f, err := os.CreateTemp(opts.Dir, "netfox-bench-*")
-		if err != nil {
-			return 0, err
+// progressEvery is how often a run limited to its first bytes looks at
+// how many have arrived.
+const progressEvery = 10 * time.Millisecond
+
+// timeRun downloads the file of length over conns connections, until
+// target bytes have arrived (the whole file when target is length), and
+// returns the bytes that had arrived and the seconds it took.
+func timeRun(ctx context.Context, length, target int64, conns int, opts Options) (got int64, secs float64, err error) {
+	dir, err := os.MkdirTemp(opts.Dir, "netfox-bench-*")
+	if err != nil {
+		return 0, 0, err
+	}
+	defer func() {
+		if rmErr := os.RemoveAll(dir); err == nil {
+			err = rmErr
 		}
-		defer func() {
-			f.Close()
-			if rmErr := os.Remove(f.Name()); err == nil {
-				err = rmErr
-			}
-		}()
-		out = f
+	}()
+	runCtx, stop := context.WithCancel(ctx)
+	defer stop()
+	req := netfox.Request{
+		URL:         opts.URL,
+		Output:      filepath.Join(dir, "file"),
+		Connections: conns,
+		Header:      opts.Header,
+		// One connection per count asked for, as long as each gets a
+		// range: the count is what is measured.
+		MinSplit: max(1, min(netfox.DefaultMinSplit, length/int64(conns))),
 	}
-	table := &segment.Table{}
-	for _, r := range byterange.Split(size, conns) {
-		table.Add(r.Start, r.Start, r.Start, r.End)
-	}
-	var fetched atomic.Int64
-	fetcher := &segment.Fetcher{Opener: opener, Output: out, Fetched: &fetched, StallSpeed: 1 << 10, StallWindow: 10 * time.Second}
+	var reached atomic.Int64 // bytes at the first look that saw target
+	var took atomic.Int64    // and when, in nanoseconds since began
 	began := time.Now()
-	if err := segment.Run(ctx, table, fetcher, conns); err != nil {
-		return 0, err
+	sample := func(n int64) {
+		if target < length && n >= target && reached.CompareAndSwap(0, n) {
+			took.Store(int64(time.Since(began)))
+			stop()
+		}
 	}
-	return time.Since(began).Seconds(), nil
+	if opts.Discard {
+		_, err = netfox.Stream(runCtx, req, &countingDiscard{seen: sample}, 0)
+	} else {
+		req.ProgressInterval = progressEvery
+		req.OnProgress = func(s netfox.Snapshot) { sample(s.Fetched) }
+		_, err = netfox.Download(runCtx, req)
+	}
+	if n := reached.Load(); n > 0 && ctx.Err() == nil {
+		return n, time.Duration(took.Load()).Seconds(), nil // stopped at target
+	}
+	if err != nil {
+		return 0, 0, err
+	}
+	return length, time.Since(began).Seconds(), nil
 }
 
-// discard is a WriterAt that keeps nothing.
-type discard struct{}
+// countingDiscard keeps nothing, and tells seen how many bytes it has
+// been given.
+type countingDiscard struct {
+	n    int64
+	seen func(int64)
+}
 
-func (discard) WriteAt(p []byte, _ int64) (int, error) { return len(p), nil }
+func (w *countingDiscard) Write(p []byte) (int, error) {
+	w.n += int64(len(p))
+	w.seen(w.n)
+	return len(p), nil
+}
 
 // Summarise groups runs by connection count, in the order counts first
 // appear.

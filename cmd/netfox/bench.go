@@ -32,7 +32,7 @@ func benchCommand() *cli.Command {
 		Name:      "bench",
 		Usage:     "measure throughput against the number of connections, and recommend one",
 		ArgsUsage: "[URL]",
-		Description: `Downloads URL (or its first --bytes) with each connection count, --repeat times,
+		Description: `Downloads URL (or until --bytes have arrived) with each connection count, --repeat times,
 and prints median, min and max throughput and the speedup over the first count.
 The recommendation is the fewest connections within 5% of the best median.
 Without a URL it benchmarks an embedded server on loopback (8 MiB file,
@@ -46,10 +46,10 @@ Examples:
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "connections", Value: "1,2,4,8,16,32", Usage: "connection counts to compare, comma-separated"},
 			&cli.IntFlag{Name: "repeat", Value: 3, Usage: "runs per count"},
-			&cli.StringFlag{Name: "bytes", Usage: "download only the first `SIZE` bytes (e.g. 64MiB)"},
+			&cli.StringFlag{Name: "bytes", Usage: "stop each run once `SIZE` bytes have arrived (e.g. 64MiB)"},
 			&cli.BoolFlag{Name: "json", Usage: "print one JSON document instead of the table"},
 			&cli.StringFlag{Name: "plot", Usage: "write a chart of throughput against connections to `FILE` (.svg, .png, .pdf)"},
-			&cli.BoolFlag{Name: "discard", Usage: "throw the data away instead of writing a temporary file"},
+			&cli.BoolFlag{Name: "discard", Usage: "throw the data away (as -o - does) instead of downloading into a temporary file"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress bar"},
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "extra request header, 'Name: value' (repeatable)"},
 		},
