@@ -26,8 +26,8 @@ demo: build
 
 FUZZTIME ?= 60s
 fuzz:
-	$(GO) test ./segment -run '^$$' -fuzz '^FuzzParseContentRange$$' -fuzztime $(FUZZTIME)
-	$(GO) test ./segment -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./byterange -run '^$$' -fuzz '^FuzzParseContentRange$$' -fuzztime $(FUZZTIME)
+	$(GO) test ./byterange -run '^$$' -fuzz '^FuzzSplit$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./siteinfo -run '^$$' -fuzz '^FuzzFilename$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./siteinfo -run '^$$' -fuzz '^FuzzParseRetryAfter$$' -fuzztime $(FUZZTIME)
 	$(GO) test ./state -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME)

@@ -1,6 +1,7 @@
 package netfox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,16 +20,6 @@ import (
 
 	"github.com/netfox/netfox/byterange"
 )
-
-// Version is netfox's version, named in the default User-Agent.
-const Version = "0.1"
-
-// DefaultUserAgent is the User-Agent of a Client that does not set one.
-const DefaultUserAgent = "netfox/" + Version
-
-// DefaultMaxConnectionsPerHost is a Client's connection budget per host
-// when its options do not say.
-const DefaultMaxConnectionsPerHost = 16
 
 // ClientOptions configure a Client.
 type ClientOptions struct {
@@ -363,10 +354,7 @@ func reportProgress(req Request) (stop func()) {
 	if req.OnProgress == nil {
 		return func() {}
 	}
-	every := req.ProgressInterval
-	if every <= 0 {
-		every = time.Second
-	}
+	every := cmp.Or(req.ProgressInterval, DefaultProgressInterval)
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)

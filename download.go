@@ -88,9 +88,7 @@ type downloader struct {
 }
 
 func newDownloader(c *Client, req Request) (*downloader, error) {
-	if req.Connections == 0 {
-		req.Connections = DefaultConnections
-	}
+	req = req.withDefaults()
 	for _, m := range req.Mirrors {
 		if err := siteinfo.CheckURL(m); err != nil {
 			return nil, fmt.Errorf("%w: mirror: %w", ErrUsage, err)
@@ -104,18 +102,6 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 	}
 	if err := siteinfo.CheckURL(req.URL); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
-	}
-	if req.CheckpointInterval <= 0 {
-		req.CheckpointInterval = 100 * time.Millisecond
-	}
-	if req.SyncInterval <= 0 {
-		req.SyncInterval = 5 * time.Second
-	}
-	if req.StallSpeed <= 0 {
-		req.StallSpeed = 1 << 10
-	}
-	if req.StallWindow == 0 {
-		req.StallWindow = 10 * time.Second
 	}
 	if err := req.validate(); err != nil {
 		return nil, err
@@ -177,7 +163,11 @@ type paths struct {
 	out, part, info string
 }
 
-func (d *downloader) run(ctx context.Context) (res Result, err error) {
+// run is one download, step by step: ask the remote about the file
+// (probe), take over a partial file (Continue) or stop at a complete one,
+// open and lock the .part, plan and fetch its segments, verify what was
+// written, and make it final.
+func (d *downloader) run(ctx context.Context) (Result, error) {
 	began := time.Now()
 	var tcp connCounter
 	ctx = tcp.trace(ctx)
@@ -186,10 +176,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		return Result{}, err
 	}
 	defer d.primed.close()
-	p, err := d.outputPaths(info)
-	if err != nil {
-		return Result{}, err
-	}
+	p := d.outputPaths(info)
 	var adopted adoption
 	if d.req.Continue {
 		if adopted, err = d.adopt(ctx, info, p); err != nil {
@@ -198,10 +185,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		if adopted.complete {
 			// The probe and the check of the end were all there was to
 			// fetch, from URL.
-			res := Result{Path: p.out, Size: adopted.size, Resumed: adopted.size, Fetched: adopted.checked, Connections: 1, Parallel: 1, Elapsed: time.Since(began)}
-			if n := tcp.count(); n > 0 {
-				res.Connections = n
-			}
+			res := Result{Path: p.out, Size: adopted.size, Resumed: adopted.size, Fetched: adopted.checked, Connections: max(tcp.count(), 1), Parallel: 1, Elapsed: time.Since(began)}
 			res.Sources = []Source{{URL: d.req.URL, Fetched: adopted.checked}}
 			return res, nil
 		}
@@ -209,142 +193,22 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	if complete, err := d.checkOutput(p.out, info); err != nil || complete {
 		return Result{Path: p.out, Size: info.Length, AlreadyComplete: complete}, err
 	}
-	if err := d.checkPartFile(p); err != nil {
-		return Result{}, err
+	part, complete, err := d.openOutput(p, info)
+	if err != nil || complete {
+		return Result{Path: p.out, Size: info.Length, AlreadyComplete: complete}, err
 	}
-	part, err := openPart(p.part)
-	if err != nil {
-		return Result{}, err
-	}
-	closed := false
-	defer func() {
-		if !closed {
-			part.Close()
-		}
-	}()
-	// A run that finished while this one opened the .part leaves PATH
-	// behind (Open then made a new .part): stop rather than fetch again;
-	// when PATH is provably the remote's version, as a re-run would.
-	if complete, err := d.checkOutput(p.out, info); err != nil || complete {
-		if part.Created() {
-			os.Remove(p.part)
-		}
-		if complete {
-			return Result{Path: p.out, Size: info.Length, AlreadyComplete: true}, nil
-		}
-		return Result{}, err
-	}
-	if d.req.Restart {
-		if err := discard(part, p.info); err != nil {
-			return Result{}, ioError(err)
-		}
-	} else if err := checkLonePart(part, p, info); err != nil {
-		return Result{}, err
-	}
+	defer part.Close() // for the early returns; finish closes it first
 
-	var fetched, reconnects, retries atomic.Int64
-	fetched.Store(adopted.checked)
-	var lowered sync.Once
-	var connections atomic.Int64 // lowered when the server is overloaded
-	connections.Store(int64(d.conns))
-	fetcher := &segment.Fetcher{
-		Limit:        d.limiter,
-		Gate:         d.gate,
-		Buffers:      d.bufs,
-		Output:       part,
-		Fetched:      &fetched,
-		MaxTries:     d.req.MaxTries,
-		MaxRetryWait: d.req.RetryWait,
-		StallSpeed:   d.req.StallSpeed,
-		StallWindow:  d.req.StallWindow,
-		OnLower: func(allowed int, cause error) {
-			lowered.Do(func() {
-				d.notify("the server is overloaded (%v); using fewer connections", cause)
-			})
-			connections.Store(int64(allowed))
-		},
-		OnReconnect: func(*segment.Segment, float64, float64) {
-			reconnects.Add(1)
-		},
-		OnRetry: func(s *segment.Segment, err error, wait time.Duration) {
-			retries.Add(1)
-			if d.req.OnRetry != nil {
-				d.req.OnRetry(s.Next(), public(err), wait)
-			} else {
-				d.notify("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
-			}
-		},
-	}
-	res = Result{Path: p.out, Connections: d.conns, Parallel: d.conns}
-	if info.Ranges && info.Length >= 0 {
-		res.Parallel = d.connectionsFor(info.Length)
-		res.Connections = res.Parallel
-		connections.Store(int64(res.Parallel))
-	}
-	for fresh := 0; ; fresh++ {
-		var table *segment.Table
-		table, res.Resumed, err = d.plan(part, info, p)
-		if err != nil {
-			return res, err
-		}
-		d.req.Progress.start(p.out, info.Length, table, &fetched)
-		if !startsAtZero(table) {
-			d.primed.close() // a resume: the first answer's bytes are not needed
-		}
-		if info.Ranges && info.Length >= 0 {
-			var sources []*source
-			if sources, err = d.probeMirrors(ctx, info); err != nil {
-				return res, err
-			}
-			if fresh == 0 {
-				sources[0].fetched.Add(adopted.checked) // the check of the adopted file's end
-			}
-			if len(sources) > 1 {
-				d.primed.close() // a worker on a mirror could claim it
-			}
-			d.useSources(fetcher, sources, &res)
-			err = d.fetchRanges(ctx, part, fetcher, info, table, p.info)
-		} else {
-			err = d.fetchStream(ctx, fetcher, info, table)
-		}
-		if errors.Is(err, ErrRangeNotSupported) && info.Ranges {
-			d.notify("the server ignored a range request; downloading in one stream")
-			info.Ranges = false
-			continue
-		}
-		if errors.Is(err, ErrRemoteChanged) && fresh < maxFreshStarts && ctx.Err() == nil {
-			d.notify("the remote file changed during the download (%v); starting over", err)
-			if info, err = d.probeFirst(ctx); err != nil {
-				return res, err
-			}
-			if err := discard(part, p.info); err != nil {
-				return res, ioError(err)
-			}
-			continue
-		}
-		if err != nil && !(info.Ranges && info.Length >= 0) {
-			// One stream: nothing of it can be resumed.
-			return res, markedError{classify(err), ErrNotResumable}
-		}
-		if err != nil {
-			return res, markedError{classify(err), ErrResumable}
-		}
-		break
-	}
-
-	res.Size, err = part.Size()
-	if err == nil && info.Length >= 0 && res.Size != info.Length {
-		err = fmt.Errorf("%w: %s has %d bytes, expected %d", ErrIO, p.part, res.Size, info.Length)
-	}
+	c := newCounters(d.parallelFor(info))
+	c.fetched.Store(adopted.checked)
+	info, resumed, err := d.fetch(ctx, part, info, p, c, adopted)
+	res := Result{Path: p.out, Resumed: resumed, Connections: d.parallelFor(info), Parallel: d.parallelFor(info)}
 	if err != nil {
 		return res, err
 	}
-	if d.req.Checksum != nil {
-		if err := d.req.Checksum.verify(p.part); err != nil {
-			return res, err
-		}
+	if res.Size, err = d.verify(part, p, info); err != nil {
+		return res, err
 	}
-	closed = true
 	if err := finish(part, p, d.req.Overwrite); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return res, fmt.Errorf("%w: %s appeared during the download and is left as it is; the download is complete in %s", ErrExists, p.out, p.part)
@@ -352,19 +216,197 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		return res, ioError(err)
 	}
 	d.stampVersion(p.out, info)
-	res.Fetched = fetched.Load()
-	res.Reconnects = int(reconnects.Load())
-	res.Retries = int(retries.Load())
-	res.Parallel = int(connections.Load())
-	res.Connections = res.Parallel
+	c.fill(&res)
 	if n := tcp.count(); n > 0 {
 		res.Connections = n
-	} else if !info.Ranges || info.Length < 0 {
+	} else if !ranged(info) {
 		res.Connections = 1 // one stream
 	}
 	res.Sources = d.sourceResults()
 	res.Elapsed = time.Since(began)
 	return res, nil
+}
+
+// ranged reports whether the file can be fetched in byte ranges: the
+// server serves them and said how long it is.
+func ranged(info siteinfo.Info) bool { return info.Ranges && info.Length >= 0 }
+
+// parallelFor is the connections a download of info starts with: as many
+// as its length has segments (see connectionsFor), one for a stream.
+func (d *downloader) parallelFor(info siteinfo.Info) int {
+	if !ranged(info) {
+		return d.conns
+	}
+	return d.connectionsFor(info.Length)
+}
+
+// openOutput opens and locks the .part, and readies it for this run:
+// emptied for Restart, refused when it holds data no .info vouches for.
+// It reports complete when a run that finished while this one opened
+// the .part left the remote's version at the output: nothing to fetch.
+func (d *downloader) openOutput(p paths, info siteinfo.Info) (part *fileaccess.File, complete bool, err error) {
+	if err := d.checkPartFile(p); err != nil {
+		return nil, false, err
+	}
+	if part, err = openPart(p.part); err != nil {
+		return nil, false, err
+	}
+	// A run that finished while this one opened the .part leaves PATH
+	// behind (Open then made a new .part): stop rather than fetch again;
+	// when PATH is provably the remote's version, as a re-run would.
+	if complete, err = d.checkOutput(p.out, info); err != nil || complete {
+		if part.Created() {
+			os.Remove(p.part)
+		}
+		part.Close()
+		return nil, complete, err
+	}
+	if d.req.Restart {
+		err = discard(part, p.info)
+		if err != nil {
+			err = ioError(err)
+		}
+	} else {
+		err = checkLonePart(part, p, info)
+	}
+	if err != nil {
+		part.Close()
+		return nil, false, err
+	}
+	return part, false, nil
+}
+
+// fetch plans the segments of the .part (a resume, a fresh start, an
+// adopted file) and fetches them, in ranges from every source or in one
+// stream. It falls back to one stream when the server ignores ranges
+// after all, and starts over once when the remote file changes under it.
+// It returns the info the data belongs to and the bytes resumed.
+func (d *downloader) fetch(ctx context.Context, part *fileaccess.File, info siteinfo.Info, p paths, c *counters, adopted adoption) (siteinfo.Info, int64, error) {
+	fetcher := d.newFetcher(c, part)
+	for fresh := 0; ; fresh++ {
+		table, resumed, err := d.plan(part, info, p)
+		if err != nil {
+			return info, resumed, err
+		}
+		d.req.Progress.start(p.out, info.Length, table, &c.fetched)
+		if !startsAtZero(table) {
+			d.primed.close() // a resume: the first answer's bytes are not needed
+		}
+		if ranged(info) {
+			var sources []*source
+			if sources, err = d.probeMirrors(ctx, info); err != nil {
+				return info, resumed, err
+			}
+			if fresh == 0 {
+				sources[0].fetched.Add(adopted.checked) // the check of the adopted file's end
+			}
+			if len(sources) > 1 {
+				d.primed.close() // a worker on a mirror could claim it
+			}
+			d.useSources(fetcher, sources)
+			err = d.fetchRanges(ctx, part, fetcher, info, table, p.info)
+		} else {
+			err = d.fetchStream(ctx, fetcher, info, table)
+		}
+		switch {
+		case errors.Is(err, ErrRangeNotSupported) && info.Ranges:
+			d.notify("the server ignored a range request; downloading in one stream")
+			info.Ranges = false
+			continue
+		case errors.Is(err, ErrRemoteChanged) && fresh < maxFreshStarts && ctx.Err() == nil:
+			d.notify("the remote file changed during the download (%v); starting over", err)
+			if info, err = d.probeFirst(ctx); err != nil {
+				return info, 0, err
+			}
+			if err := discard(part, p.info); err != nil {
+				return info, 0, ioError(err)
+			}
+			continue
+		case err != nil && !ranged(info):
+			// One stream: nothing of it can be resumed.
+			return info, resumed, markedError{classify(err), ErrNotResumable}
+		case err != nil:
+			return info, resumed, markedError{classify(err), ErrResumable}
+		}
+		return info, resumed, nil
+	}
+}
+
+// verify checks what the .part holds once every segment is done: the
+// remote's length, and the Request's checksum. It returns the size.
+func (d *downloader) verify(part *fileaccess.File, p paths, info siteinfo.Info) (int64, error) {
+	size, err := part.Size()
+	if err != nil {
+		return 0, ioError(err)
+	}
+	if info.Length >= 0 && size != info.Length {
+		return size, fmt.Errorf("%w: %s has %d bytes, expected %d", ErrIO, p.part, size, info.Length)
+	}
+	if d.req.Checksum != nil {
+		if err := d.req.Checksum.verify(p.part); err != nil {
+			return size, err
+		}
+	}
+	return size, nil
+}
+
+// counters are what a download's workers count as they go, for its
+// Result: one set for a download and a stream alike.
+type counters struct {
+	fetched, reconnects, retries atomic.Int64
+	// parallel is the connections allowed at once: lowered when the
+	// server says it is overloaded.
+	parallel atomic.Int64
+	lowered  sync.Once // the notice of the first lowering
+}
+
+func newCounters(parallel int) *counters {
+	c := &counters{}
+	c.parallel.Store(int64(parallel))
+	return c
+}
+
+// fill copies the counts into res.
+func (c *counters) fill(res *Result) {
+	res.Fetched = c.fetched.Load()
+	res.Reconnects = int(c.reconnects.Load())
+	res.Retries = int(c.retries.Load())
+	res.Parallel = int(c.parallel.Load())
+	res.Connections = res.Parallel
+}
+
+// newFetcher is the segment.Fetcher of a download or a stream into out:
+// the same rate limit, connection budget, buffers, retry policy, stall
+// rule and reports for both.
+func (d *downloader) newFetcher(c *counters, out io.WriterAt) *segment.Fetcher {
+	return &segment.Fetcher{
+		Limit:       d.limiter,
+		Gate:        d.gate,
+		Buffers:     d.bufs,
+		Output:      out,
+		Fetched:     &c.fetched,
+		MaxTries:    d.req.MaxTries,
+		RetryWait:   d.req.RetryWait,
+		StallSpeed:  d.req.StallSpeed,
+		StallWindow: d.req.StallWindow,
+		OnLower: func(allowed int, cause error) {
+			c.lowered.Do(func() {
+				d.notify("the server is overloaded (%v); using fewer connections", cause)
+			})
+			c.parallel.Store(int64(allowed))
+		},
+		OnReconnect: func(*segment.Segment, float64, float64) {
+			c.reconnects.Add(1)
+		},
+		OnRetry: func(s *segment.Segment, err error, wait time.Duration) {
+			c.retries.Add(1)
+			if d.req.OnRetry != nil {
+				d.req.OnRetry(s.Next(), public(err), wait)
+			} else {
+				d.notify("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
+			}
+		},
+	}
 }
 
 // sourceResults is Result.Sources: what each address served, and why it
@@ -424,12 +466,12 @@ func ioError(err error) error {
 
 // outputPaths decides where the file goes: Output as given, or the
 // server's suggested name inside Dir.
-func (d *downloader) outputPaths(info siteinfo.Info) (paths, error) {
+func (d *downloader) outputPaths(info siteinfo.Info) paths {
 	out := d.req.Output
 	if out == "" {
 		out = filepath.Join(d.req.Dir, info.Filename)
 	}
-	return paths{out: out, part: out + ".part", info: out + ".info"}, nil
+	return paths{out: out, part: out + ".part", info: out + ".info"}
 }
 
 // checkOutput refuses to replace a finished file unless told to: the .part

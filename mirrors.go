@@ -93,7 +93,7 @@ func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*s
 }
 
 // useSources points the fetcher at the sources and records them in res.
-func (d *downloader) useSources(f *segment.Fetcher, sources []*source, res *Result) {
+func (d *downloader) useSources(f *segment.Fetcher, sources []*source) {
 	f.Opener = sources[0]
 	f.Mirrors = nil
 	if len(sources) > 1 {

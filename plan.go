@@ -205,19 +205,8 @@ func movedProof(saved state.State, now siteinfo.Info, checksum bool) string {
 // minimum-size segment (MinSplit), at least one, at most Connections. A
 // smaller piece would cost a request, a round trip, for too little.
 func (d *downloader) connectionsFor(n int64) int {
-	return int(min(max(n/d.minSplit(), 1), int64(d.conns)))
+	return int(min(max(n/d.req.MinSplit, 1), int64(d.conns)))
 }
-
-// minSplit is Request.MinSplit with its default.
-func (d *downloader) minSplit() int64 {
-	if d.req.MinSplit <= 0 {
-		return DefaultMinSplit
-	}
-	return d.req.MinSplit
-}
-
-// DefaultMinSplit is the smallest segment when Request.MinSplit is zero.
-const DefaultMinSplit = 1 << 20
 
 // startsAtZero reports whether table has a segment to fetch from byte
 // zero, the one the first request's answer can serve.

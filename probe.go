@@ -1,6 +1,7 @@
 package netfox
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -34,7 +35,7 @@ func (d *downloader) probeFirst(ctx context.Context) (siteinfo.Info, error) {
 	if len(d.req.Mirrors) > 0 || d.req.Continue || d.partialThere() {
 		return d.probeURL(ctx, d.req.URL)
 	}
-	info, body, release, err := d.probe(ctx, d.req.URL, d.minSplit())
+	info, body, release, err := d.probe(ctx, d.req.URL, d.req.MinSplit)
 	if body != nil {
 		d.primed = &primed{body: body, release: release}
 	}
@@ -81,10 +82,7 @@ func (d *downloader) probe(ctx context.Context, rawURL string, small int64) (inf
 // is reported at once: on the first request that is most often a typo,
 // not an outage (unless the cause is local, such as too many open files).
 func (d *downloader) retry(ctx context.Context, what string, request func() error) error {
-	maxTries := d.req.MaxTries
-	if maxTries <= 0 {
-		maxTries = retry.DefaultTries
-	}
+	maxTries := cmp.Or(d.req.MaxTries, DefaultMaxTries)
 	for try := 1; ; try++ {
 		err := request()
 		var netErr *siteinfo.NetError

@@ -125,14 +125,6 @@ type Request struct {
 	OnRetry func(offset int64, cause error, wait time.Duration)
 }
 
-// DefaultConnections is the number of connections when a Request does not
-// say.
-const DefaultConnections = 8
-
-// MaxConnections is the most connections a Request may ask for; beyond it
-// a server sees a flood rather than a download.
-const MaxConnections = 256
-
 // TransportOptions are the network settings of a download's HTTP client.
 type TransportOptions struct {
 	// Proxy is the proxy for every request; nil means the environment's

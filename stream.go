@@ -14,10 +14,6 @@ import (
 	"github.com/netfox/netfox/segment"
 )
 
-// DefaultStreamWindow is the memory a Stream holds at most for data
-// fetched ahead of what it has written.
-const DefaultStreamWindow = 32 << 20
-
 // StreamPath is Result.Path of a Stream.
 const StreamPath = "-"
 
@@ -67,30 +63,17 @@ func (d *downloader) stream(ctx context.Context, w io.Writer, window int64) (res
 		w = sum
 	}
 	d.notify("streaming to stdout; a stream cannot be resumed, an interruption starts it over")
-	var fetched, retries atomic.Int64
-	fetcher := &segment.Fetcher{
-		Limit:        newLimiter(d.req.LimitRate),
-		Fetched:      &fetched,
-		MaxTries:     d.req.MaxTries,
-		MaxRetryWait: d.req.RetryWait,
-		StallSpeed:   d.req.StallSpeed,
-		StallWindow:  d.req.StallWindow,
-		OnRetry: func(s *segment.Segment, err error, wait time.Duration) {
-			retries.Add(1)
-			if d.req.OnRetry != nil {
-				d.req.OnRetry(s.Next(), public(err), wait)
-			}
-		},
-	}
+	c := newCounters(d.conns)
+	fetcher := d.newFetcher(c, nil) // the output is set below, by mode
 	res = Result{Path: StreamPath, Parallel: d.conns}
 	var written int64
-	if info.Ranges && info.Length >= 0 {
+	if ranged(info) {
 		sources, err := d.probeMirrors(ctx, info)
 		if err != nil {
 			return res, err
 		}
-		d.useSources(fetcher, sources, &res)
-		written, err = d.streamWindows(ctx, w, fetcher, info.Length, window, &fetched)
+		d.useSources(fetcher, sources)
+		written, err = d.streamWindows(ctx, w, fetcher, info.Length, window, &c.fetched)
 		if err != nil {
 			return res, markedError{classify(err), ErrNotResumable}
 		}
@@ -101,7 +84,7 @@ func (d *downloader) stream(ctx context.Context, w io.Writer, window int64) (res
 			end = math.MaxInt64
 		}
 		table.Add(0, 0, 0, end)
-		d.req.Progress.start(StreamPath, info.Length, table, &fetched)
+		d.req.Progress.start(StreamPath, info.Length, table, &c.fetched)
 		out := &inOrder{w: w}
 		fetcher.Output = out
 		if err := d.fetchStream(ctx, fetcher, info, table); err != nil {
@@ -114,7 +97,8 @@ func (d *downloader) stream(ctx context.Context, w io.Writer, window int64) (res
 			return res, fmt.Errorf("%w: %s of the stream is %x, expected %x", ErrChecksum, d.req.Checksum.Algo, got, d.req.Checksum.Sum)
 		}
 	}
-	res.Size, res.Fetched, res.Retries = written, fetched.Load(), int(retries.Load())
+	c.fill(&res)
+	res.Size = written
 	res.Connections = max(tcp.count(), 1)
 	res.Sources = d.sourceResults()
 	res.Elapsed = time.Since(began)

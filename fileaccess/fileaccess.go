@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"sync"
 )
 
 // ErrLocked indicates that another process holds the lock on the file,
@@ -43,6 +44,9 @@ var errRaced = errors.New("removed while being opened")
 type File struct {
 	f       *os.File
 	created bool
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // openTries bounds how often Open starts again when the path stopped
@@ -160,5 +164,11 @@ func (w *File) Sync() error {
 func (w *File) StartWriteback() { startWriteback(w.f) }
 
 // Close releases the lock and closes the file. Its error matters: some
-// file systems report a failed write only here.
-func (w *File) Close() error { return w.f.Close() }
+// file systems report a failed write only here. Closing again does
+// nothing and returns the first Close's error, so that a caller may both
+// close the file where the download ends and defer a Close for its
+// early returns.
+func (w *File) Close() error {
+	w.closeOnce.Do(func() { w.closeErr = w.f.Close() })
+	return w.closeErr
+}

@@ -71,13 +71,14 @@ type Fetcher struct {
 	// attempt that writes at least one byte resets the count, so a long
 	// download over a flaky link keeps going. Zero means 5.
 	MaxTries int
-	// RetryWait is the first backoff delay, doubled per failed try up to
-	// MaxRetryWait. Zero means 250ms and 10s.
-	RetryWait, MaxRetryWait time.Duration
+	// RetryBase is the first backoff delay, doubled per failed try up to
+	// RetryWait. Zero means retry.DefaultBase and retry.DefaultCeiling.
+	RetryBase, RetryWait time.Duration
 	// StallSpeed and StallWindow define a stalled connection: one that
 	// received fewer than StallSpeed bytes per second over the last
-	// StallWindow. It is cut and retried on a new connection. A zero
-	// StallWindow disables the check.
+	// StallWindow. It is cut and retried on a new connection. Zero means
+	// DefaultStallSpeed and DefaultStallWindow; a negative StallWindow
+	// turns the check off.
 	StallSpeed  int64
 	StallWindow time.Duration
 
@@ -85,7 +86,8 @@ type Fetcher struct {
 	// measured; a connection below the median rate / SlowRatio for a
 	// whole window is closed and its range goes on over a new one (a
 	// server or path that caps connections unevenly often gives the new
-	// one a better lot). Zero means 500ms and 3; a negative SlowWindow
+	// one a better lot). Zero means DefaultSlowWindow and
+	// DefaultSlowRatio; a negative SlowWindow
 	// turns these reconnects off, though rates are still measured for
 	// work stealing. (Connections silent far longer than the others are
 	// closed regardless: see silent.go.)
@@ -252,7 +254,7 @@ func (f *Fetcher) maxTries() int {
 
 // backoff is the wait before try number failures+1.
 func (f *Fetcher) backoff(failures int, err error) time.Duration {
-	return retry.Backoff(failures, f.RetryWait, f.MaxRetryWait, err)
+	return retry.Backoff(failures, f.RetryBase, f.RetryWait, err)
 }
 
 // attempt opens [Next, End) once and copies it until the body ends, an
@@ -387,13 +389,14 @@ func waitRate(ctx context.Context, limit *rate.Limiter, n int) error {
 // less than StallSpeed x StallWindow within a StallWindow. It returns a
 // function that stops watching.
 func (f *Fetcher) watchStall(received *atomic.Int64, cancel context.CancelCauseFunc) (stop func()) {
-	if f.StallWindow <= 0 {
+	speed, window := f.stallRule()
+	if window <= 0 {
 		return func() {}
 	}
-	floor := max(int64(float64(f.StallSpeed)*f.StallWindow.Seconds()), 1)
+	floor := max(int64(float64(speed)*window.Seconds()), 1)
 	done := make(chan struct{})
 	go func() {
-		tick := time.NewTicker(f.StallWindow)
+		tick := time.NewTicker(window)
 		defer tick.Stop()
 		last := received.Load()
 		for {
@@ -403,7 +406,7 @@ func (f *Fetcher) watchStall(received *atomic.Int64, cancel context.CancelCauseF
 			case <-tick.C:
 				now := received.Load()
 				if now-last < floor {
-					cancel(fmt.Errorf("%w: %d bytes in %v, below %d bytes/s", ErrStalled, now-last, f.StallWindow, f.StallSpeed))
+					cancel(fmt.Errorf("%w: %d bytes in %v, below %d bytes/s", ErrStalled, now-last, window, speed))
 					return
 				}
 				last = now

@@ -71,7 +71,7 @@ func TestSegmentOutOfTriesIsHandedBack(t *testing.T) {
 	var retries atomic.Int64
 	f := &Fetcher{
 		Opener: op, Output: out, MaxTries: 2,
-		RetryWait: time.Millisecond, MaxRetryWait: 2 * time.Millisecond,
+		RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
 		StallWindow: time.Minute, StallSpeed: 1,
 		OnRetry: func(*Segment, error, time.Duration) { retries.Add(1) },
 	}
@@ -102,7 +102,7 @@ func TestSegmentThatNeverSucceedsEndsTheRun(t *testing.T) {
 	}
 	f := &Fetcher{
 		Opener: op, Output: out, MaxTries: 2,
-		RetryWait: time.Millisecond, MaxRetryWait: 5 * time.Millisecond,
+		RetryBase: time.Millisecond, RetryWait: 5 * time.Millisecond,
 		StallWindow: 300 * time.Millisecond, StallSpeed: 1,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

@@ -34,6 +34,7 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	p.allowed.Store(int64(conns))
 	ms := newMirrorSet(f.Mirrors, f.OnMirrorDropped)
 	reports := &silence{}
+	_, stallWindow := f.stallRule()
 	g, gctx := errgroup.WithContext(ctx)
 	for i := range conns {
 		w := &worker{pool: p, index: i, mirrors: ms, mirror: ms.pick(i), silence: reports}
@@ -71,7 +72,7 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 						continue
 					}
 				}
-				if err != nil && gctx.Err() == nil && p.handBack(err, f.StallWindow) {
+				if err != nil && gctx.Err() == nil && p.handBack(err, stallWindow) {
 					// The segment ran out of tries, but other connections
 					// are getting bytes: the fault is this range's luck
 					// (a bad connection, a bad node behind a balancer),
@@ -149,13 +150,13 @@ func newMonitor(table *Table, f *Fetcher, p *pool, conns int, reports *silence) 
 		silence:       newSilenceWatch(reports),
 	}
 	if m.window <= 0 {
-		m.window = 500 * time.Millisecond
+		m.window = DefaultSlowWindow
 	}
 	if m.ratio <= 1 {
-		m.ratio = 3
+		m.ratio = DefaultSlowRatio
 	}
 	if m.reconnectsMax <= 0 {
-		m.reconnectsMax = 4 * conns
+		m.reconnectsMax = reconnectsPerConnection * conns
 	}
 	return m
 }

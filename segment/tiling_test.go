@@ -78,7 +78,7 @@ func TestTableAlwaysTilesTheFile(t *testing.T) {
 		var nReconnects, nRetries atomic.Int64
 		f := &Fetcher{
 			Opener: &chaosOpener{data: data, seed: seed}, Output: out,
-			MaxTries: 50, RetryWait: time.Millisecond, MaxRetryWait: 5 * time.Millisecond,
+			MaxTries: 50, RetryBase: time.Millisecond, RetryWait: 5 * time.Millisecond,
 			SlowWindow:  200 * time.Millisecond,
 			OnReconnect: func(*Segment, float64, float64) { nReconnects.Add(1) },
 			OnRetry:     func(*Segment, error, time.Duration) { nRetries.Add(1) },
