@@ -1,0 +1,247 @@
+package segment_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/netfox/netfox/byterange"
+	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/siteinfo"
+)
+
+// The tests of this package's external side fetch over real HTTP on
+// loopback: a Go net/http server whose handler misbehaves on purpose, the
+// siteinfo client that netfox uses (so errors are classified as in a
+// real download), and the exported Fetcher and Run.
+
+// testTimeout bounds every fetch of these tests; reaching it fails the
+// test rather than measuring anything.
+const testTimeout = 30 * time.Second
+
+// fileData is size pseudo-random bytes: a byte written at the wrong
+// offset does not go unnoticed.
+func fileData(size int) []byte {
+	rng := rand.New(rand.NewPCG(uint64(size), 12))
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte(rng.Uint32())
+	}
+	return b
+}
+
+// rangeRequest is a range request as the server saw it.
+type rangeRequest struct {
+	start, end int64 // [start, end)
+	at         time.Time
+}
+
+// misbehave answers a range request of the test's choosing; it returns
+// false to let the file be served normally. n counts the range requests
+// from 1, body is the bytes asked for.
+type misbehave func(n int, w http.ResponseWriter, r *http.Request, req rangeRequest) bool
+
+// fileServer serves one file over HTTP, honestly until armed with a
+// misbehave function (after the probe).
+type fileServer struct {
+	data    []byte
+	srv     *httptest.Server
+	modTime time.Time
+	stop    chan struct{} // closed at the end of the test: handlers that hold a connection let go
+
+	mu       sync.Mutex
+	hook     misbehave
+	requests []rangeRequest
+}
+
+func newFileServer(t *testing.T, data []byte) *fileServer {
+	t.Helper()
+	fs := &fileServer{data: data, modTime: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), stop: make(chan struct{})}
+	fs.srv = httptest.NewServer(fs)
+	t.Cleanup(fs.srv.Close)
+	t.Cleanup(func() { close(fs.stop) }) // runs before Close
+	return fs
+}
+
+func (fs *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	fs.mu.Lock()
+	hook := fs.hook
+	var req rangeRequest
+	n := 0
+	if hook != nil && r.Method == http.MethodGet {
+		var first, last int64
+		if _, err := fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-%d", &first, &last); err != nil {
+			fs.mu.Unlock()
+			http.Error(w, "test server: want a closed range", http.StatusBadRequest)
+			return
+		}
+		req = rangeRequest{start: first, end: last + 1, at: time.Now()}
+		fs.requests = append(fs.requests, req)
+		n = len(fs.requests)
+	}
+	fs.mu.Unlock()
+	if n > 0 && hook(n, w, r, req) {
+		return
+	}
+	http.ServeContent(w, r, "file", fs.modTime, bytes.NewReader(fs.data))
+}
+
+// arm makes the server answer range requests through hook from now on.
+func (fs *fileServer) arm(hook misbehave) {
+	fs.mu.Lock()
+	fs.hook = hook
+	fs.mu.Unlock()
+}
+
+// rangeRequests returns the range requests seen since arm.
+func (fs *fileServer) rangeRequests() []rangeRequest {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return append([]rangeRequest(nil), fs.requests...)
+}
+
+// remote probes the file as netfox does and returns its opener, with a
+// transport of its own.
+func (fs *fileServer) remote(t *testing.T) *siteinfo.Remote {
+	t.Helper()
+	tr := &http.Transport{DisableCompression: true}
+	t.Cleanup(tr.CloseIdleConnections)
+	c := &siteinfo.Client{HTTP: &http.Client{Transport: tr}}
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	info, err := c.Probe(ctx, fs.srv.URL+"/file")
+	if err != nil {
+		t.Fatalf("probe: %v", err)
+	}
+	if info.Length != int64(len(fs.data)) {
+		t.Fatalf("probe: length %d, want %d", info.Length, len(fs.data))
+	}
+	return &siteinfo.Remote{Client: c, Info: info}
+}
+
+// writeHead sends the headers of an honest 206 answer to req.
+func (fs *fileServer) writeHead(w http.ResponseWriter, req rangeRequest) {
+	h := w.Header()
+	h.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", req.start, req.end-1, len(fs.data)))
+	h.Set("Content-Length", fmt.Sprint(req.end-req.start))
+	h.Set("Last-Modified", fs.modTime.Format(http.TimeFormat))
+	w.WriteHeader(http.StatusPartialContent)
+}
+
+// send writes p and pushes it to the network.
+func send(w http.ResponseWriter, p []byte) {
+	w.Write(p)
+	http.NewResponseController(w).Flush()
+}
+
+// cutAfter answers req honestly but closes the connection after k bytes
+// of the body.
+func (fs *fileServer) cutAfter(w http.ResponseWriter, req rangeRequest, k int64) {
+	fs.writeHead(w, req)
+	send(w, fs.data[req.start:req.start+k])
+	panic(http.ErrAbortHandler) // net/http closes the connection, quietly
+}
+
+// hold answers req honestly, sends k bytes of the body, then every
+// `every` sends `more` bytes (none when more is 0) until the client goes
+// away or the test ends. It never completes the body.
+func (fs *fileServer) hold(w http.ResponseWriter, r *http.Request, req rangeRequest, k, more int64, every time.Duration) {
+	fs.writeHead(w, req)
+	at := req.start
+	next := func(n int64) {
+		n = min(n, req.end-1-at) // never the last byte
+		send(w, fs.data[at:at+n])
+		at += n
+	}
+	next(k)
+	var tick <-chan time.Time
+	if more > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-fs.stop:
+			return
+		case <-tick:
+			next(more)
+		}
+	}
+}
+
+// status answers with code and, when not empty, a Retry-After.
+func status(w http.ResponseWriter, code int, retryAfter string) {
+	if retryAfter != "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	http.Error(w, http.StatusText(code), code)
+}
+
+// memOut is an in-memory output.
+type memOut struct {
+	mu  sync.Mutex
+	buf []byte
+}
+
+func newMemOut(size int) *memOut { return &memOut{buf: make([]byte, size)} }
+
+func (m *memOut) WriteAt(p []byte, off int64) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return copy(m.buf[off:], p), nil
+}
+
+func (m *memOut) equal(data []byte) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return bytes.Equal(m.buf, data)
+}
+
+// retryLog records the retries a Fetcher reports.
+type retryLog struct {
+	mu    sync.Mutex
+	calls []retryCall
+}
+
+type retryCall struct {
+	next int64 // the segment's Next when told
+	err  error
+	wait time.Duration
+}
+
+func (l *retryLog) onRetry(s *segment.Segment, err error, wait time.Duration) {
+	l.mu.Lock()
+	l.calls = append(l.calls, retryCall{s.Next(), err, wait})
+	l.mu.Unlock()
+}
+
+func (l *retryLog) all() []retryCall {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]retryCall(nil), l.calls...)
+}
+
+// newTable splits size into n idle segments.
+func newTable(size int64, n int) *segment.Table {
+	t := &segment.Table{}
+	for _, r := range byterange.Split(size, n) {
+		t.Add(r.Start, r.Start, r.Start, r.End)
+	}
+	return t
+}
+
+// fetchCtx is a context bounded by testTimeout.
+func fetchCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}

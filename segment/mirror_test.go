@@ -1,0 +1,181 @@
+package segment_test
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/netfox/netfox/retry"
+	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/siteinfo"
+)
+
+// mirrors serves one file from n servers; bad answers range requests
+// with its misbehave function, the others serve honestly, but only once
+// bad has been asked for a range: each worker starts on its own mirror,
+// so the bad one is sure to be tried.
+type mirrors struct {
+	servers []*fileServer
+	openers []segment.Opener
+	asked   chan struct{} // closed at bad's first range request
+}
+
+func newMirrors(t *testing.T, data []byte, n, bad int, hook misbehave) *mirrors {
+	m := &mirrors{asked: make(chan struct{})}
+	var once sync.Once
+	for i := range n {
+		fs := newFileServer(t, data)
+		m.servers = append(m.servers, fs)
+		m.openers = append(m.openers, fs.remote(t))
+		if i == bad {
+			fs.arm(func(k int, w http.ResponseWriter, r *http.Request, req rangeRequest) bool {
+				once.Do(func() { close(m.asked) })
+				return hook(k, w, r, req)
+			})
+			continue
+		}
+		fs.arm(func(_ int, w http.ResponseWriter, r *http.Request, _ rangeRequest) bool {
+			select {
+			case <-m.asked:
+				return false
+			case <-r.Context().Done():
+			case <-fs.stop:
+			}
+			status(w, http.StatusServiceUnavailable, "")
+			return true
+		})
+	}
+	return m
+}
+
+// dropLog records the mirrors a Run gives up.
+type dropLog struct {
+	mu      sync.Mutex
+	indexes []int
+	errs    []error
+}
+
+func (l *dropLog) onDropped(i int, err error) {
+	l.mu.Lock()
+	l.indexes = append(l.indexes, i)
+	l.errs = append(l.errs, err)
+	l.mu.Unlock()
+}
+
+func (l *dropLog) all() ([]int, []error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]int(nil), l.indexes...), append([]error(nil), l.errs...)
+}
+
+// mirrorFetcher is a Fetcher over ms with short waits; slow-connection
+// reconnects, which move workers between mirrors, are off.
+func mirrorFetcher(ms []segment.Opener, out io.WriterAt, log *dropLog) *segment.Fetcher {
+	return &segment.Fetcher{
+		Mirrors: ms, Output: out, MaxTries: 2,
+		RetryWait: time.Millisecond, MaxRetryWait: 2 * time.Millisecond,
+		SlowWindow: -1, OnMirrorDropped: log.onDropped,
+	}
+}
+
+// TestMirrorDropped: of three mirrors, the middle one fails for good
+// (404), fails every try (500), or cuts every answer short (progress
+// each time, but a failure each time too). It is dropped, once, with its
+// error, and the others fetch the whole file.
+func TestMirrorDropped(t *testing.T) {
+	const size = 1 << 20
+	for _, tc := range []struct {
+		name      string
+		hook      func(fs func() *fileServer) misbehave
+		permanent bool
+		is        func(error) bool
+	}{
+		{"404", func(func() *fileServer) misbehave {
+			return func(_ int, w http.ResponseWriter, _ *http.Request, _ rangeRequest) bool {
+				status(w, http.StatusNotFound, "")
+				return true
+			}
+		}, true, isStatus(http.StatusNotFound)},
+		{"500 each time", func(func() *fileServer) misbehave {
+			return func(_ int, w http.ResponseWriter, _ *http.Request, _ rangeRequest) bool {
+				status(w, http.StatusInternalServerError, "")
+				return true
+			}
+		}, false, isStatus(http.StatusInternalServerError)},
+		{"cut short each time", func(fs func() *fileServer) misbehave {
+			return func(_ int, w http.ResponseWriter, _ *http.Request, req rangeRequest) bool {
+				fs().cutAfter(w, req, (req.end-req.start)/2)
+				return true
+			}
+		}, false, func(err error) bool { return errors.Is(err, io.ErrUnexpectedEOF) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := fileData(size)
+			var m *mirrors
+			m = newMirrors(t, data, 3, 1, tc.hook(func() *fileServer { return m.servers[1] }))
+			out := newMemOut(size)
+			var log dropLog
+			if err := segment.Run(fetchCtx(t), newTable(size, 3), mirrorFetcher(m.openers, out, &log), 3); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			if !out.equal(data) {
+				t.Fatal("wrong bytes")
+			}
+			dropped, errs := log.all()
+			if len(dropped) != 1 || dropped[0] != 1 {
+				t.Fatalf("dropped mirrors %v, want [1]", dropped)
+			}
+			if !tc.is(errs[0]) || retry.IsPermanent(errs[0]) != tc.permanent {
+				t.Errorf("dropped for %v, want permanent %v", errs[0], tc.permanent)
+			}
+		})
+	}
+}
+
+func isStatus(code int) func(error) bool {
+	return func(err error) bool {
+		var se *siteinfo.StatusError
+		return errors.As(err, &se) && se.Code == code
+	}
+}
+
+// TestLastMirrorNotDropped: when every mirror fails, all but one are
+// dropped and the last one's error ends the Run: the download never
+// goes on with no source, nor ends without saying why.
+func TestLastMirrorNotDropped(t *testing.T) {
+	const size = 1 << 20
+	for _, tc := range []struct {
+		name  string
+		n     int
+		code  int
+		drops int
+	}{
+		{"two mirrors, 404", 2, http.StatusNotFound, 1},
+		{"three mirrors, 500", 3, http.StatusInternalServerError, 2},
+		{"one mirror, 500", 1, http.StatusInternalServerError, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := fileData(size)
+			var openers []segment.Opener
+			for range tc.n {
+				fs := newFileServer(t, data)
+				openers = append(openers, fs.remote(t))
+				fs.arm(func(_ int, w http.ResponseWriter, _ *http.Request, _ rangeRequest) bool {
+					status(w, tc.code, "")
+					return true
+				})
+			}
+			var log dropLog
+			err := segment.Run(fetchCtx(t), newTable(size, tc.n), mirrorFetcher(openers, newMemOut(size), &log), tc.n)
+			if !isStatus(tc.code)(err) {
+				t.Fatalf("Run: %v, want the last mirror's %d", err, tc.code)
+			}
+			if dropped, _ := log.all(); len(dropped) != tc.drops {
+				t.Errorf("dropped mirrors %v, want %d of %d", dropped, tc.drops, tc.n)
+			}
+		})
+	}
+}

@@ -1,0 +1,281 @@
+package segment_test
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/netfox/netfox/byterange"
+	"github.com/netfox/netfox/retry"
+	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/siteinfo"
+)
+
+// TestRetryResumesAtTheByteReached: every answer is cut after k bytes.
+// Each retry asks for the range from the first byte not yet written, no
+// byte is fetched twice, and the tries count only failures without
+// progress, so MaxTries 2 does not stop a download that needs five
+// connections. Each retry is reported, with the byte reached.
+func TestRetryResumesAtTheByteReached(t *testing.T) {
+	const size, k = 200_000, 40_000
+	data := fileData(size)
+	fs := newFileServer(t, data)
+	rm := fs.remote(t)
+	fs.arm(func(_ int, w http.ResponseWriter, _ *http.Request, req rangeRequest) bool {
+		if req.end-req.start <= k {
+			return false
+		}
+		fs.cutAfter(w, req, k)
+		return true
+	})
+	out := newMemOut(size)
+	var log retryLog
+	f := &segment.Fetcher{
+		Opener: rm, Output: out, MaxTries: 2,
+		RetryWait: time.Millisecond, MaxRetryWait: 2 * time.Millisecond,
+		OnRetry: log.onRetry,
+	}
+	s := segment.New(0, 0, size)
+	if err := f.Fetch(fetchCtx(t), s); err != nil {
+		t.Fatalf("Fetch: %v", err)
+	}
+	if s.Next() != size || !out.equal(data) {
+		t.Fatalf("Next %d of %d, bytes equal %v", s.Next(), size, out.equal(data))
+	}
+	reqs := fs.rangeRequests()
+	if len(reqs) != size/k {
+		t.Fatalf("%d range requests, want %d: %v", len(reqs), size/k, reqs)
+	}
+	for i, r := range reqs {
+		if r.start != int64(i*k) || r.end != size {
+			t.Errorf("request %d asked for [%d, %d), want [%d, %d)", i+1, r.start, r.end, i*k, size)
+		}
+	}
+	retries := log.all()
+	if len(retries) != len(reqs)-1 {
+		t.Fatalf("%d retries reported, want %d", len(retries), len(reqs)-1)
+	}
+	for i, c := range retries {
+		if c.next != int64((i+1)*k) {
+			t.Errorf("retry %d reported at byte %d, want %d", i+1, c.next, (i+1)*k)
+		}
+		if !errors.Is(c.err, io.ErrUnexpectedEOF) || retry.IsPermanent(c.err) {
+			t.Errorf("retry %d after %v, want a transient unexpected EOF", i+1, c.err)
+		}
+	}
+}
+
+// TestRetryGivesUpAfterMaxTries: a server that answers 500 to every range
+// is asked exactly MaxTries times (zero means five), each failure but the
+// last reported as a retry; the error returned is the server's answer,
+// transient.
+func TestRetryGivesUpAfterMaxTries(t *testing.T) {
+	for _, tc := range []struct{ maxTries, want int }{{1, 1}, {3, 3}, {0, 5}} {
+		t.Run(fmt.Sprint("MaxTries=", tc.maxTries), func(t *testing.T) {
+			const size = 10_000
+			fs := newFileServer(t, fileData(size))
+			rm := fs.remote(t)
+			fs.arm(func(_ int, w http.ResponseWriter, _ *http.Request, _ rangeRequest) bool {
+				status(w, http.StatusInternalServerError, "")
+				return true
+			})
+			var log retryLog
+			f := &segment.Fetcher{
+				Opener: rm, Output: newMemOut(size), MaxTries: tc.maxTries,
+				RetryWait: time.Millisecond, MaxRetryWait: 2 * time.Millisecond,
+				OnRetry: log.onRetry,
+			}
+			s := segment.New(0, 0, size)
+			err := f.Fetch(fetchCtx(t), s)
+			var se *siteinfo.StatusError
+			if !errors.As(err, &se) || se.Code != http.StatusInternalServerError {
+				t.Fatalf("Fetch: %v, want the server's 500", err)
+			}
+			if retry.IsPermanent(err) {
+				t.Errorf("a 500 after the tries ran out is permanent: %v", err)
+			}
+			if n := len(fs.rangeRequests()); n != tc.want {
+				t.Errorf("%d range requests, want %d", n, tc.want)
+			}
+			if n := len(log.all()); n != tc.want-1 {
+				t.Errorf("%d retries reported, want %d", n, tc.want-1)
+			}
+			if s.Next() != 0 {
+				t.Errorf("Next %d, want 0", s.Next())
+			}
+		})
+	}
+}
+
+// fullDisk is an output that has no room.
+type fullDisk struct{}
+
+func (fullDisk) WriteAt([]byte, int64) (int, error) { return 0, syscall.ENOSPC }
+
+// TestPermanentErrorNotRetried: an answer that retrying cannot change (a
+// 4xx other than 408, 425 and 429) and an output that cannot be written
+// end the fetch at the first request, with no retry reported.
+func TestPermanentErrorNotRetried(t *testing.T) {
+	const size = 100_000
+	for _, tc := range []struct {
+		name string
+		code int // 0: the server is fine, the disk is full
+	}{{"404", http.StatusNotFound}, {"403", http.StatusForbidden}, {"410", http.StatusGone}, {"disk full", 0}} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs := newFileServer(t, fileData(size))
+			rm := fs.remote(t)
+			fs.arm(func(_ int, w http.ResponseWriter, _ *http.Request, _ rangeRequest) bool {
+				if tc.code == 0 {
+					return false
+				}
+				status(w, tc.code, "")
+				return true
+			})
+			var log retryLog
+			f := &segment.Fetcher{
+				Opener: rm, Output: newMemOut(size), MaxTries: 5,
+				RetryWait: time.Millisecond, MaxRetryWait: 2 * time.Millisecond,
+				OnRetry: log.onRetry,
+			}
+			if tc.code == 0 {
+				f.Output = fullDisk{}
+			}
+			err := f.Fetch(fetchCtx(t), segment.New(0, 0, size))
+			if !retry.IsPermanent(err) {
+				t.Fatalf("Fetch: %v, want a permanent error", err)
+			}
+			var se *siteinfo.StatusError
+			var we *segment.WriteError
+			switch {
+			case tc.code != 0 && (!errors.As(err, &se) || se.Code != tc.code):
+				t.Errorf("Fetch: %v, want the server's %d", err, tc.code)
+			case tc.code == 0 && (!errors.As(err, &we) || !errors.Is(err, syscall.ENOSPC)):
+				t.Errorf("Fetch: %v, want a WriteError around ENOSPC", err)
+			}
+			if n := len(fs.rangeRequests()); n != 1 {
+				t.Errorf("%d range requests, want 1", n)
+			}
+			if n := len(log.all()); n != 0 {
+				t.Errorf("%d retries reported, want none", n)
+			}
+		})
+	}
+}
+
+// TestPermanentErrorEndsTheRun: one range of four answered 404 ends Run
+// with that answer, the range asked for once, however the others fare.
+func TestPermanentErrorEndsTheRun(t *testing.T) {
+	const size = 400_000
+	fs := newFileServer(t, fileData(size))
+	rm := fs.remote(t)
+	last := byterange.Split(size, 4)[3]
+	fs.arm(func(_ int, w http.ResponseWriter, _ *http.Request, req rangeRequest) bool {
+		if req.start != last.Start {
+			return false
+		}
+		status(w, http.StatusNotFound, "")
+		return true
+	})
+	var log retryLog
+	f := &segment.Fetcher{
+		Opener: rm, Output: newMemOut(size), MaxTries: 5,
+		RetryWait: time.Millisecond, MaxRetryWait: 2 * time.Millisecond,
+		StallWindow: time.Minute, StallSpeed: 1, SlowWindow: -1,
+		OnRetry: log.onRetry,
+	}
+	err := segment.Run(fetchCtx(t), newTable(size, 4), f, 4)
+	var se *siteinfo.StatusError
+	if !errors.As(err, &se) || se.Code != http.StatusNotFound {
+		t.Fatalf("Run: %v, want the server's 404", err)
+	}
+	asked := 0
+	for _, r := range fs.rangeRequests() {
+		if r.start == last.Start {
+			asked++
+		}
+	}
+	if asked != 1 {
+		t.Errorf("the 404 range was asked for %d times, want 1", asked)
+	}
+	if n := len(log.all()); n != 0 {
+		t.Errorf("%d retries reported, want none", n)
+	}
+}
+
+// TestRetryHonoursRetryAfter: a 503 or 429 with "Retry-After: 1" makes
+// the next try wait at least a second, though the backoff alone would
+// wait a millisecond; the wait reported is the wait kept, as the server
+// sees it.
+func TestRetryHonoursRetryAfter(t *testing.T) {
+	for _, code := range []int{http.StatusServiceUnavailable, http.StatusTooManyRequests} {
+		t.Run(fmt.Sprint(code), func(t *testing.T) {
+			t.Parallel()
+			const size = 50_000
+			data := fileData(size)
+			fs := newFileServer(t, data)
+			rm := fs.remote(t)
+			fs.arm(func(n int, w http.ResponseWriter, _ *http.Request, _ rangeRequest) bool {
+				if n > 1 {
+					return false
+				}
+				status(w, code, "1")
+				return true
+			})
+			out := newMemOut(size)
+			var log retryLog
+			f := &segment.Fetcher{
+				Opener: rm, Output: out, MaxTries: 3,
+				RetryWait: time.Millisecond, MaxRetryWait: time.Second,
+				OnRetry: log.onRetry,
+			}
+			if err := f.Fetch(fetchCtx(t), segment.New(0, 0, size)); err != nil {
+				t.Fatalf("Fetch: %v", err)
+			}
+			if !out.equal(data) {
+				t.Fatal("wrong bytes")
+			}
+			retries := log.all()
+			if len(retries) != 1 || retries[0].wait < time.Second {
+				t.Fatalf("retries %v, want one that waits at least 1s", retries)
+			}
+			var se *siteinfo.StatusError
+			if !errors.As(retries[0].err, &se) || se.Code != code {
+				t.Errorf("retry after %v, want the server's %d", retries[0].err, code)
+			}
+			reqs := fs.rangeRequests()
+			if len(reqs) != 2 {
+				t.Fatalf("%d range requests, want 2", len(reqs))
+			}
+			if gap := reqs[1].at.Sub(reqs[0].at); gap < time.Second {
+				t.Errorf("asked again after %v, want at least 1s", gap)
+			}
+		})
+	}
+}
+
+// TestSegmentErrorsClass: of the errors the fetcher makes, a failed
+// write ends the download; a cut for a stalled, slow or silent
+// connection, or a body cut short, is retried.
+func TestSegmentErrorsClass(t *testing.T) {
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"write error", &segment.WriteError{Err: syscall.ENOSPC}, true},
+		{"wrapped write error", fmt.Errorf("segment 3: %w", &segment.WriteError{Err: syscall.EIO}), true},
+		{"stalled", fmt.Errorf("%w: 0 bytes", segment.ErrStalled), false},
+		{"slow connection", segment.ErrSlowConnection, false},
+		{"silent", segment.ErrSilent, false},
+		{"unexpected EOF", io.ErrUnexpectedEOF, false},
+	}
+	for _, tt := range tests {
+		if got := retry.IsPermanent(tt.err); got != tt.want {
+			t.Errorf("%s: IsPermanent(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
+		}
+	}
+}
