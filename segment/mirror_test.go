@@ -76,7 +76,7 @@ func (l *dropLog) all() ([]int, []error) {
 func mirrorFetcher(ms []segment.Opener, out io.WriterAt, log *dropLog) *segment.Fetcher {
 	return &segment.Fetcher{
 		Mirrors: ms, Output: out, MaxTries: 2,
-		RetryWait: time.Millisecond, MaxRetryWait: 2 * time.Millisecond,
+		RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
 		SlowWindow: -1, OnMirrorDropped: log.onDropped,
 	}
 }

@@ -48,7 +48,7 @@ func TestOverloadLowersConnections(t *testing.T) {
 			out := newMemOut(size)
 			f := &segment.Fetcher{
 				Opener: rm, Output: out, MaxTries: 2 * tc.refused,
-				RetryWait: time.Millisecond, MaxRetryWait: 5 * time.Millisecond,
+				RetryBase: time.Millisecond, RetryWait: 5 * time.Millisecond,
 				SlowWindow: -1,
 				OnLower: func(allowed int, cause error) {
 					mu.Lock()
@@ -101,7 +101,7 @@ func TestTransientErrorDoesNotLower(t *testing.T) {
 	lowered := make(chan int, 16)
 	f := &segment.Fetcher{
 		Opener: rm, Output: out, MaxTries: 16,
-		RetryWait: time.Millisecond, MaxRetryWait: 5 * time.Millisecond,
+		RetryBase: time.Millisecond, RetryWait: 5 * time.Millisecond,
 		SlowWindow: -1,
 		OnRetry:    log.onRetry,
 		OnLower:    func(allowed int, _ error) { lowered <- allowed },

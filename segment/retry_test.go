@@ -36,7 +36,7 @@ func TestRetryResumesAtTheByteReached(t *testing.T) {
 	var log retryLog
 	f := &segment.Fetcher{
 		Opener: rm, Output: out, MaxTries: 2,
-		RetryWait: time.Millisecond, MaxRetryWait: 2 * time.Millisecond,
+		RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
 		OnRetry: log.onRetry,
 	}
 	s := segment.New(0, 0, size)
@@ -86,7 +86,7 @@ func TestRetryGivesUpAfterMaxTries(t *testing.T) {
 			var log retryLog
 			f := &segment.Fetcher{
 				Opener: rm, Output: newMemOut(size), MaxTries: tc.maxTries,
-				RetryWait: time.Millisecond, MaxRetryWait: 2 * time.Millisecond,
+				RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
 				OnRetry: log.onRetry,
 			}
 			s := segment.New(0, 0, size)
@@ -138,7 +138,7 @@ func TestPermanentErrorNotRetried(t *testing.T) {
 			var log retryLog
 			f := &segment.Fetcher{
 				Opener: rm, Output: newMemOut(size), MaxTries: 5,
-				RetryWait: time.Millisecond, MaxRetryWait: 2 * time.Millisecond,
+				RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
 				OnRetry: log.onRetry,
 			}
 			if tc.code == 0 {
@@ -183,7 +183,7 @@ func TestPermanentErrorEndsTheRun(t *testing.T) {
 	var log retryLog
 	f := &segment.Fetcher{
 		Opener: rm, Output: newMemOut(size), MaxTries: 5,
-		RetryWait: time.Millisecond, MaxRetryWait: 2 * time.Millisecond,
+		RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
 		StallWindow: time.Minute, StallSpeed: 1, SlowWindow: -1,
 		OnRetry: log.onRetry,
 	}
@@ -229,7 +229,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 			var log retryLog
 			f := &segment.Fetcher{
 				Opener: rm, Output: out, MaxTries: 3,
-				RetryWait: time.Millisecond, MaxRetryWait: time.Second,
+				RetryBase: time.Millisecond, RetryWait: time.Second,
 				OnRetry: log.onRetry,
 			}
 			if err := f.Fetch(fetchCtx(t), segment.New(0, 0, size)); err != nil {

@@ -49,7 +49,7 @@ func TestStallCutsAConnection(t *testing.T) {
 			var log retryLog
 			f := &segment.Fetcher{
 				Opener: rm, Output: out, MaxTries: 4,
-				RetryWait: time.Millisecond, MaxRetryWait: 2 * time.Millisecond,
+				RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
 				StallSpeed: speed, StallWindow: window,
 				OnRetry: log.onRetry,
 			}
