@@ -1,7 +1,9 @@
-// Package netfox downloads one file over several parallel HTTP(S) range
-// requests into a single output file, and resumes an interrupted download
+// Package netfox downloads one file over several parallel range requests
+// (HTTP, HTTPS or FTP, from one address or several mirrors of the same
+// file) into a single output file, and resumes an interrupted download
 // where each of its segments stood, without ever mixing two versions of
-// the remote file.
+// the remote file. Stream writes a file in order to an io.Writer instead,
+// and Client.Stat asks about a file without downloading it.
 //
 // # Use
 //
@@ -36,12 +38,21 @@
 //
 // # Stable API and engine
 //
-// The stable API is this package: Client, Download, Request, Result,
-// Progress and Snapshot, the sentinel errors. The packages beside it are
-// the engine and may change between versions: segment (splitting and the
-// fetch loop), siteinfo (probing and checked range requests), fileaccess
-// (the positional writer), state (the .info codec); cmd/netfox is the
-// command. Their exported names serve netfox's own packages first.
+// The stable API is this package: Client, Download, Stream, Request,
+// Result, Progress and Snapshot, the sentinel errors, NetError and
+// StatusError, the defaults (defaults.go). The packages beside it are the
+// engine and may change between versions; each does one job, and the
+// ones below import none of the ones above:
+//
+//	byterange   the half-open Range, Split, Range and Content-Range headers
+//	retry       the retry policy: permanent or not, overloaded, backoff
+//	siteinfo    the protocol: probing, checked range requests, HTTP and FTP
+//	segment     the scheduler: workers, stealing, hedging, mirrors, stalls
+//	fileaccess  the output file: positional writes, preallocation, lock
+//	state       the .info control file
+//
+// cmd/netfox is the command; it and bench use this package only. The
+// engine's exported names serve netfox's own packages first.
 //
 // # Guarantees
 //
