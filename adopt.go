@@ -81,7 +81,7 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 				return adoption{}, err
 			}
 		}
-		d.notify("%s is already complete: %s", p.out, how)
+		d.notify(NoticeAlreadyComplete, "%s is already complete: %s", p.out, how)
 		if path == p.part {
 			return a, d.finishAdopted(p)
 		}
@@ -97,7 +97,7 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 	}
 	d.adopted = true
 	if size > 0 {
-		d.notify("continuing %s from %s: %s", p.out, units.FormatSize(size), how)
+		d.notify(NoticeAdopted, "continuing %s from %s: %s", p.out, units.FormatSize(size), how)
 	}
 	return a, nil
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/netfox/netfox"
@@ -70,8 +69,8 @@ func TestContinueThenResume(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req := netfox.Request{URL: srv.FileURL, Output: out, Connections: 2, Continue: true,
-		Notify: func(msg string) {
-			if strings.HasPrefix(msg, "continuing ") {
+		OnNotice: func(n netfox.Notice) {
+			if n.Kind == netfox.NoticeAdopted {
 				cancel()
 			}
 		}}
@@ -81,7 +80,7 @@ func TestContinueThenResume(t *testing.T) {
 	if _, err := os.Stat(out + ".info"); err != nil {
 		t.Fatalf("no .info after the adoption: %v", err)
 	}
-	req.Continue, req.Notify = false, nil
+	req.Continue, req.OnNotice = false, nil
 	res, err := netfox.Download(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)

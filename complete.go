@@ -52,6 +52,6 @@ func (d *downloader) stampVersion(out string, info siteinfo.Info) {
 		return
 	}
 	if err := os.Chtimes(out, t, t); err != nil {
-		d.notify("cannot set the modification time of %s: %v", out, err)
+		d.notify(NoticeMtimeFailed, "cannot set the modification time of %s: %v", out, err)
 	}
 }

@@ -138,12 +138,6 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 	}, nil
 }
 
-func (d *downloader) notify(format string, args ...any) {
-	if d.req.Notify != nil {
-		d.req.Notify(fmt.Sprintf(format, args...))
-	}
-}
-
 // openPart opens and locks the .part file.
 func openPart(path string) (*fileaccess.File, error) {
 	part, err := fileaccess.Open(path)
@@ -310,11 +304,11 @@ func (d *downloader) fetch(ctx context.Context, part *fileaccess.File, info site
 		}
 		switch {
 		case errors.Is(err, ErrRangeNotSupported) && info.Ranges:
-			d.notify("the server ignored a range request; downloading in one stream")
+			d.notify(NoticeRangesIgnored, "the server ignored a range request; downloading in one stream")
 			info.Ranges = false
 			continue
 		case errors.Is(err, ErrRemoteChanged) && fresh < maxFreshStarts && ctx.Err() == nil:
-			d.notify("the remote file changed during the download (%v); starting over", err)
+			d.notify(NoticeRemoteChangedMidway, "the remote file changed during the download (%v); starting over", err)
 			if info, err = d.probeFirst(ctx); err != nil {
 				return info, 0, err
 			}
@@ -391,7 +385,7 @@ func (d *downloader) newFetcher(c *counters, out io.WriterAt) *segment.Fetcher {
 		StallWindow: d.req.StallWindow,
 		OnLower: func(allowed int, cause error) {
 			c.lowered.Do(func() {
-				d.notify("the server is overloaded (%v); using fewer connections", cause)
+				d.notify(NoticeOverloaded, "the server is overloaded (%v); using fewer connections", cause)
 			})
 			c.parallel.Store(int64(allowed))
 		},
@@ -403,7 +397,7 @@ func (d *downloader) newFetcher(c *counters, out io.WriterAt) *segment.Fetcher {
 			if d.req.OnRetry != nil {
 				d.req.OnRetry(s.Next(), public(err), wait)
 			} else {
-				d.notify("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
+				d.notify(NoticeRetry, "retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
 			}
 		},
 	}
@@ -518,7 +512,7 @@ func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fet
 	// After a failure the last save is durable: it is what the next run
 	// resumes from.
 	if saveErr := cp.save(true); saveErr != nil {
-		d.notify("cannot save progress to %s: %v", infoPath, saveErr)
+		d.notify(NoticeSaveFailed, "cannot save progress to %s: %v", infoPath, saveErr)
 	}
 	return err
 }
@@ -527,9 +521,9 @@ func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fet
 // without ranges or without a length.
 func (d *downloader) fetchStream(ctx context.Context, fetcher *segment.Fetcher, info siteinfo.Info, table *segment.Table) error {
 	if info.Length < 0 {
-		d.notify("the server does not give the file's length; downloading in one stream (an interruption will start over)")
+		d.notify(NoticeNoLength, "the server does not give the file's length; downloading in one stream (an interruption will start over)")
 	} else {
-		d.notify("the server does not support byte ranges; downloading in one stream (an interruption will start over)")
+		d.notify(NoticeNoRanges, "the server does not support byte ranges; downloading in one stream (an interruption will start over)")
 	}
 	e := table.Take()
 	remote := &siteinfo.Remote{Client: d.client, Info: info}

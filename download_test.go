@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -54,18 +55,20 @@ func assertFile(t *testing.T, path string, want []byte) {
 	}
 }
 
-// notices collects Notify messages.
+// notices collects the notices of a download (Request.OnNotice).
 type notices struct {
 	mu   sync.Mutex
-	msgs []string
+	msgs []netfox.Notice
 }
 
-func (n *notices) add(m string) { n.mu.Lock(); n.msgs = append(n.msgs, m); n.mu.Unlock() }
-func (n *notices) has(sub string) bool {
+func (n *notices) add(m netfox.Notice) { n.mu.Lock(); n.msgs = append(n.msgs, m); n.mu.Unlock() }
+
+// has reports whether a notice of one of kinds came.
+func (n *notices) has(kinds ...netfox.NoticeKind) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, m := range n.msgs {
-		if strings.Contains(m, sub) {
+		if slices.Contains(kinds, m.Kind) {
 			return true
 		}
 	}
@@ -184,36 +187,36 @@ func TestNoRangesNoLength(t *testing.T) {
 	tests := []struct {
 		name   string
 		opts   []testserver.Option
-		notice string
-		stream bool // whether the download must fall back to one stream
+		notice netfox.NoticeKind // zero: none expected but a fallback
+		stream bool              // whether the download must fall back to one stream
 	}{
-		{"ignores ranges", []testserver.Option{testserver.IgnoreRanges()}, "one stream", true},
-		{"no length", []testserver.Option{testserver.NoLength()}, "does not give the file's length", true},
-		{"no Accept-Ranges but ranges work", []testserver.Option{testserver.NoAcceptRanges()}, "", false},
-		{"HEAD refused", []testserver.Option{testserver.HeadStatus(http.StatusMethodNotAllowed)}, "", false},
-		{"labels ranges past the one asked", []testserver.Option{testserver.LieContentRange(1)}, "one stream", true},
-		{"answers every range with the whole file", []testserver.Option{testserver.WholeAs206()}, "one stream", true},
-		{"widens ranges", []testserver.Option{testserver.AlignRanges(64 << 10)}, "", false},
-		{"HEAD says 0 bytes", []testserver.Option{testserver.HeadLength(0)}, "trusting the GET", false},
-		{"HEAD says 1000 bytes, no validators", []testserver.Option{testserver.HeadLength(1000), testserver.NoValidators()}, "trusting the GET", false},
+		{"ignores ranges", []testserver.Option{testserver.IgnoreRanges()}, 0, true},
+		{"no length", []testserver.Option{testserver.NoLength()}, netfox.NoticeNoLength, true},
+		{"no Accept-Ranges but ranges work", []testserver.Option{testserver.NoAcceptRanges()}, 0, false},
+		{"HEAD refused", []testserver.Option{testserver.HeadStatus(http.StatusMethodNotAllowed)}, 0, false},
+		{"labels ranges past the one asked", []testserver.Option{testserver.LieContentRange(1)}, 0, true},
+		{"answers every range with the whole file", []testserver.Option{testserver.WholeAs206()}, 0, true},
+		{"widens ranges", []testserver.Option{testserver.AlignRanges(64 << 10)}, 0, false},
+		{"HEAD says 0 bytes", []testserver.Option{testserver.HeadLength(0)}, netfox.NoticeHeadContradicted, false},
+		{"HEAD says 1000 bytes, no validators", []testserver.Option{testserver.HeadLength(1000), testserver.NoValidators()}, netfox.NoticeHeadContradicted, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			srv := testserver.New(t, content, tt.opts...)
 			out := filepath.Join(t.TempDir(), "out")
 			var got notices
-			if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, MinSplit: 64 << 10, Notify: got.add}); err != nil {
+			if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, MinSplit: 64 << 10, OnNotice: got.add}); err != nil {
 				t.Fatal(err)
 			}
 			assertFile(t, out, content)
-			if tt.notice != "" && !got.has(tt.notice) {
-				t.Errorf("no notice containing %q; got %q", tt.notice, got.msgs)
+			if tt.notice != 0 && !got.has(tt.notice) {
+				t.Errorf("no %v notice; got %v", tt.notice, got.msgs)
 			}
-			if got.has("trusting the GET") && tt.notice != "trusting the GET" {
+			if got.has(netfox.NoticeHeadContradicted) && tt.notice != netfox.NoticeHeadContradicted {
 				t.Errorf("a HEAD that told the truth was said to be contradicted: %q", got.msgs)
 			}
-			if got.has("one stream") != tt.stream {
-				t.Errorf("fell back to one stream: %v, want %v (notices %q)", !tt.stream, tt.stream, got.msgs)
+			if got.has(netfox.NoticeRangesIgnored, netfox.NoticeNoRanges, netfox.NoticeNoLength) != tt.stream {
+				t.Errorf("fell back to one stream: %v, want %v (notices %v)", !tt.stream, tt.stream, got.msgs)
 			}
 		})
 	}

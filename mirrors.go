@@ -74,11 +74,11 @@ func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*s
 		m := siteinfo.RedactURL(m)
 		switch mi := infos[i]; {
 		case errs[i] != nil:
-			d.notify("mirror %s is unusable (%v); going on without it", m, errs[i])
+			d.notify(NoticeMirrorUnusable, "mirror %s is unusable (%v); going on without it", m, errs[i])
 		case mi.Length != info.Length:
 			return nil, fmt.Errorf("%w: %s has %d bytes but %s has %d; they are not the same file", ErrMirrorMismatch, m, mi.Length, siteinfo.RedactURL(d.req.URL), info.Length)
 		case !mi.Ranges:
-			d.notify("mirror %s does not serve byte ranges; going on without it", m)
+			d.notify(NoticeMirrorNoRanges, "mirror %s does not serve byte ranges; going on without it", m)
 		default:
 			if !info.SameVersion(mi) {
 				differentValidators = true
@@ -87,7 +87,7 @@ func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*s
 		}
 	}
 	if differentValidators && d.req.Checksum == nil {
-		d.notify("the mirrors give different ETag or Last-Modified values, so only their length shows they hold the same file; a checksum would prove the result")
+		d.notify(NoticeMirrorsUnproven, "the mirrors give different ETag or Last-Modified values, so only their length shows they hold the same file; a checksum would prove the result")
 	}
 	return sources, nil
 }
@@ -103,7 +103,7 @@ func (d *downloader) useSources(f *segment.Fetcher, sources []*source) {
 		f.OnMirrorDropped = func(i int, err error) {
 			why := err.Error()
 			sources[i].dropped.Store(&why)
-			d.notify("giving up mirror %s (%v); going on with the others", sources[i].url, err)
+			d.notify(NoticeMirrorDropped, "giving up mirror %s (%v); going on with the others", sources[i].url, err)
 		}
 	}
 	d.sources = sources

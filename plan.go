@@ -104,7 +104,7 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 	default:
 		if !sameAddress(saved.URL, d.req.URL) {
 			// The next save records the new address.
-			d.notify("resuming from a new address: %s", movedProof(saved, info, d.req.Checksum != nil))
+			d.notify(NoticeMoved, "resuming from a new address: %s", movedProof(saved, info, d.req.Checksum != nil))
 		}
 		resumed, err := d.resume(table, part, info, saved, p)
 		if err != nil || resumed >= 0 {
@@ -137,10 +137,10 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 	case len(saved.Segments) == 0:
 		return -1, nil // the marker of a single stream: nothing to resume
 	case !info.Validated() && d.req.Checksum == nil && !d.adopted:
-		d.notify("the server sends no ETag or Last-Modified, so the partial download cannot be checked against it; starting over")
+		d.notify(NoticeUnverifiable, "the server sends no ETag or Last-Modified, so the partial download cannot be checked against it; starting over")
 		return -1, nil
 	case !was.SameVersion(info):
-		d.notify("the remote file changed since the partial download (%s); starting over", describeChange(was, info))
+		d.notify(NoticeRemoteChanged, "the remote file changed since the partial download (%s); starting over", describeChange(was, info))
 		return -1, nil
 	}
 	size, err := part.Size()
@@ -167,9 +167,9 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 		table.Add(s.Start, s.Next, s.Synced, s.End)
 	}
 	if saved.BootID != d.bootID {
-		d.notify("the machine rebooted since the partial download; resuming from the last flushed offsets")
+		d.notify(NoticeRebooted, "the machine rebooted since the partial download; resuming from the last flushed offsets")
 	}
-	d.notify("resuming %s: %s of %s already here", filepath.Base(p.out), units.FormatSize(resumed), units.FormatSize(info.Length))
+	d.notify(NoticeResumed, "resuming %s: %s of %s already here", filepath.Base(p.out), units.FormatSize(resumed), units.FormatSize(info.Length))
 	return resumed, nil
 }
 

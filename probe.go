@@ -71,7 +71,7 @@ func (d *downloader) probe(ctx context.Context, rawURL string, small int64) (inf
 		return err
 	})
 	if head, ok := info.HeadContradicted(); err == nil && ok {
-		d.notify("%s: HEAD said %d bytes, a GET serves %d; trusting the GET", info.URL, head, info.Length)
+		d.notify(NoticeHeadContradicted, "%s: HEAD said %d bytes, a GET serves %d; trusting the GET", info.URL, head, info.Length)
 	}
 	return info, body, release, err
 }
@@ -91,7 +91,7 @@ func (d *downloader) retry(ctx context.Context, what string, request func() erro
 			return err
 		}
 		wait := retry.Backoff(try, 0, d.req.RetryWait, err)
-		d.notify("retrying %s in %v: %v", what, wait.Round(time.Millisecond), err)
+		d.notify(NoticeRetry, "retrying %s in %v: %v", what, wait.Round(time.Millisecond), err)
 		if err := retry.Sleep(ctx, wait); err != nil {
 			return err
 		}

@@ -116,12 +116,15 @@ type Request struct {
 	// ProgressInterval is the time between two OnProgress calls; zero
 	// means one second.
 	ProgressInterval time.Duration
-	// Notify, when set, receives one-line notices meant for the user:
-	// a fallback, a fresh start, a retry (unless OnRetry is set).
+	// OnNotice, when set, receives the notices meant for the user: a
+	// fallback, a fresh start, a retry (unless OnRetry is set), each with
+	// its kind.
+	OnNotice func(Notice)
+	// Notify, when set, receives the Text of the same notices.
 	Notify func(msg string)
 	// OnRetry, when set, is told about each retry of a segment: the byte
 	// it goes on from, why, and after how long. Retries then do not go to
-	// Notify as well.
+	// OnNotice or Notify as well.
 	OnRetry func(offset int64, cause error, wait time.Duration)
 }
 

@@ -44,7 +44,7 @@ func TestResumeRemoteChangedBetweenRuns(t *testing.T) {
 
 	srv.Change(updated) // same length, new ETag
 	var got notices
-	res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Notify: got.add})
+	res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, OnNotice: got.add})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func TestResumeRemoteChangedBetweenRuns(t *testing.T) {
 	if res.Resumed != 0 {
 		t.Errorf("resumed %d bytes of the old version", res.Resumed)
 	}
-	if !got.has("the remote file changed since the partial download") {
+	if !got.has(netfox.NoticeRemoteChanged) {
 		t.Errorf("no notice of the change; got %q", got.msgs)
 	}
 }
@@ -63,12 +63,12 @@ func TestResumeWithoutStrongValidators(t *testing.T) {
 		name    string
 		opt     testserver.Option
 		resumed bool
-		notice  string
+		notice  netfox.NoticeKind
 	}{
 		// Last-Modified still pins the version: resume.
-		{"weak ETag", testserver.WeakETag(), true, ""},
+		{"weak ETag", testserver.WeakETag(), true, 0},
 		// Nothing pins the version: start over rather than risk a mix.
-		{"no validators", testserver.NoValidators(), false, "cannot be checked"},
+		{"no validators", testserver.NoValidators(), false, netfox.NoticeUnverifiable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,7 +76,7 @@ func TestResumeWithoutStrongValidators(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
 			interrupted(t, srv.FileURL, out, 256<<10)
 			var got notices
-			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Notify: got.add})
+			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, OnNotice: got.add})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -84,8 +84,8 @@ func TestResumeWithoutStrongValidators(t *testing.T) {
 			if (res.Resumed > 0) != tt.resumed {
 				t.Errorf("resumed %d bytes; want resume: %v", res.Resumed, tt.resumed)
 			}
-			if tt.notice != "" && !got.has(tt.notice) {
-				t.Errorf("no notice containing %q; got %q", tt.notice, got.msgs)
+			if tt.notice != 0 && !got.has(tt.notice) {
+				t.Errorf("no %v notice; got %v", tt.notice, got.msgs)
 			}
 		})
 	}
@@ -97,12 +97,12 @@ func TestRemoteChangesDuringDownload(t *testing.T) {
 		srv := testserver.New(t, old, testserver.ChangeAfter(2, updated))
 		out := filepath.Join(t.TempDir(), "out")
 		var got notices
-		_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, MinSplit: 64 << 10, Notify: got.add})
+		_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, MinSplit: 64 << 10, OnNotice: got.add})
 		if err != nil {
 			t.Fatal(err)
 		}
 		assertFile(t, out, updated)
-		if !got.has("changed during the download") {
+		if !got.has(netfox.NoticeRemoteChangedMidway) {
 			t.Errorf("no notice; got %q", got.msgs)
 		}
 	})
@@ -333,7 +333,7 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 			srv := testserver.New(t, content, tt.opts...)
 			out := filepath.Join(t.TempDir(), "out")
 			var got notices
-			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Notify: got.add,
+			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, OnNotice: got.add,
 				StallWindow: 200 * time.Millisecond, RetryWait: 100 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
@@ -341,7 +341,7 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 			assertFile(t, out, content)
 			// A 429 or 503 may instead retire the connection it hit: the
 			// server asked for fewer.
-			if !got.has("retrying") && !got.has("using fewer connections") {
+			if !got.has(netfox.NoticeRetry, netfox.NoticeOverloaded) {
 				t.Errorf("no retry notice; got %q", got.msgs)
 			}
 			if res.Fetched != int64(len(content)) {
@@ -382,7 +382,7 @@ func TestResumeAfterReboot(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got notices
-	res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Notify: got.add})
+	res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, OnNotice: got.add})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +390,7 @@ func TestResumeAfterReboot(t *testing.T) {
 	if res.Resumed != 6000 {
 		t.Errorf("resumed %d bytes, want the 6000 synced ones", res.Resumed)
 	}
-	if !got.has("rebooted") {
+	if !got.has(netfox.NoticeRebooted) {
 		t.Errorf("no notice of the reboot; got %q", got.msgs)
 	}
 }

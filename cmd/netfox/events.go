@@ -87,7 +87,9 @@ func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
 	progress := new(netfox.Progress)
 	req.Progress = progress
 	g := &gate{e: e}
-	req.Notify = func(msg string) { g.emit("notice", map[string]any{"url": url, "message": printable(msg)}) }
+	req.OnNotice = func(n netfox.Notice) {
+		g.emit("notice", map[string]any{"url": url, "kind": n.Kind.String(), "message": printable(n.Text)})
+	}
 	req.OnRetry = func(offset int64, cause error, wait time.Duration) {
 		g.emit("retry", map[string]any{"url": url, "offset": offset, "cause": message(cause), "wait_ms": wait.Milliseconds()})
 	}

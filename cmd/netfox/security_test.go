@@ -381,7 +381,7 @@ func TestServerTextEscaped(t *testing.T) {
 	sameFile(t, filepath.Join(dir, "out"), data)
 	var notice string
 	for _, ev := range parseEvents(t, stdout) {
-		if m, _ := ev["message"].(string); ev["event"] == "notice" && strings.Contains(m, "changed") {
+		if m, _ := ev["message"].(string); ev["event"] == "notice" && ev["kind"] == "remote_changed" {
 			notice = m
 		}
 	}
