@@ -46,12 +46,16 @@ func main() {
 		fail(err)
 	}
 	if *mixed != "" {
+		var rates []int64
 		for _, r := range strings.Split(*mixed, ",") {
 			v, err := units.ParseSize(r)
 			if err != nil {
 				fail(err)
 			}
-			opts.MixedRates = append(opts.MixedRates, v)
+			rates = append(rates, v)
+		}
+		if err := addMixed(&opts, rates); err != nil {
+			fail(err)
 		}
 	}
 	srv, stop, err := nginxtest.StartProcess(opts)

@@ -1,11 +1,14 @@
 // Package daemon holds what the test harnesses that run a real server
 // program as a child process (internal/nginxtest, internal/ftptest) share:
-// finding the program, picking a free loopback port, collecting its logs,
-// and tying the child to a test's life.
+// one start, ready and stop (Start with a Spec: a private directory, a
+// free loopback port, retried when lost, a wait until the program answers
+// as itself, its logs), finding the program, and tying the child to a
+// test's life (Started).
 package daemon
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -65,6 +68,24 @@ func ReadLogs(dir string, maxLines int, names ...string) string {
 	return b.String()
 }
 
+// Root checks the directory a harness serves (Options.Root) and returns
+// it absolute.
+func Root(harness, root string) (string, error) {
+	if root == "" {
+		return "", fmt.Errorf("%s: Options.Root is required", harness)
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", harness, err)
+	}
+	if fi, err := os.Stat(abs); err != nil {
+		return "", fmt.Errorf("%s: %w", harness, err)
+	} else if !fi.IsDir() {
+		return "", fmt.Errorf("%s: Options.Root %s is not a directory", harness, abs)
+	}
+	return abs, nil
+}
+
 // Child is a running server a harness started in a private directory.
 type Child interface {
 	// Stop stops the server; it is safe to call more than once.
@@ -73,6 +94,28 @@ type Child interface {
 	Logs() string
 	// Dir is its private directory, removed after it stops.
 	Dir() string
+}
+
+// Unavailable is the error of a harness whose server cannot run on this
+// machine: the program is not installed, or needs root. It says what is
+// missing and how to install it.
+type Unavailable string
+
+func (u Unavailable) Error() string { return string(u) }
+
+// Started ends a harness's Start: a server that cannot run here
+// (Unavailable) skips the test, or fails it under RequireEnv (Missing);
+// another error fails it; a running server is attached to the test.
+func Started(t testing.TB, prefix string, c Child, err error) {
+	t.Helper()
+	var u Unavailable
+	if errors.As(err, &u) {
+		Missing(t, string(u))
+	}
+	if err != nil {
+		t.Fatalf("%s: %v", prefix, err)
+	}
+	Attach(t, prefix, c)
 }
 
 // Attach stops c and removes its directory when the test ends, logging

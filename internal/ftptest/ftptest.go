@@ -33,11 +33,13 @@
 //     stopping a Server also kills every leftover session process (Linux: they
 //     are found by their command line, which names this Server's private
 //     config file).
+//
+// Starting, waiting until vsftpd is ready and stopping it are
+// internal/daemon's, shared with internal/nginxtest.
 package ftptest
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io/fs"
 	"math"
@@ -56,21 +58,15 @@ import (
 	"github.com/netfox/netfox/internal/daemon"
 )
 
-// ErrNotInstalled is returned (wrapped) by StartProcess when no vsftpd binary is found.
-var ErrNotInstalled = errors.New("vsftpd not installed (apt-get install vsftpd)")
+// ErrNotInstalled is returned (wrapped) by start when no vsftpd binary is
+// found.
+var ErrNotInstalled = daemon.Unavailable("vsftpd not installed (apt-get install vsftpd)")
 
-// errNotRoot is returned (wrapped) by StartProcess when not running as root;
+// errNotRoot is returned (wrapped) by start when not running as root;
 // vsftpd refuses to start otherwise (and could not chroot sessions).
-var errNotRoot = errors.New("vsftpd must be started as root (it chroots anonymous sessions)")
+var errNotRoot = daemon.Unavailable("vsftpd must be started as root (it chroots anonymous sessions)")
 
 const (
-	// readyTimeout bounds how long one start attempt waits for the banner.
-	readyTimeout = 5 * time.Second
-	readyPoll    = 10 * time.Millisecond
-	// bindAttempts is how many fresh control ports are tried; the port is
-	// picked by binding :0 and closing, so another process can grab it in
-	// between.
-	bindAttempts = 5
 	// stopGrace is how long vsftpd gets to exit after SIGTERM before SIGKILL.
 	stopGrace = 3 * time.Second
 	// sessionGrace bounds the wait for killed session processes to vanish.
@@ -127,10 +123,10 @@ type Server struct {
 	// URL is the base URL, ftp://127.0.0.1:PORT (no trailing slash).
 	URL string
 
-	bin  string // vsftpd binary, argv[0] of the listener and its sessions
-	dir  string // private temp dir: config, logs, secure_chroot_dir
-	conf string // config file path, argv[1]; unique to this Server
-	proc *daemon.Process
+	// Server is the running program; its private directory holds the
+	// config, logs and secure_chroot_dir.
+	*daemon.Server
+	bin, conf string // argv of the listener and its sessions; conf is unique to this Server
 }
 
 // Binary reports the vsftpd path or "" when absent. It looks in PATH first
@@ -139,37 +135,14 @@ func Binary() string { return daemon.Find("vsftpd") }
 
 // Start starts vsftpd; when the binary is absent or the test is not
 // running as root the test is skipped, or fails under
-// NETFOX_REQUIRE_SERVERS=1 (daemon.Missing). It registers t.Cleanup to stop vsftpd (and any
-// session processes) and remove its files; if the test failed by then,
-// vsftpd's output and protocol log are logged first.
+// NETFOX_REQUIRE_SERVERS=1 (daemon.Started). It registers t.Cleanup to stop
+// vsftpd (and any session processes) and remove its files; if the test
+// failed by then, vsftpd's output and protocol log are logged first.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s, err := start(opts)
-	if errors.Is(err, ErrNotInstalled) {
-		daemon.Missing(t, "vsftpd not installed (apt-get install vsftpd)")
-	}
-	if errors.Is(err, errNotRoot) {
-		daemon.Missing(t, "vsftpd must be started as root (it chroots anonymous sessions)")
-	}
-	if err != nil {
-		t.Fatalf("ftptest: %v", err)
-	}
-	daemon.Attach(t, "ftptest", s)
+	daemon.Started(t, "ftptest", s, err)
 	return s
-}
-
-// StartProcess is Start without testing.TB, for bench scripts and commands.
-// It returns an error wrapping ErrNotInstalled when vsftpd is absent (and an
-// error saying so when not running as root). The returned stop func stops
-// vsftpd and its session processes, removes its temp dir and is safe to call
-// more than once.
-func StartProcess(opts Options) (*Server, func() error, error) {
-	s, err := start(opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	stop := daemon.Stopper(s)
-	return s, stop, nil
 }
 
 // Commands returns the FTP commands the server received so far, one string
@@ -181,7 +154,7 @@ func StartProcess(opts Options) (*Server, func() error, error) {
 // vsftpd logs a command as soon as it has read it, before acting on it, so
 // every command whose reply the caller has received is included.
 func (s *Server) Commands() ([]string, error) {
-	data, err := os.ReadFile(filepath.Join(s.dir, logName))
+	data, err := os.ReadFile(filepath.Join(s.Dir(), logName))
 	if err != nil {
 		return nil, fmt.Errorf("ftptest: %w", err)
 	}
@@ -223,17 +196,9 @@ func start(opts Options) (*Server, error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("ftptest: %w", errNotRoot)
 	}
-	if opts.Root == "" {
-		return nil, errors.New("ftptest: Options.Root is required")
-	}
-	root, err := filepath.Abs(opts.Root)
+	root, err := daemon.Root("ftptest", opts.Root)
 	if err != nil {
-		return nil, fmt.Errorf("ftptest: %w", err)
-	}
-	if fi, err := os.Stat(root); err != nil {
-		return nil, fmt.Errorf("ftptest: %w", err)
-	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("ftptest: Options.Root %s is not a directory", root)
+		return nil, err
 	}
 	opts.Root = root
 	if err := checkPath(root); err != nil {
@@ -245,122 +210,63 @@ func start(opts Options) (*Server, error) {
 	if err := makeReadable(root); err != nil {
 		return nil, fmt.Errorf("ftptest: making Options.Root readable: %w", err)
 	}
-
-	dir, err := os.MkdirTemp("", "ftptest-")
+	s := &Server{bin: bin}
+	s.Server, err = daemon.Start(daemon.Spec{
+		Harness: "ftptest",
+		Program: "vsftpd",
+		Prepare: func(dir string) error {
+			if err := checkPath(dir); err != nil {
+				return err
+			}
+			s.conf = filepath.Join(dir, confName)
+			// secure_chroot_dir: empty, root-owned, not writable by the
+			// session user. MkdirTemp's 0700 on dir does not matter:
+			// vsftpd chroots as root.
+			empty := filepath.Join(dir, "empty")
+			if err := os.Mkdir(empty, 0o755); err != nil {
+				return fmt.Errorf("ftptest: %w", err)
+			}
+			if err := os.Chmod(empty, 0o555); err != nil {
+				return fmt.Errorf("ftptest: %w", err)
+			}
+			return nil
+		},
+		Command: func(dir string, port int) (*exec.Cmd, error) {
+			pasvMin, err := pasvRange(pasvPorts)
+			if err != nil {
+				return nil, fmt.Errorf("picking passive ports: %w", err)
+			}
+			if err := os.WriteFile(s.conf, []byte(config(dir, port, pasvMin, opts)), 0o600); err != nil {
+				return nil, err
+			}
+			return exec.Command(bin, s.conf), nil
+		},
+		// vsftpd writes fatal errors ("500 OOPS: ...") to fd 0, its control
+		// connection in inetd mode, even when standalone.
+		Output:        outputName,
+		OutputIsStdin: true,
+		Logs:          []string{logName},
+		LogLines:      200,
+		Ready:         func(d *daemon.Server) bool { return probe(d.Addr()) },
+		BindFailed:    "could not bind listening",
+		// vsftpd has no SIGTERM handler, so it dies at once; an exit "by
+		// signal: terminated" is the expected outcome, not an error.
+		StopSignal: syscall.SIGTERM,
+		StopGrace:  stopGrace,
+		// Sessions outlive the listener (until their client disconnects);
+		// killing none is cheap, so a second stop may run this again.
+		AfterStop: func() error { return killSessions(bin, s.conf, sessionGrace) },
+	})
 	if err != nil {
-		return nil, fmt.Errorf("ftptest: %w", err)
-	}
-	fail := func(err error) (*Server, error) {
-		os.RemoveAll(dir)
 		return nil, err
 	}
-	if err := checkPath(dir); err != nil {
-		return fail(err)
-	}
-	// secure_chroot_dir: empty, root-owned, not writable by the session user.
-	// MkdirTemp's 0700 on dir does not matter: vsftpd chroots as root.
-	empty := filepath.Join(dir, "empty")
-	if err := os.Mkdir(empty, 0o755); err != nil {
-		return fail(fmt.Errorf("ftptest: %w", err))
-	}
-	if err := os.Chmod(empty, 0o555); err != nil {
-		return fail(fmt.Errorf("ftptest: %w", err))
-	}
-
-	for attempt := 1; ; attempt++ {
-		s, err := startOnce(bin, dir, opts)
-		if err == nil {
-			return s, nil
-		}
-		if !errors.Is(err, errBind) || attempt == bindAttempts {
-			if errors.Is(err, errBind) {
-				err = fmt.Errorf("%w (gave up after %d ports)", err, bindAttempts)
-			}
-			return fail(err)
-		}
-	}
-}
-
-// errBind marks a start attempt that lost the race for its port.
-var errBind = errors.New("port already in use")
-
-func startOnce(bin, dir string, opts Options) (*Server, error) {
-	port, err := daemon.FreePort()
-	if err != nil {
-		return nil, fmt.Errorf("ftptest: picking a port: %w", err)
-	}
-	pasvMin, err := pasvRange(pasvPorts)
-	if err != nil {
-		return nil, fmt.Errorf("ftptest: picking passive ports: %w", err)
-	}
-	// Start each attempt with clean logs so errors are attributable.
-	for _, name := range []string{logName, outputName} {
-		os.Remove(filepath.Join(dir, name))
-	}
-	conf := filepath.Join(dir, confName)
-	if err := os.WriteFile(conf, []byte(config(dir, port, pasvMin, opts)), 0o600); err != nil {
-		return nil, fmt.Errorf("ftptest: %w", err)
-	}
-	// vsftpd writes fatal errors ("500 OOPS: ...") to fd 0, its control
-	// connection in inetd mode, even when standalone; so stdin is the output
-	// file too, opened read-write.
-	out, err := os.OpenFile(filepath.Join(dir, outputName), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("ftptest: %w", err)
-	}
-	defer out.Close() // the child holds its own copy
-
-	cmd := exec.Command(bin, conf)
-	cmd.Dir = dir
-	cmd.Stdin = out
-	cmd.Stdout = out
-	cmd.Stderr = out
-	proc, err := daemon.Launch(cmd)
-	if err != nil {
-		return nil, fmt.Errorf("ftptest: starting %s: %w", bin, err)
-	}
-	s := &Server{
-		URL:  "ftp://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		bin:  bin,
-		dir:  dir,
-		conf: conf,
-		proc: proc,
-	}
-
-	if err := s.waitReady(port); err != nil {
-		s.stop()
-		logs := s.logs()
-		if strings.Contains(logs, "could not bind listening") {
-			return nil, fmt.Errorf("ftptest: port %d: %w", port, errBind)
-		}
-		return nil, fmt.Errorf("ftptest: %v\nvsftpd logs:\n%s", err, logs)
-	}
+	s.URL = "ftp://" + s.Addr()
 	return s, nil
 }
 
-// waitReady polls until a connection to port gets vsftpd's banner. Its own
-// banner is required, not just a TCP connect: if another process grabbed the
-// port, the connect succeeds while vsftpd fails to bind (and exits).
-func (s *Server) waitReady(port int) error {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(readyTimeout)
-	for {
-		select {
-		case <-s.proc.Exited():
-			return fmt.Errorf("vsftpd exited during startup: %v", s.proc.Err())
-		default:
-		}
-		if probe(addr) {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("vsftpd not answering on %s after %v", addr, readyTimeout)
-		}
-		time.Sleep(readyPoll)
-	}
-}
-
-// probe reports whether addr greets with our banner.
+// probe reports whether addr greets with our banner: its own banner, not
+// just a TCP connect, since if another process grabbed the port the
+// connect succeeds while vsftpd fails to bind (and exits).
 func probe(addr string) bool {
 	c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
 	if err != nil {
@@ -370,28 +276,6 @@ func probe(addr string) bool {
 	c.SetDeadline(time.Now().Add(time.Second))
 	line, err := bufio.NewReader(c).ReadString('\n')
 	return err == nil && strings.TrimRight(line, "\r\n") == banner
-}
-
-// stop terminates vsftpd, escalating to SIGKILL, waits for it, and then
-// kills any session processes still running. It reports an early exit or a
-// needed SIGKILL as an error (leftover sessions are normal: a logged-in
-// session outlives the listener until its client disconnects).
-func (s *Server) stop() error {
-	// vsftpd has no SIGTERM handler, so it dies at once; an exit "by
-	// signal: terminated" is the expected outcome, not an error.
-	err := s.proc.Stop("vsftpd", syscall.SIGTERM, stopGrace, false)
-	// Sessions outlive the listener; killing none is cheap, so a second
-	// stop may run this again.
-	if kerr := killSessions(s.bin, s.conf, sessionGrace); err == nil {
-		err = kerr
-	}
-	return err
-}
-
-// logs returns vsftpd's output (fatal "500 OOPS" errors land there) and the
-// tail of its protocol log, for diagnostics.
-func (s *Server) logs() string {
-	return daemon.ReadLogs(s.dir, 200, outputName, logName)
 }
 
 // pasvRange returns the first port of n consecutive loopback ports in
@@ -552,8 +436,3 @@ func config(dir string, port, pasvMin int, opts Options) string {
 	p("use_localtime=NO")
 	return b.String()
 }
-
-// Stop, Logs and Dir make a Server a daemon.Child.
-func (s *Server) Stop() error  { return s.stop() }
-func (s *Server) Logs() string { return s.logs() }
-func (s *Server) Dir() string  { return s.dir }

@@ -327,13 +327,14 @@ func TestStopKillsSessions(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	writeRandom(t, root, "f.bin", 10)
-	s, stop, err := StartProcess(Options{Root: root})
+	s, err := start(Options{Root: root})
+	if errors.Is(err, ErrNotInstalled) || errors.Is(err, errNotRoot) {
+		daemon.Missing(t, err.Error())
+	}
 	if err != nil {
-		if errors.Is(err, ErrNotInstalled) || errors.Is(err, errNotRoot) {
-			daemon.Missing(t, err.Error())
-		}
 		t.Fatal(err)
 	}
+	stop := daemon.Stopper(s)
 	defer stop()
 	c := dial(t, s)
 	c.login()
@@ -357,8 +358,8 @@ func TestStopKillsSessions(t *testing.T) {
 	if _, err := data.Read(make([]byte, 1)); err == nil {
 		t.Errorf("data connection still delivering after stop")
 	}
-	if _, err := os.Stat(s.dir); !os.IsNotExist(err) {
-		t.Errorf("temp dir %s not removed: %v", s.dir, err)
+	if _, err := os.Stat(s.Dir()); !os.IsNotExist(err) {
+		t.Errorf("temp dir %s not removed: %v", s.Dir(), err)
 	}
 }
 

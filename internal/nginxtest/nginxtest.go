@@ -5,16 +5,18 @@
 // and temp directories inside a private temp directory, so nothing under /var or
 // /etc is read or written. It listens on 127.0.0.1 on a free port.
 //
-// The generated configuration serves Options.Root at four prefixes:
+// The generated configuration serves Options.Root at three prefixes, and at
+// those of Options.Locations:
 //
 //	/           plain static files, capped at Options.RatePerConn if set
 //	/noranges/  the same files with "max_ranges 0;", so Range is ignored and
-//	            every GET answers 200 with the full body (always present)
+//	            every GET answers 200 with the full body
 //	/encoded/   the same files labelled "Content-Encoding: gzip" on every
 //	            answer, HEAD and ranges alike, as Apache's "AddEncoding gzip
-//	            .gz" serves a stored .tar.gz (always present)
-//	/mixed/     the same files with a per-connection rate picked from
-//	            Options.MixedRates (present only when MixedRates is non-empty)
+//	            .gz" serves a stored .tar.gz
+//
+// Starting, waiting until nginx is ready and stopping it are
+// internal/daemon's, shared with internal/ftptest.
 //
 // nginx runs with "master_process off", i.e. as a single process. That keeps
 // shutdown simple (no orphaned worker if the test binary dies), and it is what
@@ -24,7 +26,6 @@ package nginxtest
 
 import (
 	"bufio"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -42,24 +43,20 @@ import (
 )
 
 // ErrNotInstalled is returned (wrapped) by StartProcess when no nginx binary is found.
-var ErrNotInstalled = errors.New("nginx not installed (apt-get install nginx-light)")
+var ErrNotInstalled = daemon.Unavailable("nginx not installed (apt-get install nginx-light)")
 
 const (
-	// readyTimeout bounds how long one start attempt waits for nginx to
-	// listen. It must exceed nginx's own bind retry loop (5 tries, 500 ms
-	// apart) so that a lost port race is reported as a bind failure (and
-	// retried) rather than as a timeout.
-	readyTimeout = 5 * time.Second
-	readyPoll    = 10 * time.Millisecond
-	// bindAttempts is how many fresh ports are tried; the port is picked by
-	// binding :0 and closing, so another process can grab it in between.
-	bindAttempts = 5
 	// stopGrace is how long nginx gets to exit after SIGQUIT before SIGKILL.
 	stopGrace = 5 * time.Second
 
 	// barrierPath is answered by nginx itself and excluded from the access
 	// log; BodyBytesSent uses it to synchronise with the log (see there).
 	barrierPath = "/.nginxtest-barrier"
+
+	// Files in the private directory.
+	confName  = "nginx.conf"
+	pidName   = "nginx.pid"
+	accessLog = "access.log"
 )
 
 // Options configures a Server.
@@ -73,30 +70,17 @@ type Options struct {
 	// Left alone, nginx lets a whole second's worth of bytes out at once
 	// before throttling (so a transfer smaller than the rate is not slowed
 	// at all). The location therefore also gets a small sendfile_max_chunk
-	// (see smoothChunk): nginx pauses after every send for send size/rate,
+	// (see SmoothChunk): nginx pauses after every send for send size/rate,
 	// so small sends make the cap hold from the first bytes.
 	RatePerConn int64
 
-	// MixedRates, when non-empty, adds location /mixed/ (same files as /)
-	// where connections are capped at different rates (bytes/s), for
-	// "connections of mixed speed" benchmarks. nginx's map can only match
-	// strings, so the rate is chosen from the last decimal digit d of the
-	// connection serial number $connection: connection n gets
-	// MixedRates[d % len(MixedRates)]. For len 1, 2, 5 or 10 that is exactly
-	// MixedRates[n % len], i.e. strict round robin (len 2 alternates
-	// even/odd connections); for other lengths up to 10 every rate is still
-	// used but not equally often. More than 10 rates is an error. A rate of
-	// 0 means uncapped.
-	//
-	// As for RatePerConn, /mixed/ gets a sendfile_max_chunk so that caps
-	// hold from the first bytes, unless one of the rates is 0: a chunk small
-	// enough for the slow connections would also throttle an uncapped one
-	// (to about one chunk per millisecond), so then the capped connections
-	// keep nginx's native one-second burst.
-	//
-	// Connection serials are per server and start at 1; the readiness probe
-	// made by Start uses one, and each BodyBytesSent call uses one more.
-	MixedRates []int64
+	// Locations are more locations, in every server block: each serves
+	// Root at its Prefix, as /noranges/ does, with its Directives.
+	// bench/nginx makes its /mixed/ so. HTTP are more directives at the
+	// http level, each whole (with its ";" or block), such as a map that
+	// a location reads.
+	Locations []Location
+	HTTP      []string
 
 	// TLS adds a second listener that speaks HTTPS with HTTP/2 offered
 	// ("listen ... ssl http2"), as most servers and CDNs on the internet
@@ -107,6 +91,14 @@ type Options struct {
 	TLS bool
 }
 
+// Location is a location block of Options.Locations.
+type Location struct {
+	// Prefix is the location's URL prefix, such as "/mixed/".
+	Prefix string
+	// Directives go inside the block, each whole, with its ";".
+	Directives []string
+}
+
 // Server is a running nginx.
 type Server struct {
 	// URL is the base URL, e.g. http://127.0.0.1:PORT (no trailing slash).
@@ -115,8 +107,9 @@ type Server struct {
 	// Options.TLS is set; CAFile is the PEM file of its certificate.
 	TLSURL, CAFile string
 
-	dir  string // private temp dir: config, logs, pid, temp paths
-	proc *daemon.Process
+	// Server is the running program; its private directory holds the
+	// config, logs, pid and temp paths.
+	*daemon.Server
 }
 
 // Binary reports the nginx path or "" when absent. It looks in PATH first and
@@ -124,19 +117,13 @@ type Server struct {
 func Binary() string { return daemon.Find("nginx") }
 
 // Start starts nginx; when the binary is absent the test is skipped, or
-// fails under NETFOX_REQUIRE_SERVERS=1 (daemon.Missing). It registers
+// fails under NETFOX_REQUIRE_SERVERS=1 (daemon.Started). It registers
 // t.Cleanup to stop nginx and remove its files; if the test failed by then,
 // nginx's error log is logged first.
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	s, err := start(opts)
-	if errors.Is(err, ErrNotInstalled) {
-		daemon.Missing(t, "nginx not installed (apt-get install nginx-light)")
-	}
-	if err != nil {
-		t.Fatalf("nginxtest: %v", err)
-	}
-	daemon.Attach(t, "nginxtest", s)
+	daemon.Started(t, "nginxtest", s, err)
 	return s
 }
 
@@ -149,8 +136,7 @@ func StartProcess(opts Options) (*Server, func() error, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	stop := daemon.Stopper(s)
-	return s, stop, nil
+	return s, daemon.Stopper(s), nil
 }
 
 // BodyBytesSent returns the bytes-sent totals from the access log so far: the
@@ -166,7 +152,7 @@ func (s *Server) BodyBytesSent() (total int64, requests int, err error) {
 	if err := s.barrier(); err != nil {
 		return 0, 0, err
 	}
-	f, err := os.Open(filepath.Join(s.dir, "access.log"))
+	f, err := os.Open(filepath.Join(s.Dir(), accessLog))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -196,7 +182,7 @@ func (s *Server) BodyBytesSent() (total int64, requests int, err error) {
 func (s *Server) barrier() error {
 	c := &http.Client{
 		Transport: &http.Transport{DisableKeepAlives: true},
-		Timeout:   readyTimeout,
+		Timeout:   stopGrace,
 	}
 	resp, err := c.Get(s.URL + barrierPath)
 	if err != nil {
@@ -215,148 +201,81 @@ func start(opts Options) (*Server, error) {
 	if bin == "" {
 		return nil, fmt.Errorf("nginxtest: %w", ErrNotInstalled)
 	}
-	if opts.Root == "" {
-		return nil, errors.New("nginxtest: Options.Root is required")
-	}
-	root, err := filepath.Abs(opts.Root)
+	root, err := daemon.Root("nginxtest", opts.Root)
 	if err != nil {
-		return nil, fmt.Errorf("nginxtest: %w", err)
-	}
-	if fi, err := os.Stat(root); err != nil {
-		return nil, fmt.Errorf("nginxtest: %w", err)
-	} else if !fi.IsDir() {
-		return nil, fmt.Errorf("nginxtest: Options.Root %s is not a directory", root)
+		return nil, err
 	}
 	opts.Root = root
 	if err := validate(opts); err != nil {
 		return nil, err
 	}
-
-	dir, err := os.MkdirTemp("", "nginxtest-")
+	s := new(Server)
+	tlsPort := 0
+	s.Server, err = daemon.Start(daemon.Spec{
+		Harness: "nginxtest",
+		Program: "nginx",
+		Prepare: func(dir string) error {
+			if err := checkPath(dir); err != nil {
+				return err
+			}
+			if opts.TLS {
+				return writeCertificate(dir)
+			}
+			return nil
+		},
+		Command: func(dir string, port int) (*exec.Cmd, error) {
+			// A stale pid file must not pass for readiness.
+			for _, name := range []string{pidName, accessLog} {
+				os.Remove(filepath.Join(dir, name))
+			}
+			if opts.TLS {
+				var err error
+				if tlsPort, err = daemon.FreePort(); err != nil {
+					return nil, fmt.Errorf("picking a port: %w", err)
+				}
+			}
+			conf := filepath.Join(dir, confName)
+			if err := os.WriteFile(conf, []byte(config(dir, port, tlsPort, opts)), 0o600); err != nil {
+				return nil, err
+			}
+			return exec.Command(bin, "-p", dir+"/", "-c", conf), nil
+		},
+		// nginx prints to stderr before it has opened error_log (and for
+		// config errors).
+		Output:     "stderr.log",
+		Logs:       []string{"error.log"},
+		Ready:      ready,
+		BindFailed: "Address already in use",
+		StopSignal: syscall.SIGQUIT,
+		StopGrace:  stopGrace,
+		CleanExit:  true,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("nginxtest: %w", err)
-	}
-	if err := checkPath(dir); err != nil {
-		os.RemoveAll(dir)
 		return nil, err
 	}
-
-	for attempt := 1; ; attempt++ {
-		s, err := startOnce(bin, dir, opts)
-		if err == nil {
-			return s, nil
-		}
-		if !errors.Is(err, errBind) || attempt == bindAttempts {
-			os.RemoveAll(dir)
-			if errors.Is(err, errBind) {
-				err = fmt.Errorf("%w (gave up after %d ports)", err, bindAttempts)
-			}
-			return nil, err
-		}
-	}
-}
-
-// errBind marks a start attempt that lost the race for its port.
-var errBind = errors.New("port already in use")
-
-func startOnce(bin, dir string, opts Options) (*Server, error) {
-	port, err := daemon.FreePort()
-	if err != nil {
-		return nil, fmt.Errorf("nginxtest: picking a port: %w", err)
-	}
-	// Start each attempt with clean logs so errors are attributable and a
-	// stale pid file cannot be mistaken for readiness.
-	for _, name := range []string{"nginx.pid", "error.log", "access.log", "stderr.log"} {
-		os.Remove(filepath.Join(dir, name))
-	}
-	tlsPort := 0
-	if opts.TLS {
-		if tlsPort, err = daemon.FreePort(); err != nil {
-			return nil, fmt.Errorf("nginxtest: picking a port: %w", err)
-		}
-		if err := writeCertificate(dir); err != nil {
-			return nil, fmt.Errorf("nginxtest: %w", err)
-		}
-	}
-	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(config(dir, port, tlsPort, opts)), 0o600); err != nil {
-		return nil, fmt.Errorf("nginxtest: %w", err)
-	}
-	// nginx prints to stderr before it has opened error_log (and for config
-	// errors); a file avoids copy goroutines and survives for diagnostics.
-	out, err := os.Create(filepath.Join(dir, "stderr.log"))
-	if err != nil {
-		return nil, fmt.Errorf("nginxtest: %w", err)
-	}
-	defer out.Close() // the child holds its own copy
-
-	cmd := exec.Command(bin, "-p", dir+"/", "-c", conf)
-	cmd.Dir = dir
-	cmd.Stdout = out
-	cmd.Stderr = out
-	proc, err := daemon.Launch(cmd)
-	if err != nil {
-		return nil, fmt.Errorf("nginxtest: starting %s: %w", bin, err)
-	}
-	s := &Server{
-		URL:  "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
-		dir:  dir,
-		proc: proc,
-	}
+	s.URL = "http://" + s.Addr()
 	if opts.TLS {
 		s.TLSURL = "https://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(tlsPort))
-		s.CAFile = filepath.Join(dir, certFile)
-	}
-
-	if err := s.waitReady(port); err != nil {
-		s.stop()
-		logs := s.logs()
-		if strings.Contains(logs, "Address already in use") {
-			return nil, fmt.Errorf("nginxtest: port %d: %w", port, errBind)
-		}
-		return nil, fmt.Errorf("nginxtest: %v\nnginx logs:\n%s", err, logs)
+		s.CAFile = filepath.Join(s.Dir(), certFile)
 	}
 	return s, nil
 }
 
-// waitReady polls until nginx accepts connections on port. A TCP connect
-// alone is not proof: if another process grabbed the port, the connect
-// succeeds while nginx is failing to bind. nginx writes its pid file only
-// after binding its listeners, so require our pid there first.
-func (s *Server) waitReady(port int) error {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	pidFile := filepath.Join(s.dir, "nginx.pid")
-	want := strconv.Itoa(s.proc.Cmd.Process.Pid)
-	deadline := time.Now().Add(readyTimeout)
-	for {
-		select {
-		case <-s.proc.Exited():
-			return fmt.Errorf("nginx exited during startup: %v", s.proc.Err())
-		default:
-		}
-		if b, err := os.ReadFile(pidFile); err == nil && strings.TrimSpace(string(b)) == want {
-			c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond)
-			if err == nil {
-				c.Close()
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("nginx not listening on %s after %v", addr, readyTimeout)
-		}
-		time.Sleep(readyPoll)
+// ready reports whether nginx accepts connections. A TCP connect alone is
+// not proof: if another process grabbed the port, the connect succeeds
+// while nginx is failing to bind. nginx writes its pid file only after
+// binding its listeners, so require our pid there first.
+func ready(s *daemon.Server) bool {
+	b, err := os.ReadFile(filepath.Join(s.Dir(), pidName))
+	if err != nil || strings.TrimSpace(string(b)) != strconv.Itoa(s.Pid()) {
+		return false
 	}
-}
-
-// stop asks nginx to quit, escalating to SIGKILL, and waits for it. It
-// reports an early exit or a needed SIGKILL as an error.
-func (s *Server) stop() error {
-	return s.proc.Stop("nginx", syscall.SIGQUIT, stopGrace, true)
-}
-
-// logs returns nginx's stderr and error log for diagnostics.
-func (s *Server) logs() string {
-	return daemon.ReadLogs(s.dir, 0, "stderr.log", "error.log")
+	c, err := net.DialTimeout("tcp", s.Addr(), 100*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
 }
 
 func validate(opts Options) error {
@@ -366,12 +285,9 @@ func validate(opts Options) error {
 	if opts.RatePerConn < 0 {
 		return fmt.Errorf("nginxtest: negative RatePerConn %d", opts.RatePerConn)
 	}
-	if len(opts.MixedRates) > 10 {
-		return fmt.Errorf("nginxtest: at most 10 MixedRates supported, got %d", len(opts.MixedRates))
-	}
-	for _, r := range opts.MixedRates {
-		if r < 0 {
-			return fmt.Errorf("nginxtest: negative rate %d in MixedRates", r)
+	for _, l := range opts.Locations {
+		if !strings.HasPrefix(l.Prefix, "/") || strings.ContainsAny(l.Prefix, " \t{};\"'") {
+			return fmt.Errorf("nginxtest: unusable location prefix %q", l.Prefix)
 		}
 	}
 	return nil
@@ -412,7 +328,7 @@ func config(dir string, port, tlsPort int, opts Options) string {
 		p("user root;")
 	}
 	p("worker_processes 1;")
-	p("pid %s;", in("nginx.pid"))
+	p("pid %s;", in(pidName))
 	p("lock_file %s;", in("nginx.lock"))
 	p("error_log %s warn;", in("error.log"))
 	p("events { worker_connections 1024; }")
@@ -424,25 +340,14 @@ func config(dir string, port, tlsPort int, opts Options) string {
 	p("  etag on;")
 	// No buffer= on access_log: lines must be written at request end.
 	p(`  log_format nginxtest '$connection $status $body_bytes_sent "$http_range" "$http_if_range"';`)
-	p("  access_log %s nginxtest;", in("access.log"))
+	p("  access_log %s nginxtest;", in(accessLog))
 	p("  client_body_temp_path %s;", in("client_body_temp"))
 	p("  proxy_temp_path %s;", in("proxy_temp"))
 	p("  fastcgi_temp_path %s;", in("fastcgi_temp"))
 	p("  uwsgi_temp_path %s;", in("uwsgi_temp"))
 	p("  scgi_temp_path %s;", in("scgi_temp"))
-	if n := len(opts.MixedRates); n > 0 {
-		p("  map $connection $nginxtest_mixed_rate {")
-		for i, rate := range opts.MixedRates {
-			var digits []byte
-			for d := i; d < 10; d += n {
-				digits = append(digits, byte('0'+d))
-			}
-			p("    ~[%s]$ %d;", digits, rate)
-		}
-		// Unreachable ($connection always ends in a digit); map needs a
-		// value for anything else anyway.
-		p("    default %d;", opts.MixedRates[0])
-		p("  }")
+	for _, d := range opts.HTTP {
+		p("  %s", d)
 	}
 	p("  server {")
 	p("    listen 127.0.0.1:%d;", port)
@@ -472,24 +377,18 @@ func locations(p func(string, ...any), root, alias string, opts Options) {
 	if opts.RatePerConn > 0 {
 		p("      limit_rate %d;", opts.RatePerConn)
 		p("      limit_rate_after 0;")
-		p("      sendfile_max_chunk %d;", smoothChunk(opts.RatePerConn))
+		p("      sendfile_max_chunk %d;", SmoothChunk(opts.RatePerConn))
 	}
 	p("    }")
-	p("    location /noranges/ {")
-	p("      alias %s;", alias)
-	p("      max_ranges 0;")
-	p("    }")
-	p("    location /encoded/ {")
-	p("      alias %s;", alias)
-	p("      add_header Content-Encoding gzip;")
-	p("    }")
-	if len(opts.MixedRates) > 0 {
-		p("    location /mixed/ {")
+	builtin := []Location{
+		{"/noranges/", []string{"max_ranges 0;"}},
+		{"/encoded/", []string{"add_header Content-Encoding gzip;"}},
+	}
+	for _, l := range append(builtin, opts.Locations...) {
+		p("    location %s {", l.Prefix)
 		p("      alias %s;", alias)
-		p("      limit_rate $nginxtest_mixed_rate;")
-		p("      limit_rate_after 0;")
-		if chunk := smoothChunk(opts.MixedRates...); chunk > 0 {
-			p("      sendfile_max_chunk %d;", chunk)
+		for _, d := range l.Directives {
+			p("      %s", d)
 		}
 		p("    }")
 	}
@@ -499,7 +398,7 @@ func locations(p func(string, ...any), root, alias string, opts Options) {
 	p("    }")
 }
 
-// smoothChunk returns a sendfile_max_chunk for a location whose connections
+// SmoothChunk returns a sendfile_max_chunk for a location whose connections
 // are capped at the given rates, or 0 to keep nginx's default.
 //
 // nginx's limit_rate allows rate*(whole seconds elapsed+1) bytes, capped per
@@ -511,7 +410,7 @@ func locations(p func(string, ...any), root, alias string, opts Options) {
 // so slower connections then pause longer (bursts of up to max/64 bytes).
 // An uncapped connection (rate 0) would be held to about one chunk per
 // millisecond, so any 0 rate disables the smoothing.
-func smoothChunk(rates ...int64) int64 {
+func SmoothChunk(rates ...int64) int64 {
 	var lo, hi int64
 	for _, r := range rates {
 		if r <= 0 {
@@ -528,8 +427,3 @@ func smoothChunk(rates ...int64) int64 {
 	// 1 KiB floor: absurdly small sends for very low rates buy nothing.
 	return max(lo/16, hi/64, 1024)
 }
-
-// Stop, Logs and Dir make a Server a daemon.Child.
-func (s *Server) Stop() error  { return s.stop() }
-func (s *Server) Logs() string { return s.logs() }
-func (s *Server) Dir() string  { return s.dir }

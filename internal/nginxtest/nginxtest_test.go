@@ -126,36 +126,6 @@ func TestRatePerConn(t *testing.T) {
 	checkBytesSent(t, s, size, 1)
 }
 
-func TestMixedRates(t *testing.T) {
-	t.Parallel()
-	root := t.TempDir()
-	const size = 256 << 10
-	writeRandom(t, root, "blob", size)
-	// Connection 1 is Start's readiness probe, so the two fetches below are
-	// connections 2 (even: slow) and 3 (odd: fast).
-	s := Start(t, Options{Root: root, MixedRates: []int64{256 << 10, 4 << 20}})
-
-	var took [2]time.Duration
-	for i := range took {
-		start := time.Now()
-		resp, body := get(t, s.URL+"/mixed/blob", "")
-		took[i] = time.Since(start)
-		if resp.StatusCode != http.StatusOK || len(body) != size {
-			t.Fatalf("GET /mixed/blob: %s, %d bytes", resp.Status, len(body))
-		}
-	}
-	// 256 KiB at 256 KiB/s is ~1 s, less the first chunk (64 KiB here);
-	// at 4 MiB/s it is ~50 ms.
-	if took[0] < 500*time.Millisecond || took[1] > took[0]/2 {
-		t.Errorf("mixed-rate GETs took %v and %v, want first >= 500ms and second much faster", took[0], took[1])
-	}
-	// Location / is unaffected by MixedRates.
-	if resp, _ := get(t, s.URL+"/blob", ""); resp.StatusCode != http.StatusOK {
-		t.Errorf("GET /blob: %s", resp.Status)
-	}
-	checkBytesSent(t, s, 3*size, 3)
-}
-
 func TestStartProcess(t *testing.T) {
 	t.Parallel()
 	if Binary() == "" {
@@ -170,17 +140,14 @@ func TestStartProcess(t *testing.T) {
 	if resp, body := get(t, s.URL+"/blob", ""); resp.StatusCode != http.StatusOK || len(body) != 100 {
 		t.Errorf("GET /blob: %s, %d bytes", resp.Status, len(body))
 	}
-	if resp, _ := get(t, s.URL+"/mixed/blob", ""); resp.StatusCode != http.StatusNotFound {
-		t.Errorf("GET /mixed/blob without MixedRates: %s, want 404", resp.Status)
-	}
 	if err := stop(); err != nil {
 		t.Errorf("stop: %v", err)
 	}
 	if err := stop(); err != nil {
 		t.Errorf("second stop: %v", err)
 	}
-	if _, err := os.Stat(s.dir); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("temp dir %s not removed: %v", s.dir, err)
+	if _, err := os.Stat(s.Dir()); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("temp dir %s not removed: %v", s.Dir(), err)
 	}
 	if _, err := http.Get(s.URL + "/blob"); err == nil {
 		t.Errorf("nginx still answering after stop")
@@ -193,7 +160,8 @@ func TestStartProcessErrors(t *testing.T) {
 		{},
 		{Root: filepath.Join(t.TempDir(), "missing")},
 		{Root: t.TempDir(), RatePerConn: -1},
-		{Root: t.TempDir(), MixedRates: make([]int64, 11)},
+		{Root: t.TempDir(), Locations: []Location{{Prefix: "mixed"}}},
+		{Root: t.TempDir(), Locations: []Location{{Prefix: "/a b/"}}},
 	} {
 		if _, _, err := StartProcess(opts); err == nil {
 			t.Errorf("StartProcess(%+v): no error", opts)
@@ -201,25 +169,15 @@ func TestStartProcessErrors(t *testing.T) {
 	}
 }
 
-// TestMixedRatesMap checks the generated map without running nginx.
-func TestMixedRatesMap(t *testing.T) {
-	for _, tc := range []struct {
-		rates []int64
-		want  []string
-	}{
-		{[]int64{7}, []string{"~[0123456789]$ 7;"}},
-		{[]int64{1, 2}, []string{"~[02468]$ 1;", "~[13579]$ 2;"}},
-		{[]int64{1, 2, 3}, []string{"~[0369]$ 1;", "~[147]$ 2;", "~[258]$ 3;"}},
-	} {
-		conf := config("/tmp/x", 8080, 0, Options{Root: "/srv", MixedRates: tc.rates})
-		for _, w := range tc.want {
-			if !strings.Contains(conf, w) {
-				t.Errorf("rates %v: config lacks %q:\n%s", tc.rates, w, conf)
-			}
+// TestLocations checks the config of Options.Locations and HTTP without
+// running nginx.
+func TestLocations(t *testing.T) {
+	conf := config("/tmp/x", 8080, 0, Options{Root: "/srv", HTTP: []string{"map $connection $r { default 7; }"},
+		Locations: []Location{{Prefix: "/slow/", Directives: []string{"limit_rate $r;"}}}})
+	for _, w := range []string{"  map $connection $r { default 7; }\n", "    location /slow/ {\n      alias \"/srv/\";\n      limit_rate $r;\n    }\n"} {
+		if !strings.Contains(conf, w) {
+			t.Errorf("config lacks %q:\n%s", w, conf)
 		}
-	}
-	if conf := config("/tmp/x", 8080, 0, Options{Root: "/srv"}); strings.Contains(conf, "/mixed/") {
-		t.Errorf("config without MixedRates has /mixed/:\n%s", conf)
 	}
 }
 
@@ -235,8 +193,8 @@ func TestSmoothChunk(t *testing.T) {
 		{[]int64{1 << 20, 0}, 0},
 		{nil, 0},
 	} {
-		if got := smoothChunk(tc.rates...); got != tc.want {
-			t.Errorf("smoothChunk(%v) = %d, want %d", tc.rates, got, tc.want)
+		if got := SmoothChunk(tc.rates...); got != tc.want {
+			t.Errorf("SmoothChunk(%v) = %d, want %d", tc.rates, got, tc.want)
 		}
 	}
 }

@@ -85,7 +85,7 @@ func (s *Server) TLSRequests() ([]TLSRequest, error) {
 	if err := s.barrier(); err != nil {
 		return nil, err
 	}
-	f, err := os.Open(filepath.Join(s.dir, tlsLog))
+	f, err := os.Open(filepath.Join(s.Dir(), tlsLog))
 	if err != nil {
 		return nil, err
 	}
