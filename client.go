@@ -153,9 +153,13 @@ func ownClient(req Request) (*Client, Request, error) {
 	if req.HTTPClient != nil && !req.Transport.isZero() {
 		return nil, req, errConflictingClient
 	}
+	most := req.Connections
+	if most == AutoConnections {
+		most = req.AutoMax // zero: DefaultAutoMax, within the default budget
+	}
 	c := NewClient(ClientOptions{
 		Transport:             req.Transport,
-		MaxConnectionsPerHost: max(DefaultMaxConnectionsPerHost, req.Connections),
+		MaxConnectionsPerHost: max(DefaultMaxConnectionsPerHost, most),
 	})
 	req.Transport = TransportOptions{}
 	return c, req, nil

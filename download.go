@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -40,8 +41,18 @@ type Result struct {
 	// on one connection counts one). For FTP it is the number of workers.
 	Connections int
 	// Parallel is the number of connections allowed at once at the end:
-	// the Request's, or fewer when the server said it was overloaded.
+	// the Request's, or fewer when the server said it was overloaded, or
+	// the one AutoConnections settled at.
 	Parallel int
+	// ParallelReason tells why Parallel is what it is: "fixed" (the
+	// Request's count), "overloaded" (the server said so), and with
+	// AutoConnections "gain" (one more step raised the rate by less than
+	// 10%), "max" (AutoMax reached) or "finished" (the download ended
+	// before the search).
+	ParallelReason string
+	// ParallelSteps are the changes of Parallel over the download, the
+	// first at the start, with AutoConnections; nil otherwise.
+	ParallelSteps []ParallelStep
 	// Reconnects counts connections replaced because they ran far below
 	// the others; Retries the retries after failed attempts.
 	Reconnects, Retries int
@@ -52,6 +63,16 @@ type Result struct {
 	// version (same length and Last-Modified, or the Request's Checksum)
 	// and nothing was fetched.
 	AlreadyComplete bool
+}
+
+// ParallelStep is one change of the number of connections.
+type ParallelStep struct {
+	// At is the time since the download began.
+	At time.Duration
+	// Connections is the new count; Rate the aggregate bytes per second
+	// measured at the count before (0 when not measured).
+	Connections int
+	Rate        float64
 }
 
 // Source is one address of the file and what it served.
@@ -69,7 +90,10 @@ const maxFreshStarts = 1
 
 type downloader struct {
 	req     Request
-	conns   int
+	conns   int  // the count, or where AutoConnections starts
+	auto    bool // AutoConnections
+	autoMax int
+	capped  bool // conns is where the server said it was overloaded, lately
 	client  *siteinfo.Client
 	bootID  string
 	sources []*source // of the current ranged attempt
@@ -94,14 +118,31 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 			return nil, fmt.Errorf("%w: mirror: %w", ErrUsage, err)
 		}
 	}
-	if req.Connections < 1 || req.Connections > MaxConnections {
-		return nil, fmt.Errorf("%w: connections must be between 1 and %d, not %d", ErrUsage, MaxConnections, req.Connections)
+	auto := req.Connections == AutoConnections
+	autoMax := req.AutoMax
+	if autoMax == 0 {
+		autoMax = DefaultAutoMax
+	}
+	if autoMax < 1 || autoMax > MaxConnections {
+		return nil, fmt.Errorf("%w: the most connections must be between 1 and %d, not %d", ErrUsage, MaxConnections, autoMax)
 	}
 	if req.Continue && (req.Restart || req.Overwrite) {
 		return nil, fmt.Errorf("%w: -c (Continue) takes over a partial file; it cannot be combined with --restart or --overwrite", ErrUsage)
 	}
 	if err := siteinfo.CheckURL(req.URL); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	capped := false
+	if auto {
+		req.Connections = AutoStart
+		if hc, ok := rememberedHost(req.CacheDir, req.URL); ok {
+			req.Connections = hc.Connections
+			capped = hc.Capped && time.Since(hc.Updated) < cappedFor
+		}
+		req.Connections = min(req.Connections, autoMax)
+	}
+	if req.Connections < 1 || req.Connections > MaxConnections {
+		return nil, fmt.Errorf("%w: connections must be between 1 and %d, not %d", ErrUsage, MaxConnections, req.Connections)
 	}
 	if req.CheckpointInterval <= 0 {
 		req.CheckpointInterval = 100 * time.Millisecond
@@ -137,8 +178,11 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 		limiter = newLimiter(req.LimitRate)
 	}
 	return &downloader{
-		req:   req,
-		conns: req.Connections,
+		req:     req,
+		conns:   req.Connections,
+		auto:    auto,
+		autoMax: autoMax,
+		capped:  capped,
 		client: &siteinfo.Client{
 			HTTP: httpClient, Header: header, User: req.User, Password: req.Password, Credentials: req.Credentials,
 			LocationTrusted: req.LocationTrusted, AllowInsecureRedirect: req.AllowInsecureRedirect,
@@ -196,7 +240,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		if adopted.complete {
 			// The probe and the check of the end were all there was to
 			// fetch, from URL.
-			res := Result{Path: p.out, Size: adopted.size, Resumed: adopted.size, Fetched: adopted.checked, Connections: 1, Parallel: 1, Elapsed: time.Since(began)}
+			res := Result{Path: p.out, Size: adopted.size, Resumed: adopted.size, Fetched: adopted.checked, Connections: 1, Parallel: 1, ParallelReason: string(segment.ReasonFixed), Elapsed: time.Since(began)}
 			if n := tcp.count(); n > 0 {
 				res.Connections = n
 			}
@@ -245,6 +289,8 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	var lowered sync.Once
 	var connections atomic.Int64 // lowered when the server is overloaded
 	connections.Store(int64(d.conns))
+	var parallel parallelLog
+	parallel.reason = string(segment.ReasonFixed)
 	fetcher := &segment.Fetcher{
 		Limit:        d.limiter,
 		Gate:         d.gate,
@@ -260,6 +306,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 				d.notify("the server is overloaded (%v); using fewer connections", cause)
 			})
 			connections.Store(int64(allowed))
+			parallel.overloaded()
 		},
 		OnReconnect: func(*segment.Segment, float64, float64) {
 			reconnects.Add(1)
@@ -272,6 +319,16 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 				d.notify("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
 			}
 		},
+	}
+	if d.auto {
+		most := d.autoMax
+		if info.Length >= 0 {
+			most = min(most, d.splitsOf(info.Length)) // no more connections than MinSplit segments
+		}
+		fetcher.Auto = &segment.Auto{Max: most, Capped: d.capped, OnChange: func(n int, why segment.Reason, rate float64) {
+			connections.Store(int64(n))
+			parallel.change(time.Since(began), n, why, rate)
+		}}
 	}
 	res = Result{Path: p.out, Connections: d.conns, Parallel: d.conns}
 	if info.Ranges && info.Length >= 0 {
@@ -354,6 +411,13 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	res.Reconnects = int(reconnects.Load())
 	res.Retries = int(retries.Load())
 	res.Parallel = int(connections.Load())
+	res.ParallelReason, res.ParallelSteps = parallel.result()
+	if d.auto && res.ParallelReason != string(segment.ReasonFinished) {
+		hc := hostCount{Connections: res.Parallel, Source: "auto", Capped: res.ParallelReason == string(segment.ReasonOverloaded)}
+		if err := remember(d.req.CacheDir, d.req.URL, hc); err != nil {
+			d.notify("cannot remember the number of connections for this host: %v", err)
+		}
+	}
 	res.Connections = res.Parallel
 	if n := tcp.count(); n > 0 {
 		res.Connections = n
@@ -562,4 +626,33 @@ func finish(part *fileaccess.File, p paths, overwrite bool) error {
 		return err
 	}
 	return state.SyncDir(filepath.Dir(p.out))
+}
+
+// parallelLog records how the number of connections changed and why it
+// is what it is at the end.
+type parallelLog struct {
+	mu     sync.Mutex
+	reason string
+	steps  []ParallelStep
+}
+
+func (l *parallelLog) change(at time.Duration, n int, why segment.Reason, rate float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reason = string(why)
+	if k := len(l.steps); k == 0 || l.steps[k-1].Connections != n {
+		l.steps = append(l.steps, ParallelStep{At: at, Connections: n, Rate: rate})
+	}
+}
+
+func (l *parallelLog) overloaded() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.reason = string(segment.ReasonOverloaded)
+}
+
+func (l *parallelLog) result() (string, []ParallelStep) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reason, slices.Clone(l.steps)
 }

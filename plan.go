@@ -203,7 +203,13 @@ func movedProof(saved state.State, now siteinfo.Info, checksum bool) string {
 // minimum-size segment (MinSplit), at least one, at most Connections. A
 // smaller piece would cost a request, a round trip, for too little.
 func (d *downloader) connectionsFor(n int64) int {
-	return int(min(max(n/d.minSplit(), 1), int64(d.conns)))
+	return min(d.splitsOf(n), d.conns)
+}
+
+// splitsOf is the number of minimum-size segments (MinSplit) in n bytes,
+// at least one.
+func (d *downloader) splitsOf(n int64) int {
+	return int(min(max(n/d.minSplit(), 1), MaxConnections))
 }
 
 // minSplit is Request.MinSplit with its default.

@@ -25,8 +25,18 @@ type Request struct {
 	// current directory.
 	Dir string
 	// Connections is the number of parallel connections, 1 to
-	// MaxConnections. Zero means DefaultConnections.
+	// MaxConnections. Zero means DefaultConnections. AutoConnections
+	// finds the number by measurement: it starts at the count remembered
+	// for the host (else AutoStart), adds connections while each step
+	// raises the rate by 10%, gives back the step that does not, and
+	// remembers the count that worked in CacheDir.
 	Connections int
+	// AutoMax is the most connections AutoConnections may use; zero
+	// means 16.
+	AutoMax int
+	// CacheDir is where AutoConnections remembers a count per host;
+	// empty means DefaultCacheDir.
+	CacheDir string
 	// Restart discards a partial download instead of resuming it.
 	Restart bool
 	// Overwrite replaces an existing complete file at Output.
@@ -128,6 +138,18 @@ type Request struct {
 // DefaultConnections is the number of connections when a Request does not
 // say.
 const DefaultConnections = 8
+
+// AutoConnections as Request.Connections finds the number of connections
+// by measurement (-n auto).
+const AutoConnections = -1
+
+// AutoStart is where AutoConnections starts for a host it has no count
+// for.
+const AutoStart = 4
+
+// DefaultAutoMax is the most connections AutoConnections uses when
+// Request.AutoMax does not say.
+const DefaultAutoMax = 16
 
 // MaxConnections is the most connections a Request may ask for; beyond it
 // a server sees a flood rather than a download.

@@ -133,6 +133,10 @@ type Fetcher struct {
 	// slow-connection monitor sees a request that has not been sent.
 	Gate func(ctx context.Context, r Range) (release func(), err error)
 
+	// Auto, when set, makes Run search for its number of connections
+	// rather than keep the one it is given (-n auto).
+	Auto *Auto
+
 	// OnLower, when set, is told when Run lowers its number of
 	// connections because the server said it is overloaded.
 	OnLower func(allowed int, cause error)
@@ -217,11 +221,14 @@ func (f *Fetcher) Fetch(ctx context.Context, s *Segment) error {
 
 // fetch is Fetch for a worker of Run (w may be nil): transient errors are
 // reported to the worker's pool, and the fetch stops with errRetired when
-// the pool was lowered below the worker.
+// the pool was lowered below the worker (its connection is cut then).
 func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 	maxTries := f.maxTries()
 	failures := 0
 	for !s.Done() {
+		if w != nil && w.retired() {
+			return errRetired
+		}
 		before := s.Next()
 		err := f.attempt(ctx, s, w)
 		if err == nil {
@@ -229,6 +236,9 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
+		}
+		if errors.Is(err, errRetired) {
+			return err // the pool gave this connection back
 		}
 		if IsPermanent(err) {
 			return err
@@ -242,7 +252,7 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 			continue
 		}
 		if w != nil {
-			w.pool.note(err)
+			w.pool.note(err, w)
 			if w.retired() {
 				return errRetired
 			}
@@ -336,10 +346,13 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 		if r.End = s.End(); r.Len() <= 0 {
 			return nil
 		}
+		if w != nil && w.retired() {
+			return errRetired // given back while it waited
+		}
 	}
 	attemptCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	s.beginAttempt(cancel)
+	s.beginAttempt(cancel, r.End)
 	defer s.endAttempt()
 	// The segment's arrival counter is cumulative; the watchdog looks at
 	// its growth, which is this attempt's.
@@ -349,7 +362,7 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	// "context canceled" it causes.
 	defer func() {
 		cause := context.Cause(attemptCtx)
-		if err != nil && ctx.Err() == nil && (errors.Is(cause, ErrStalled) || isReconnect(cause)) {
+		if err != nil && ctx.Err() == nil && (errors.Is(cause, ErrStalled) || isReconnect(cause) || errors.Is(cause, errRetired)) {
 			err = cause
 		}
 	}()

@@ -3,6 +3,7 @@ package segment
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -24,20 +25,47 @@ import (
 //
 // When the server says it is overloaded (429, 503) or keeps resetting
 // connections, Run lowers the number of workers by one per such answer,
-// down to one, rather than hammer it: a worker beyond the new count
-// hands its segment back and stops.
+// down to one, rather than hammer it: the worker beyond the new count
+// hands its segment back and stops at once.
+//
+// With f.Auto set, conns is where the count starts, and Run searches for
+// it (see Auto); a connection given back hands its segment back at once.
 func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	conns = max(conns, 1)
+	workers := conns
+	if f.Auto != nil {
+		workers = f.Auto.max()
+		conns = min(conns, workers)
+	}
 	p := &pool{onLower: f.OnLower, table: table}
 	p.allowed.Store(int64(conns))
+	p.ceiling.Store(int64(workers))
 	ms := newMirrorSet(f.Mirrors, f.OnMirrorDropped)
 	reports := &silence{}
 	g, gctx := errgroup.WithContext(ctx)
-	for i := range conns {
-		w := &worker{pool: p, index: i, mirrors: ms, mirror: ms.pick(i), silence: reports}
+	p.workers = make([]*worker, workers)
+	for i := range workers {
+		p.workers[i] = &worker{pool: p, mirrors: ms, mirror: ms.pick(i), silence: reports}
+		p.workers[i].index.Store(int64(i))
+	}
+	for _, w := range slices.Clone(p.workers) { // p.workers is reordered under p.mu
 		g.Go(func() error {
-			for gctx.Err() == nil && !w.retired() {
+			for gctx.Err() == nil && !w.gone() {
 				changed := table.Changed()
+				if w.retired() {
+					// Above the count for now: wait until it rises or
+					// the download ends.
+					wake := p.changed()
+					if table.Remaining() == 0 {
+						return nil
+					}
+					select {
+					case <-changed:
+					case <-wake:
+					case <-gctx.Done():
+					}
+					continue
+				}
 				e := table.Take()
 				if e == nil {
 					if table.Remaining() == 0 {
@@ -58,11 +86,14 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 					}
 					continue
 				}
+				w.entry.Store(e)
 				err := f.fetch(gctx, e.Segment, w)
-				table.Release(e)
+				w.entry.Store(nil)
 				if errors.Is(err, errRetired) {
-					return nil
+					table.GiveBack(e)
+					continue
 				}
+				table.Release(e)
 				if err != nil && gctx.Err() == nil && w.mirror != nil {
 					// Give up this mirror and go on with another, if any.
 					if w.mirror = ms.drop(w.mirror, err); w.mirror != nil {
@@ -95,7 +126,7 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	monitorDone := make(chan struct{})
 	go func() {
 		defer close(monitorDone)
-		newMonitor(table, f, p, conns, reports).run(stop)
+		newMonitor(table, f, p, workers, reports).run(stop)
 	}()
 	err := g.Wait()
 	close(stop)
@@ -125,6 +156,7 @@ type monitor struct {
 	reconnect     bool
 	reconnectsMax int
 
+	auto       *autoDriver       // nil for a fixed count
 	samples    map[int][]sample  // per entry ID, oldest first, one attempt
 	lastCut    map[int]time.Time // per entry ID: last reconnect
 	reconnects int
@@ -155,6 +187,9 @@ func newMonitor(table *Table, f *Fetcher, p *pool, conns int, reports *silence) 
 	if m.reconnectsMax <= 0 {
 		m.reconnectsMax = 4 * conns
 	}
+	if f.Auto != nil {
+		m.auto = newAutoDriver(f.Auto, p, time.Now())
+	}
 	return m
 }
 
@@ -164,6 +199,9 @@ func (m *monitor) run(stop <-chan struct{}) {
 	for {
 		select {
 		case <-stop:
+			if m.auto != nil {
+				m.auto.finish()
+			}
 			return
 		case now := <-tick.C:
 			m.sample(now)
@@ -178,6 +216,9 @@ func (m *monitor) sample(now time.Time) {
 	var progress time.Time // when bytes last arrived anywhere; zero: never
 	if since, ok := m.pool.observe(now); ok {
 		progress = now.Add(-since)
+	}
+	if m.auto != nil {
+		m.auto.sample(now, m.table.received())
 	}
 	busy := m.table.busyEntries()
 	m.cutSilent(now, progress, busy)
@@ -246,14 +287,19 @@ func (m *monitor) sample(now time.Time) {
 // pool is how many of a Run's workers may go on, and when the download
 // last made progress.
 type pool struct {
+	// allowed is how many workers may fetch now; ceiling how many may
+	// ever again (a worker at or above it ends). Both change under mu.
 	allowed atomic.Int64
+	ceiling atomic.Int64
 	resets  atomic.Int64
 	onLower func(allowed int, cause error)
 	table   *Table
+	workers []*worker // by index; set before they start
 
 	mu           sync.Mutex
-	received     int64     // the table's arrivals at the last observation
-	lastProgress time.Time // when they last grew; zero: never
+	received     int64         // the table's arrivals at the last observation
+	lastProgress time.Time     // when they last grew; zero: never
+	wake         chan struct{} // closed when allowed changes
 }
 
 // observe notes the time if bytes arrived since the last observation, and
@@ -271,6 +317,53 @@ func (p *pool) observe(now time.Time) (since time.Duration, ok bool) {
 	return now.Sub(p.lastProgress), true
 }
 
+// changed returns a channel closed at the next change of allowed.
+func (p *pool) changed() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.wake == nil {
+		p.wake = make(chan struct{})
+	}
+	return p.wake
+}
+
+// wakeLocked closes the channel of changed.
+func (p *pool) wakeLocked() {
+	if p.wake != nil {
+		close(p.wake)
+		p.wake = nil
+	}
+}
+
+// setAllowed lets n workers fetch (never more than the ceiling): the
+// ones above n stop, their connections cut and their segments handed
+// back, and parked ones below n go on.
+func (p *pool) setAllowed(n int) {
+	p.mu.Lock()
+	n = max(1, min(n, int(p.ceiling.Load())))
+	old := int(p.allowed.Swap(int64(n)))
+	p.wakeLocked()
+	p.mu.Unlock()
+	p.cut(n, old)
+}
+
+// cut ends the fetches of workers from to to-1, retired: their segments
+// go back to the table (or to the connection they were cut from).
+func (p *pool) cut(from, to int) {
+	from, to = max(from, 0), min(to, len(p.workers))
+	if from >= to {
+		return
+	}
+	p.mu.Lock()
+	cut := slices.Clone(p.workers[from:to])
+	p.mu.Unlock()
+	for _, w := range cut {
+		if e := w.entry.Load(); e != nil {
+			e.Reconnect(errRetired)
+		}
+	}
+}
+
 // handBack reports whether a segment that failed with err should go back
 // to the table rather than end the download: err is transient and some
 // connection got bytes within window (none at all so far: no). With the
@@ -284,12 +377,16 @@ func (p *pool) handBack(err error, window time.Duration) bool {
 }
 
 // resetsPerLowering is how many connection resets count as one "server
-// overloaded" answer.
+// overloaded" answer. (A refused connection does not count: it is how a
+// mirror that went away answers, and that mirror is dropped instead.)
 const resetsPerLowering = 3
 
-// note lowers the number of workers by one when err says the server is
-// overloaded: a 429 or 503, or every third connection reset.
-func (p *pool) note(err error) {
+// note lowers the number of workers by one, and caps it there for the
+// rest of the Run, when err, which w got, says the server is overloaded:
+// a 429 or 503, or every third connection reset. The worker
+// that goes is w, which holds no request the server counts, rather than
+// the last one, which may be fetching well: w trades places with it.
+func (p *pool) note(err error, w *worker) {
 	var o Overloaded
 	overloaded := errors.As(err, &o) && o.Overloaded()
 	if !overloaded && errors.Is(err, syscall.ECONNRESET) {
@@ -298,34 +395,47 @@ func (p *pool) note(err error) {
 	if !overloaded {
 		return
 	}
-	for {
-		n := p.allowed.Load()
-		if n <= 1 {
-			return
-		}
-		if p.allowed.CompareAndSwap(n, n-1) {
-			if p.onLower != nil {
-				p.onLower(int(n-1), err)
-			}
-			return
-		}
+	p.mu.Lock()
+	n := p.allowed.Load()
+	if n <= 1 {
+		p.mu.Unlock()
+		return
+	}
+	p.allowed.Store(n - 1)
+	p.ceiling.Store(min(p.ceiling.Load(), n-1))
+	if i := w.index.Load(); i < n-1 {
+		last := p.workers[n-1]
+		p.workers[i], p.workers[n-1] = last, w
+		last.index.Store(i)
+		w.index.Store(n - 1)
+	}
+	p.wakeLocked()
+	p.mu.Unlock()
+	if p.onLower != nil {
+		p.onLower(int(n-1), err)
 	}
 }
 
 // worker is one of a Run's connections.
 type worker struct {
-	pool    *pool
-	index   int
+	pool *pool
+	// index is the worker's place in pool.workers: it fetches while
+	// index < allowed. Changed under pool.mu.
+	index   atomic.Int64
 	mirrors *mirrorSet
-	mirror  *mirror // the worker's current source; nil without mirrors
+	mirror  *mirror               // the worker's current source; nil without mirrors
+	entry   atomic.Pointer[Entry] // the segment it fetches; nil between segments
 	silence *silence
 }
 
 // retired reports whether the pool was lowered below this worker.
-func (w *worker) retired() bool { return int64(w.index) >= w.pool.allowed.Load() }
+func (w *worker) retired() bool { return w.index.Load() >= w.pool.allowed.Load() }
+
+// gone reports whether the pool can never come back up to this worker.
+func (w *worker) gone() bool { return w.index.Load() >= w.pool.ceiling.Load() }
 
 // errRetired ends a worker's fetch when the pool was lowered below it.
-var errRetired = errors.New("worker retired: the server asked for fewer connections")
+var errRetired = errors.New("worker retired: fewer connections wanted")
 
 // mirror is one source of the file in a Run.
 type mirror struct {

@@ -126,7 +126,15 @@ func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
 		}
 		done := map[string]any{"url": url, "path": printable(res.Path), "size": res.Size, "seconds": res.Elapsed.Seconds(),
 			"fetched": res.Fetched, "resumed": res.Resumed, "connections": res.Connections, "retries": res.Retries,
-			"already_complete": res.AlreadyComplete}
+			"already_complete": res.AlreadyComplete,
+			"parallel":         res.Parallel, "parallel_reason": res.ParallelReason}
+		if res.ParallelSteps != nil {
+			steps := make([]map[string]any, len(res.ParallelSteps))
+			for i, s := range res.ParallelSteps {
+				steps[i] = map[string]any{"at_ms": s.At.Milliseconds(), "connections": s.Connections, "rate": s.Rate}
+			}
+			done["parallel_steps"] = steps
+		}
 		if sum, err := fileSHA256(res.Path); err == nil {
 			done["sha256"] = sum
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ interruption (Ctrl-C, kill, network loss, reboot) the same command resumes.
 Examples:
    netfox get https://example.com/big.iso
    netfox get -n 16 -o /tmp/big.iso https://example.com/big.iso
+   netfox get -n auto https://example.com/big.iso      # N found by measurement, remembered per host
    netfox get --restart https://example.com/big.iso     # discard the partial download
    netfox get -c https://example.com/big.iso            # continue a partial big.iso from a browser, curl or wget
    netfox get https://a.example/f.iso ftp://b.example/pub/f.iso   # two mirrors of one file
@@ -38,7 +40,8 @@ Examples:
 Several URLs are mirrors of one file: the connections are spread over them,
 more work goes to the faster ones, and a mirror that fails is dropped.`,
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "connections", Aliases: []string{"n"}, Value: netfox.DefaultConnections, Usage: "parallel connections (1-256)"},
+			&cli.StringFlag{Name: "connections", Aliases: []string{"n"}, Value: strconv.Itoa(netfox.DefaultConnections), Usage: "parallel connections (1-256), or auto: found by measurement and remembered per host"},
+			&cli.IntFlag{Name: "max-connections", Value: netfox.DefaultAutoMax, Usage: "the most connections -n auto uses (1-256)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `PATH` (default: the server's name for the file, in the current directory); - streams to stdout, in order, within 32 MiB of memory (no resume)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output; errors still go to stderr"},
 			&cli.BoolFlag{Name: "bars", Usage: "on a terminal, a progress bar per segment instead of the segment map"},
@@ -148,8 +151,12 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 	if c.Int("max-tries") < 1 {
 		return req, usageError{fmt.Errorf("--max-tries must be at least 1, not %d", c.Int("max-tries"))}
 	}
-	if c.IsSet("connections") && c.Int("connections") == 0 {
-		return req, usageError{errors.New("--connections must be between 1 and 256, not 0")}
+	connections, err := connectionsFlag(c)
+	if err != nil {
+		return req, err
+	}
+	if m := c.Int("max-connections"); m < 1 || m > netfox.MaxConnections {
+		return req, usageError{fmt.Errorf("--max-connections must be between 1 and %d, not %d", netfox.MaxConnections, m)}
 	}
 	stallSpeed, err := units.ParseSize(c.String("stall-speed"))
 	if err != nil {
@@ -188,7 +195,9 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 	}
 	user, password, _ := strings.Cut(c.String("user"), ":")
 	return netfox.Request{
-		Connections: c.Int("connections"),
+		Connections: connections,
+		AutoMax:     c.Int("max-connections"),
+		CacheDir:    os.Getenv(cacheDirEnv),
 		Restart:     c.Bool("restart"),
 		Overwrite:   c.Bool("overwrite"),
 		Continue:    c.Bool("continue"),
@@ -210,6 +219,23 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 	}, nil
 }
 
+// cacheDirEnv names the environment variable that moves the cache of
+// connection counts per host away from DefaultCacheDir.
+const cacheDirEnv = "NETFOX_CACHE_DIR"
+
+// connectionsFlag reads -n: a count, or auto.
+func connectionsFlag(c *cli.Context) (int, error) {
+	s := strings.TrimSpace(c.String("connections"))
+	if strings.EqualFold(s, "auto") {
+		return netfox.AutoConnections, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, usageError{fmt.Errorf("--connections must be between 1 and %d, not %s (or auto)", netfox.MaxConnections, s)}
+	}
+	return n, nil
+}
+
 // printSummary is the final line of a download: size, time, speed,
 // connections, retries, and the share of each mirror.
 func printSummary(res netfox.Result) {
@@ -221,6 +247,9 @@ func printSummary(res netfox.Result) {
 	extra := replaced(res.Reconnects)
 	if res.Retries > 0 {
 		extra += fmt.Sprintf(", %d retries", res.Retries)
+	}
+	if res.ParallelSteps != nil {
+		extra += fmt.Sprintf(", -n auto settled at %d (%s)", res.Parallel, res.ParallelReason)
 	}
 	speed := units.FormatSize(int64(float64(res.Fetched)/max(secs, 1e-3))) + "/s" // on the bytes fetched now
 	if res.Resumed > 0 {
