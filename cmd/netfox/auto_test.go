@@ -211,6 +211,9 @@ func TestAutoServerMaxConns(t *testing.T) {
 func TestConnectionsFlagBad(t *testing.T) {
 	for _, args := range [][]string{
 		{"get", "-n", "automatic", "http://127.0.0.1:1/f"},
+		{"get", "-n", "300", "http://127.0.0.1:1/f"},
+		{"get", "-n", "0", "http://127.0.0.1:1/f"},
+		{"get", "-n", "-1", "http://127.0.0.1:1/f"},
 		{"get", "-n", "auto", "--max-connections", "0", "http://127.0.0.1:1/f"},
 		{"get", "-n", "auto", "--max-connections", "257", "http://127.0.0.1:1/f"},
 	} {

@@ -40,7 +40,7 @@ Examples:
 Several URLs are mirrors of one file: the connections are spread over them,
 more work goes to the faster ones, and a mirror that fails is dropped.`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "connections", Aliases: []string{"n"}, Value: strconv.Itoa(netfox.DefaultConnections), Usage: "parallel connections (1-256), or auto: found by measurement and remembered per host"},
+			&cli.GenericFlag{Name: "connections", Aliases: []string{"n"}, Value: &connectionsValue{n: netfox.DefaultConnections}, Usage: "parallel connections (1-256), or auto: found by measurement and remembered per host"},
 			&cli.IntFlag{Name: "max-connections", Value: netfox.DefaultAutoMax, Usage: "the most connections -n auto uses (1-256)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `PATH` (default: the server's name for the file, in the current directory); - streams to stdout, in order, within 32 MiB of memory (no resume)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output; errors still go to stderr"},
@@ -151,9 +151,11 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 	if c.Int("max-tries") < 1 {
 		return req, usageError{fmt.Errorf("--max-tries must be at least 1, not %d", c.Int("max-tries"))}
 	}
-	connections, err := connectionsFlag(c)
-	if err != nil {
-		return req, err
+	connections := netfox.AutoConnections
+	if v := c.Generic("connections").(*connectionsValue); !v.auto {
+		if connections = v.n; connections < 1 {
+			return req, usageError{fmt.Errorf("--connections must be between 1 and %d, not %d (or auto)", netfox.MaxConnections, connections)}
+		}
 	}
 	if m := c.Int("max-connections"); m < 1 || m > netfox.MaxConnections {
 		return req, usageError{fmt.Errorf("--max-connections must be between 1 and %d, not %d", netfox.MaxConnections, m)}
@@ -223,17 +225,33 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 // connection counts per host away from DefaultCacheDir.
 const cacheDirEnv = "NETFOX_CACHE_DIR"
 
-// connectionsFlag reads -n: a count, or auto.
-func connectionsFlag(c *cli.Context) (int, error) {
-	s := strings.TrimSpace(c.String("connections"))
+// connectionsValue is -n: a count, or auto (netfox.AutoConnections). A
+// value that is neither is a flag error, reported as the others are
+// (flagError); a count out of range is the Request's error.
+type connectionsValue struct {
+	n    int
+	auto bool
+}
+
+func (v *connectionsValue) Set(s string) error {
+	s = strings.TrimSpace(s)
 	if strings.EqualFold(s, "auto") {
-		return netfox.AutoConnections, nil
+		v.auto = true
+		return nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 1 {
-		return 0, usageError{fmt.Errorf("--connections must be between 1 and %d, not %s (or auto)", netfox.MaxConnections, s)}
+	if err != nil {
+		return fmt.Errorf("a count from 1 to %d, or auto", netfox.MaxConnections)
 	}
-	return n, nil
+	v.n, v.auto = n, false
+	return nil
+}
+
+func (v *connectionsValue) String() string {
+	if v.auto {
+		return "auto"
+	}
+	return strconv.Itoa(v.n)
 }
 
 // printSummary is the final line of a download: size, time, speed,
