@@ -350,8 +350,12 @@ func (b *primedBody) Close() error {
 }
 
 // gate is the segment.Fetcher Gate of a download: the primed body's slot
-// for the attempt that reads it, else one of the host's budget.
-func (d *downloader) gate(ctx context.Context, r segment.Range) (func(), error) {
+// for the attempt that reads it, else one of the budget of o's host (a
+// mirror's own, the URL's for the rest).
+func (d *downloader) gate(ctx context.Context, r segment.Range, o segment.Opener) (func(), error) {
+	if s, ok := o.(*source); ok && s.slots != nil {
+		return hostSlot(ctx, s.slots)
+	}
 	if d.primed.claim(r) {
 		return func() {}, nil
 	}

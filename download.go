@@ -48,7 +48,9 @@ type Result struct {
 	// Request's count), "overloaded" (the server said so), and with
 	// AutoConnections "gain" (one more step raised the rate by less than
 	// 10%), "max" (AutoMax reached) or "finished" (the download ended
-	// before the search).
+	// before the search). With mirrors, AutoConnections searches a count
+	// for each source (Sources), Parallel is their sum and the reason
+	// "mirrors" (ReasonMirrors).
 	ParallelReason string
 	// ParallelSteps are the changes of Parallel over the download, the
 	// first at the start, with AutoConnections; nil otherwise.
@@ -73,12 +75,20 @@ type ParallelStep struct {
 	// measured at the count before (0 when not measured).
 	Connections int
 	Rate        float64
+	// Source is the index in Result.Sources of the source whose count
+	// changed, when AutoConnections searched one for each; 0 otherwise.
+	Source int
 }
 
 // Source is one address of the file and what it served.
 type Source struct {
 	URL     string
 	Fetched int64
+	// Parallel and ParallelReason are the count AutoConnections settled
+	// at for this source and why (as Result's), when it searched one for
+	// each source; zero and empty otherwise.
+	Parallel       int
+	ParallelReason string
 	// Dropped tells why the source was not used or given up; empty when
 	// it served to the end.
 	Dropped string
@@ -106,7 +116,9 @@ type downloader struct {
 	// answer while no segment has taken it.
 	slots  *semaphore.Weighted
 	primed *primed
-	bufs   *sync.Pool // the Client's read buffers
+	// hostSlots returns the budget of a mirror's host.
+	hostSlots func(rawURL string) *semaphore.Weighted
+	bufs      *sync.Pool // the Client's read buffers
 }
 
 func newDownloader(c *Client, req Request) (*downloader, error) {
@@ -134,12 +146,7 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 	}
 	capped := false
 	if auto {
-		req.Connections = AutoStart
-		if hc, ok := rememberedHost(req.CacheDir, req.URL); ok {
-			req.Connections = hc.Connections
-			capped = hc.Capped && time.Since(hc.Updated) < cappedFor
-		}
-		req.Connections = min(req.Connections, autoMax)
+		req.Connections, capped = autoStart(req.CacheDir, req.URL, autoMax)
 	}
 	if req.Connections < 1 || req.Connections > MaxConnections {
 		return nil, fmt.Errorf("%w: connections must be between 1 and %d, not %d", ErrUsage, MaxConnections, req.Connections)
@@ -187,10 +194,11 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 			HTTP: httpClient, Header: header, User: req.User, Password: req.Password, Credentials: req.Credentials,
 			LocationTrusted: req.LocationTrusted, AllowInsecureRedirect: req.AllowInsecureRedirect,
 		},
-		bootID:  state.BootID(),
-		limiter: limiter,
-		slots:   c.hostSlots(req.URL),
-		bufs:    &c.bufs,
+		bootID:    state.BootID(),
+		limiter:   limiter,
+		slots:     c.hostSlots(req.URL),
+		hostSlots: c.hostSlots,
+		bufs:      &c.bufs,
 	}, nil
 }
 
@@ -289,8 +297,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	var lowered sync.Once
 	var connections atomic.Int64 // lowered when the server is overloaded
 	connections.Store(int64(d.conns))
-	var parallel parallelLog
-	parallel.reason = string(segment.ReasonFixed)
+	parallel := parallelLog{reason: string(segment.ReasonFixed), began: began, connections: &connections}
 	fetcher := &segment.Fetcher{
 		Limit:        d.limiter,
 		Gate:         d.gate,
@@ -326,8 +333,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 			most = min(most, d.splitsOf(info.Length)) // no more connections than MinSplit segments
 		}
 		fetcher.Auto = &segment.Auto{Max: most, Capped: d.capped, OnChange: func(n int, why segment.Reason, rate float64) {
-			connections.Store(int64(n))
-			parallel.change(time.Since(began), n, why, rate)
+			parallel.change(-1, n, why, rate)
 		}}
 	}
 	res = Result{Path: p.out, Connections: d.conns, Parallel: d.conns}
@@ -358,6 +364,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 				d.primed.close() // a worker on a mirror could claim it
 			}
 			d.useSources(fetcher, sources, &res)
+			d.autoPerMirror(fetcher, sources, &parallel)
 			err = d.fetchRanges(ctx, part, fetcher, info, table, p.info)
 		} else {
 			err = d.fetchStream(ctx, fetcher, info, table)
@@ -412,11 +419,8 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 	res.Retries = int(retries.Load())
 	res.Parallel = int(connections.Load())
 	res.ParallelReason, res.ParallelSteps = parallel.result()
-	if d.auto && res.ParallelReason != string(segment.ReasonFinished) {
-		hc := hostCount{Connections: res.Parallel, Source: "auto", Capped: res.ParallelReason == string(segment.ReasonOverloaded)}
-		if err := remember(d.req.CacheDir, d.req.URL, hc); err != nil {
-			d.notify("cannot remember the number of connections for this host: %v", err)
-		}
+	if d.auto {
+		d.rememberCounts(&parallel, res)
 	}
 	res.Connections = res.Parallel
 	if n := tcp.count(); n > 0 {
@@ -425,6 +429,7 @@ func (d *downloader) run(ctx context.Context) (res Result, err error) {
 		res.Connections = 1 // one stream
 	}
 	res.Sources = d.sourceResults()
+	parallel.sourceResults(res.Sources)
 	res.Elapsed = time.Since(began)
 	return res, nil
 }
@@ -629,30 +634,140 @@ func finish(part *fileaccess.File, p paths, overwrite bool) error {
 }
 
 // parallelLog records how the number of connections changed and why it
-// is what it is at the end.
+// is what it is at the end: one count, or with mirrors searched each on
+// its own (autoPerMirror) one per source, whose sum is connections.
 type parallelLog struct {
-	mu     sync.Mutex
-	reason string
-	steps  []ParallelStep
+	began       time.Time
+	connections *atomic.Int64 // the count of all sources together
+
+	mu      sync.Mutex
+	reason  string
+	steps   []ParallelStep
+	counts  []int    // per source, with a search each; nil otherwise
+	reasons []string // per source, alike
 }
 
-func (l *parallelLog) change(at time.Duration, n int, why segment.Reason, rate float64) {
+// change records a change of the count of source i, or of the one count
+// (i < 0), to n.
+func (l *parallelLog) change(i, n int, why segment.Reason, rate float64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.reason = string(why)
-	if k := len(l.steps); k == 0 || l.steps[k-1].Connections != n {
-		l.steps = append(l.steps, ParallelStep{At: at, Connections: n, Rate: rate})
+	total := n
+	step := ParallelStep{At: time.Since(l.began), Connections: n, Rate: rate}
+	if i >= 0 && i < len(l.counts) {
+		l.counts[i], l.reasons[i] = n, string(why)
+		total = 0
+		for _, c := range l.counts {
+			total += c
+		}
+		step.Source = i
+	} else {
+		l.reason = string(why)
 	}
+	l.connections.Store(int64(total))
+	last := -1
+	for k := len(l.steps) - 1; k >= 0; k-- {
+		if l.steps[k].Source == step.Source {
+			last = k
+			break
+		}
+	}
+	if last < 0 || l.steps[last].Connections != n {
+		l.steps = append(l.steps, step)
+	}
+}
+
+// perSource starts a count for each of n sources.
+func (l *parallelLog) perSource(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.counts, l.reasons = make([]int, n), make([]string, n)
+	l.reason = ReasonMirrors
 }
 
 func (l *parallelLog) overloaded() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.reason = string(segment.ReasonOverloaded)
+	if l.counts == nil {
+		l.reason = string(segment.ReasonOverloaded)
+	}
 }
 
 func (l *parallelLog) result() (string, []ParallelStep) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.reason, slices.Clone(l.steps)
+}
+
+// sourceResults adds each source's count and reason to sources.
+func (l *parallelLog) sourceResults(sources []Source) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range min(len(sources), len(l.counts)) {
+		sources[i].Parallel, sources[i].ParallelReason = l.counts[i], l.reasons[i]
+	}
+}
+
+// ReasonMirrors is Result.ParallelReason when AutoConnections searched a
+// count for each source: each Source says its own.
+const ReasonMirrors = "mirrors"
+
+// autoPerMirror gives each of several sources a search of its own under
+// AutoConnections, starting at the count remembered for its host.
+func (d *downloader) autoPerMirror(f *segment.Fetcher, sources []*source, l *parallelLog) {
+	if f.Auto == nil {
+		return
+	}
+	f.Auto.PerMirror = nil
+	if len(sources) < 2 {
+		return
+	}
+	l.perSource(len(sources))
+	for i, s := range sources {
+		raw := d.req.URL
+		if i > 0 {
+			raw = s.raw
+		}
+		start, capped := autoStart(d.req.CacheDir, raw, f.Auto.Max)
+		f.Auto.PerMirror = append(f.Auto.PerMirror, &segment.Auto{Max: f.Auto.Max, Start: start, Capped: capped,
+			OnChange: func(n int, why segment.Reason, rate float64) { l.change(i, n, why, rate) }})
+	}
+}
+
+// rememberCounts stores the counts AutoConnections settled at for the
+// hosts of the download: the one count for URL's, or each source's for
+// its own when they were searched each on its own. A search that the
+// download's end cut short, or a source given up, is not stored.
+func (d *downloader) rememberCounts(l *parallelLog, res Result) {
+	type entry struct {
+		url    string
+		n      int
+		reason string
+	}
+	var entries []entry
+	l.mu.Lock()
+	if l.counts == nil {
+		entries = append(entries, entry{d.req.URL, res.Parallel, l.reason})
+	} else {
+		for i, s := range d.sources {
+			raw := d.req.URL
+			if i > 0 {
+				raw = s.raw
+			}
+			if i < len(l.counts) && s.dropped.Load() == nil {
+				entries = append(entries, entry{raw, l.counts[i], l.reasons[i]})
+			}
+		}
+	}
+	l.mu.Unlock()
+	for _, e := range entries {
+		if e.reason == string(segment.ReasonFinished) || e.n < 1 {
+			continue
+		}
+		hc := hostCount{Connections: e.n, Source: "auto", Capped: e.reason == string(segment.ReasonOverloaded)}
+		if err := remember(d.req.CacheDir, e.url, hc); err != nil {
+			d.notify("cannot remember the number of connections for this host: %v", err)
+			return
+		}
+	}
 }

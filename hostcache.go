@@ -105,6 +105,18 @@ func RememberedConnections(dir, rawURL string) (int, bool) {
 	return hc.Connections, ok
 }
 
+// autoStart is where AutoConnections starts for rawURL's host: the count
+// remembered for it, else AutoStart, at most most; capped reports that
+// the server said lately that it takes no more.
+func autoStart(dir, rawURL string, most int) (n int, capped bool) {
+	n = AutoStart
+	if hc, ok := rememberedHost(dir, rawURL); ok {
+		n = hc.Connections
+		capped = hc.Capped && time.Since(hc.Updated) < cappedFor
+	}
+	return min(n, most), capped
+}
+
 func rememberedHost(dir, rawURL string) (hostCount, bool) {
 	key, err := hostKey(rawURL)
 	if err != nil {

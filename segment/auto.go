@@ -29,6 +29,15 @@ type Auto struct {
 	// the aggregate rate measured before it (0 when none was yet), and
 	// once with the reason when the count stops changing.
 	OnChange func(connections int, reason Reason, rate float64)
+
+	// Start, when above zero, is where the count starts instead of the
+	// count Run is given; it is for a search in PerMirror.
+	Start int
+	// PerMirror, when it has one search for each of Fetcher.Mirrors,
+	// gives every mirror workers and a count of its own, searched on the
+	// bytes its connections bring (PerMirror[i] for Mirrors[i]), in place
+	// of one count for all of them. Its workers stay on their mirror.
+	PerMirror []*Auto
 }
 
 // Reason tells why a count of connections is what it is.
@@ -169,7 +178,7 @@ func (t *tuner) overloaded(allowed int) int {
 type autoDriver struct {
 	opts *Auto
 	t    *tuner
-	pool *pool
+	crew *crew
 
 	since     time.Time // the count last changed (or was last measured)
 	measuring bool      // the window is open: markAt, markBytes hold
@@ -177,9 +186,9 @@ type autoDriver struct {
 	markBytes int64
 }
 
-func newAutoDriver(opts *Auto, p *pool, now time.Time) *autoDriver {
-	d := &autoDriver{opts: opts, pool: p, since: now,
-		t: newTuner(int(p.allowed.Load()), int(p.ceiling.Load()), opts.gain())}
+func newAutoDriver(opts *Auto, c *crew, now time.Time) *autoDriver {
+	d := &autoDriver{opts: opts, crew: c, since: now,
+		t: newTuner(int(c.allowed.Load()), int(c.ceiling.Load()), opts.gain())}
 	if opts.Capped {
 		d.t.overloaded(d.t.n)
 	}
@@ -195,7 +204,7 @@ func (d *autoDriver) report(rate float64) {
 
 // sample takes the bytes arrived so far at now.
 func (d *autoDriver) sample(now time.Time, received int64) {
-	if c := int(d.pool.ceiling.Load()); c < d.t.max {
+	if c := int(d.crew.ceiling.Load()); c < d.t.max {
 		// The server said it is overloaded: the pool lowered itself.
 		d.t.overloaded(c)
 		d.report(0)
@@ -218,7 +227,7 @@ func (d *autoDriver) sample(now time.Time, received int64) {
 	next := d.t.measured(rate)
 	d.since, d.measuring = now, false
 	if next != before {
-		d.pool.setAllowed(next)
+		d.crew.setAllowed(next)
 	}
 	if next != before || d.t.done() {
 		d.report(rate)

@@ -127,11 +127,11 @@ type Fetcher struct {
 	// that share it (--limit-rate).
 	Limit *rate.Limiter
 	// Gate, when set, is asked for a connection before each request for
-	// r and returns the function that gives it back. It bounds the
+	// r to o and returns the function that gives it back. It bounds the
 	// connections open at once to a host across downloads. The wait for
 	// it is not part of the attempt: neither the stall watchdog nor the
 	// slow-connection monitor sees a request that has not been sent.
-	Gate func(ctx context.Context, r Range) (release func(), err error)
+	Gate func(ctx context.Context, r Range, o Opener) (release func(), err error)
 
 	// Auto, when set, makes Run search for its number of connections
 	// rather than keep the one it is given (-n auto).
@@ -245,8 +245,9 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 		}
 		if isReconnect(err) {
 			// Not a failure: go on at once, on a new connection, from
-			// the next mirror if there are several.
-			if w != nil && w.mirror != nil {
+			// the next mirror if there are several (unless the worker's
+			// crew has a mirror of its own).
+			if w != nil && w.mirror != nil && w.crew.mirror == nil {
 				w.mirror = w.mirrors.rotate(w.mirror)
 			}
 			continue
@@ -336,8 +337,12 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	if r.Len() <= 0 {
 		return nil
 	}
+	opener := f.Opener
+	if w != nil && w.mirror != nil {
+		opener = w.mirror.opener
+	}
 	if f.Gate != nil {
-		release, err := f.Gate(ctx, r)
+		release, err := f.Gate(ctx, r, opener)
 		if err != nil {
 			return err
 		}
@@ -367,10 +372,6 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 		}
 	}()
 
-	opener := f.Opener
-	if w != nil && w.mirror != nil {
-		opener = w.mirror.opener
-	}
 	body, err := opener.OpenRange(attemptCtx, r)
 	if err != nil {
 		return err
@@ -400,6 +401,9 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 			return nil
 		}
 		n, readErr := gather(body, buf[:min(int64(len(buf)), left)], &s.received)
+		if w != nil {
+			w.crew.received.Add(int64(n))
+		}
 		if readErr == nil {
 			// A whole batch: how long it took is what the silence watch
 			// compares other connections' silences with.

@@ -122,7 +122,7 @@ func (f *Fetcher) runHedge(ctx context.Context, t *Table, e *Entry, r Range, w *
 		}
 	}()
 	if f.Gate != nil {
-		release, err := f.Gate(ctx, r)
+		release, err := f.Gate(ctx, r, opener)
 		if err != nil {
 			return false
 		}

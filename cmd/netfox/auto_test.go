@@ -222,3 +222,52 @@ func TestConnectionsFlagBad(t *testing.T) {
 		}
 	}
 }
+
+// TestAutoPerMirror: with two mirrors, -n auto searches a count for each
+// on the bytes its own connections bring, and remembers each for its
+// host. One mirror's link is full at 4 connections (256 KiB/s each, 1
+// MiB/s in all), the other's only at 16 (1 MiB/s each): the first stays
+// at 4, the second goes on.
+func TestAutoPerMirror(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("NETFOX_CACHE_DIR", cache)
+	slow, data, _, _ := serveFile(t, 48<<20, serve.Options{RatePerConn: 256 << 10, RateTotal: 1 << 20})
+	fast, _, _, _ := serveFile(t, 48<<20, serve.Options{RatePerConn: 1 << 20, RateTotal: 16 << 20})
+	dir := t.TempDir()
+	events, code := getJSON(t, dir, "-n", "auto", "-o", "f.bin", slow, fast)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	sameFile(t, filepath.Join(dir, "f.bin"), data)
+	done := lastEvent(t, events, "done")
+	t.Logf("parallel %v (%v), sources %v, steps %v", done["parallel"], done["parallel_reason"], done["sources"], done["parallel_steps"])
+	if done["parallel_reason"] != "mirrors" {
+		t.Fatalf("reason %v, want mirrors", done["parallel_reason"])
+	}
+	sources := done["sources"].([]any)
+	if len(sources) != 2 {
+		t.Fatalf("%d sources, want 2", len(sources))
+	}
+	counts := make([]int, 2)
+	for i, s := range sources {
+		src := s.(map[string]any)
+		counts[i] = int(src["parallel"].(float64))
+		if why := src["parallel_reason"]; why == "finished" || why == "overloaded" {
+			t.Errorf("source %d: reason %v, want a search that ended on its measurements", i, why)
+		}
+	}
+	if counts[0] != 4 {
+		t.Errorf("the mirror full at 4 connections settled at %d", counts[0])
+	}
+	if counts[1] <= counts[0] {
+		t.Errorf("the mirror full at 16 connections settled at %d, not above the other's %d", counts[1], counts[0])
+	}
+	if int(done["parallel"].(float64)) != counts[0]+counts[1] {
+		t.Errorf("parallel %v, want the sum of the sources' %v", done["parallel"], counts)
+	}
+	for i, url := range []string{slow, fast} {
+		if n, source := cachedCount(t, cache, url); n != counts[i] || source != "auto" {
+			t.Errorf("cache holds %d (%s) for %s, want %d (auto)", n, source, url, counts[i])
+		}
+	}
+}

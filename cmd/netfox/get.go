@@ -286,8 +286,11 @@ func printSummary(res netfox.Result) {
 	if len(res.Sources) > 1 {
 		for _, s := range res.Sources {
 			note := ""
+			if s.ParallelReason != "" {
+				note = fmt.Sprintf(", -n auto: %d (%s)", s.Parallel, s.ParallelReason)
+			}
 			if s.Dropped != "" {
-				note = " (dropped: " + printable(s.Dropped) + ")"
+				note += " (dropped: " + printable(s.Dropped) + ")"
 			}
 			fmt.Fprintf(os.Stderr, "netfox:   %5.1f%% %s from %s%s\n", 100*float64(s.Fetched)/float64(max(res.Fetched, 1)), units.FormatSize(s.Fetched), printable(s.URL), note)
 		}
