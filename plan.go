@@ -112,7 +112,16 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 
 	// A fresh start: record the new plan before emptying the .part, so
 	// that the .info on disk never claims bytes of another version.
-	for _, r := range segment.Split(info.Length, d.connectionsFor(info.Length)) {
+	parts := d.connectionsFor(info.Length)
+	if d.auto {
+		// As many segments as the search may reach connections: one
+		// added takes a segment nobody fetches yet rather than cutting a
+		// running request short (whose connection would then be closed
+		// and another opened), and a worker that finishes its segment
+		// takes the next over the connection it has.
+		parts = min(d.splitsOf(info.Length), d.autoMax)
+	}
+	for _, r := range segment.Split(info.Length, parts) {
 		table.Add(r.Start, r.Start, r.Start, r.End)
 	}
 	if err := state.Save(p.info, d.stateOf(info, table.Snapshot()), true); err != nil {
