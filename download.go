@@ -677,10 +677,15 @@ func (l *parallelLog) change(i, n int, why segment.Reason, rate float64) {
 	}
 }
 
-// perSource starts a count for each of n sources.
+// perSource starts a count for each of n sources, or one count for all
+// when there is one source (a fresh start may have fewer than before).
 func (l *parallelLog) perSource(n int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if n < 2 {
+		l.counts, l.reasons = nil, nil
+		return
+	}
 	l.counts, l.reasons = make([]int, n), make([]string, n)
 	l.reason = ReasonMirrors
 }
@@ -719,10 +724,10 @@ func (d *downloader) autoPerMirror(f *segment.Fetcher, sources []*source, l *par
 		return
 	}
 	f.Auto.PerMirror = nil
+	l.perSource(len(sources))
 	if len(sources) < 2 {
 		return
 	}
-	l.perSource(len(sources))
 	for i, s := range sources {
 		raw := d.req.URL
 		if i > 0 {
