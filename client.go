@@ -19,6 +19,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/netfox/netfox/byterange"
+	"github.com/netfox/netfox/segment"
 )
 
 // ClientOptions configure a Client.
@@ -147,9 +148,13 @@ func ownClient(req Request) (*Client, Request, error) {
 	if req.HTTPClient != nil && !req.Transport.isZero() {
 		return nil, req, errConflictingClient
 	}
+	most := req.Connections
+	if most == AutoConnections {
+		most = req.AutoMax // zero: DefaultAutoMax, within the default budget
+	}
 	c := NewClient(ClientOptions{
 		Transport:             req.Transport,
-		MaxConnectionsPerHost: max(DefaultMaxConnectionsPerHost, req.Connections),
+		MaxConnectionsPerHost: max(DefaultMaxConnectionsPerHost, most),
 	})
 	req.Transport = TransportOptions{}
 	return c, req, nil
@@ -340,8 +345,12 @@ func (b *primedBody) Close() error {
 }
 
 // gate is the segment.Fetcher Gate of a download: the primed body's slot
-// for the attempt that reads it, else one of the host's budget.
-func (d *downloader) gate(ctx context.Context, r byterange.Range) (func(), error) {
+// for the attempt that reads it, else one of the budget of o's host (a
+// mirror's own, the URL's for the rest).
+func (d *downloader) gate(ctx context.Context, r byterange.Range, o segment.Opener) (func(), error) {
+	if s, ok := o.(*source); ok && s.slots != nil {
+		return hostSlot(ctx, s.slots)
+	}
 	if d.primed.claim(r) {
 		return func() {}, nil
 	}

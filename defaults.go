@@ -31,6 +31,14 @@ const DefaultConnections = 8
 // a server sees a flood rather than a download.
 const MaxConnections = 256
 
+// AutoStart is where AutoConnections starts for a host it has no count
+// for.
+const AutoStart = 4
+
+// DefaultAutoMax is the most connections AutoConnections uses when
+// Request.AutoMax does not say.
+const DefaultAutoMax = 16
+
 // DefaultMinSplit is the smallest segment when Request.MinSplit is zero.
 const DefaultMinSplit = 1 << 20
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -42,8 +43,20 @@ type Result struct {
 	// on one connection counts one). For FTP it is the number of workers.
 	Connections int
 	// Parallel is the number of connections allowed at once at the end:
-	// the Request's, or fewer when the server said it was overloaded.
+	// the Request's, or fewer when the server said it was overloaded, or
+	// the one AutoConnections settled at.
 	Parallel int
+	// ParallelReason tells why Parallel is what it is: "fixed" (the
+	// Request's count), "overloaded" (the server said so), and with
+	// AutoConnections "gain" (one more step raised the rate by less than
+	// 10%), "max" (AutoMax reached) or "finished" (the download ended
+	// before the search). With mirrors, AutoConnections searches a count
+	// for each source (Sources), Parallel is their sum and the reason
+	// "mirrors" (ReasonMirrors).
+	ParallelReason string
+	// ParallelSteps are the changes of Parallel over the download, the
+	// first at the start, with AutoConnections; nil otherwise.
+	ParallelSteps []ParallelStep
 	// Reconnects counts connections replaced because they ran far below
 	// the others; Retries the retries after failed attempts.
 	Reconnects, Retries int
@@ -56,10 +69,28 @@ type Result struct {
 	AlreadyComplete bool
 }
 
+// ParallelStep is one change of the number of connections.
+type ParallelStep struct {
+	// At is the time since the download began.
+	At time.Duration
+	// Connections is the new count; Rate the aggregate bytes per second
+	// measured at the count before (0 when not measured).
+	Connections int
+	Rate        float64
+	// Source is the index in Result.Sources of the source whose count
+	// changed, when AutoConnections searched one for each; 0 otherwise.
+	Source int
+}
+
 // Source is one address of the file and what it served.
 type Source struct {
 	URL     string
 	Fetched int64
+	// Parallel and ParallelReason are the count AutoConnections settled
+	// at for this source and why (as Result's), when it searched one for
+	// each source; zero and empty otherwise.
+	Parallel       int
+	ParallelReason string
 	// Dropped tells why the source was not used or given up; empty when
 	// it served to the end.
 	Dropped string
@@ -71,7 +102,10 @@ const maxFreshStarts = 1
 
 type downloader struct {
 	req     Request
-	conns   int
+	conns   int  // the count, or where AutoConnections starts
+	auto    bool // AutoConnections
+	autoMax int
+	capped  bool // conns is where the server said it was overloaded, lately
 	client  *siteinfo.Client
 	bootID  string
 	sources []*source // of the current ranged attempt
@@ -84,7 +118,9 @@ type downloader struct {
 	// answer while no segment has taken it.
 	slots  *semaphore.Weighted
 	primed *primed
-	bufs   *sync.Pool // the Client's read buffers
+	// hostSlots returns the budget of a mirror's host.
+	hostSlots func(rawURL string) *semaphore.Weighted
+	bufs      *sync.Pool // the Client's read buffers
 }
 
 func newDownloader(c *Client, req Request) (*downloader, error) {
@@ -94,14 +130,26 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 			return nil, fmt.Errorf("%w: mirror: %w", ErrUsage, err)
 		}
 	}
-	if req.Connections < 1 || req.Connections > MaxConnections {
-		return nil, fmt.Errorf("%w: connections must be between 1 and %d, not %d", ErrUsage, MaxConnections, req.Connections)
+	auto := req.Connections == AutoConnections
+	autoMax := req.AutoMax
+	if autoMax == 0 {
+		autoMax = DefaultAutoMax
+	}
+	if autoMax < 1 || autoMax > MaxConnections {
+		return nil, fmt.Errorf("%w: the most connections must be between 1 and %d, not %d", ErrUsage, MaxConnections, autoMax)
 	}
 	if req.Continue && (req.Restart || req.Overwrite) {
 		return nil, fmt.Errorf("%w: Continue takes over a partial file; it cannot be combined with Restart or Overwrite", ErrUsage)
 	}
 	if err := siteinfo.CheckURL(req.URL); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	capped := false
+	if auto {
+		req.Connections, capped = autoStart(req.CacheDir, req.URL, autoMax)
+	}
+	if req.Connections < 1 || req.Connections > MaxConnections {
+		return nil, fmt.Errorf("%w: connections must be between 1 and %d, not %d", ErrUsage, MaxConnections, req.Connections)
 	}
 	if err := req.validate(); err != nil {
 		return nil, err
@@ -125,16 +173,20 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 		limiter = newLimiter(req.LimitRate)
 	}
 	return &downloader{
-		req:   req,
-		conns: req.Connections,
+		req:     req,
+		conns:   req.Connections,
+		auto:    auto,
+		autoMax: autoMax,
+		capped:  capped,
 		client: &siteinfo.Client{
 			HTTP: httpClient, Header: header, User: req.User, Password: req.Password, Credentials: req.Credentials,
 			LocationTrusted: req.LocationTrusted, AllowInsecureRedirect: req.AllowInsecureRedirect,
 		},
-		bootID:  state.BootID(),
-		limiter: limiter,
-		slots:   c.hostSlots(req.URL),
-		bufs:    &c.bufs,
+		bootID:    state.BootID(),
+		limiter:   limiter,
+		slots:     c.hostSlots(req.URL),
+		hostSlots: c.hostSlots,
+		bufs:      &c.bufs,
 	}, nil
 }
 
@@ -179,7 +231,7 @@ func (d *downloader) run(ctx context.Context) (Result, error) {
 		if adopted.complete {
 			// The probe and the check of the end were all there was to
 			// fetch, from URL.
-			res := Result{Path: p.out, Size: adopted.size, Resumed: adopted.size, Fetched: adopted.checked, Connections: max(tcp.count(), 1), Parallel: 1, Elapsed: time.Since(began)}
+			res := Result{Path: p.out, Size: adopted.size, Resumed: adopted.size, Fetched: adopted.checked, Connections: max(tcp.count(), 1), Parallel: 1, ParallelReason: string(segment.ReasonFixed), Elapsed: time.Since(began)}
 			res.Sources = []Source{{URL: d.req.URL, Fetched: adopted.checked}}
 			return res, nil
 		}
@@ -195,6 +247,7 @@ func (d *downloader) run(ctx context.Context) (Result, error) {
 
 	c := newCounters(d.parallelFor(info))
 	c.fetched.Store(adopted.checked)
+	c.log = &parallelLog{reason: string(segment.ReasonFixed), began: began, connections: &c.parallel}
 	info, resumed, err := d.fetch(ctx, part, info, p, c, adopted)
 	res := Result{Path: p.out, Resumed: resumed, Connections: d.parallelFor(info), Parallel: d.parallelFor(info)}
 	if err != nil {
@@ -211,12 +264,17 @@ func (d *downloader) run(ctx context.Context) (Result, error) {
 	}
 	d.stampVersion(p.out, info)
 	c.fill(&res)
+	res.ParallelReason, res.ParallelSteps = c.log.result()
+	if d.auto {
+		d.rememberCounts(c.log, res)
+	}
 	if n := tcp.count(); n > 0 {
 		res.Connections = n
 	} else if !ranged(info) {
 		res.Connections = 1 // one stream
 	}
 	res.Sources = d.sourceResults()
+	c.log.sourceResults(res.Sources)
 	res.Elapsed = time.Since(began)
 	return res, nil
 }
@@ -277,6 +335,15 @@ func (d *downloader) openOutput(p paths, info siteinfo.Info) (part *fileaccess.F
 // It returns the info the data belongs to and the bytes resumed.
 func (d *downloader) fetch(ctx context.Context, part *fileaccess.File, info siteinfo.Info, p paths, c *counters, adopted adoption) (siteinfo.Info, int64, error) {
 	fetcher := d.newFetcher(c, part)
+	if d.auto {
+		most := d.autoMax
+		if info.Length >= 0 {
+			most = min(most, d.splitsOf(info.Length)) // no more connections than MinSplit segments
+		}
+		fetcher.Auto = &segment.Auto{Max: most, Capped: d.capped, OnChange: func(n int, why segment.Reason, rate float64) {
+			c.log.change(-1, n, why, rate)
+		}}
+	}
 	for fresh := 0; ; fresh++ {
 		table, resumed, err := d.plan(part, info, p)
 		if err != nil {
@@ -298,6 +365,7 @@ func (d *downloader) fetch(ctx context.Context, part *fileaccess.File, info site
 				d.primed.close() // a worker on a mirror could claim it
 			}
 			d.useSources(fetcher, sources)
+			d.autoPerMirror(fetcher, sources, c.log)
 			err = d.fetchRanges(ctx, part, fetcher, info, table, p.info)
 		} else {
 			err = d.fetchStream(ctx, fetcher, info, table)
@@ -352,6 +420,9 @@ type counters struct {
 	// server says it is overloaded.
 	parallel atomic.Int64
 	lowered  sync.Once // the notice of the first lowering
+	// log, for a download to a file, records how parallel changed and
+	// why (-n auto); nil for a stream.
+	log *parallelLog
 }
 
 func newCounters(parallel int) *counters {
@@ -388,6 +459,9 @@ func (d *downloader) newFetcher(c *counters, out io.WriterAt) *segment.Fetcher {
 				d.notify(NoticeOverloaded, "the server is overloaded (%v); using fewer connections", cause)
 			})
 			c.parallel.Store(int64(allowed))
+			if c.log != nil {
+				c.log.overloaded()
+			}
 		},
 		OnReconnect: func(*segment.Segment, float64, float64) {
 			c.reconnects.Add(1)
@@ -600,4 +674,148 @@ func finish(part *fileaccess.File, p paths, overwrite bool) error {
 		return err
 	}
 	return state.SyncDir(filepath.Dir(p.out))
+}
+
+// parallelLog records how the number of connections changed and why it
+// is what it is at the end: one count, or with mirrors searched each on
+// its own (autoPerMirror) one per source, whose sum is connections.
+type parallelLog struct {
+	began       time.Time
+	connections *atomic.Int64 // the count of all sources together
+
+	mu      sync.Mutex
+	reason  string
+	steps   []ParallelStep
+	counts  []int    // per source, with a search each; nil otherwise
+	reasons []string // per source, alike
+}
+
+// change records a change of the count of source i, or of the one count
+// (i < 0), to n.
+func (l *parallelLog) change(i, n int, why segment.Reason, rate float64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	total := n
+	step := ParallelStep{At: time.Since(l.began), Connections: n, Rate: rate}
+	if i >= 0 && i < len(l.counts) {
+		l.counts[i], l.reasons[i] = n, string(why)
+		total = 0
+		for _, c := range l.counts {
+			total += c
+		}
+		step.Source = i
+	} else {
+		l.reason = string(why)
+	}
+	l.connections.Store(int64(total))
+	last := -1
+	for k := len(l.steps) - 1; k >= 0; k-- {
+		if l.steps[k].Source == step.Source {
+			last = k
+			break
+		}
+	}
+	if last < 0 || l.steps[last].Connections != n {
+		l.steps = append(l.steps, step)
+	}
+}
+
+// perSource starts a count for each of n sources, or one count for all
+// when there is one source (a fresh start may have fewer than before).
+func (l *parallelLog) perSource(n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if n < 2 {
+		l.counts, l.reasons = nil, nil
+		return
+	}
+	l.counts, l.reasons = make([]int, n), make([]string, n)
+	l.reason = ReasonMirrors
+}
+
+func (l *parallelLog) overloaded() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.counts == nil {
+		l.reason = string(segment.ReasonOverloaded)
+	}
+}
+
+func (l *parallelLog) result() (string, []ParallelStep) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.reason, slices.Clone(l.steps)
+}
+
+// sourceResults adds each source's count and reason to sources.
+func (l *parallelLog) sourceResults(sources []Source) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i := range min(len(sources), len(l.counts)) {
+		sources[i].Parallel, sources[i].ParallelReason = l.counts[i], l.reasons[i]
+	}
+}
+
+// ReasonMirrors is Result.ParallelReason when AutoConnections searched a
+// count for each source: each Source says its own.
+const ReasonMirrors = "mirrors"
+
+// autoPerMirror gives each of several sources a search of its own under
+// AutoConnections, starting at the count remembered for its host.
+func (d *downloader) autoPerMirror(f *segment.Fetcher, sources []*source, l *parallelLog) {
+	if f.Auto == nil {
+		return
+	}
+	f.Auto.PerMirror = nil
+	l.perSource(len(sources))
+	if len(sources) < 2 {
+		return
+	}
+	for i, s := range sources {
+		raw := d.req.URL
+		if i > 0 {
+			raw = s.raw
+		}
+		start, capped := autoStart(d.req.CacheDir, raw, f.Auto.Max)
+		f.Auto.PerMirror = append(f.Auto.PerMirror, &segment.Auto{Max: f.Auto.Max, Start: start, Capped: capped,
+			OnChange: func(n int, why segment.Reason, rate float64) { l.change(i, n, why, rate) }})
+	}
+}
+
+// rememberCounts stores the counts AutoConnections settled at for the
+// hosts of the download: the one count for URL's, or each source's for
+// its own when they were searched each on its own. A search that the
+// download's end cut short, or a source given up, is not stored.
+func (d *downloader) rememberCounts(l *parallelLog, res Result) {
+	type entry struct {
+		url    string
+		n      int
+		reason string
+	}
+	var entries []entry
+	l.mu.Lock()
+	if l.counts == nil {
+		entries = append(entries, entry{d.req.URL, res.Parallel, l.reason})
+	} else {
+		for i, s := range d.sources {
+			raw := d.req.URL
+			if i > 0 {
+				raw = s.raw
+			}
+			if i < len(l.counts) && s.dropped.Load() == nil {
+				entries = append(entries, entry{raw, l.counts[i], l.reasons[i]})
+			}
+		}
+	}
+	l.mu.Unlock()
+	for _, e := range entries {
+		if e.reason == string(segment.ReasonFinished) || e.n < 1 {
+			continue
+		}
+		hc := hostCount{Connections: e.n, Source: "auto", Capped: e.reason == string(segment.ReasonOverloaded)}
+		if err := remember(d.req.CacheDir, e.url, hc); err != nil {
+			d.notify(NoticeCacheFailed, "cannot remember the number of connections for this host: %v", err)
+			return
+		}
+	}
 }

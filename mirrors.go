@@ -10,18 +10,23 @@ import (
 	"github.com/netfox/netfox/byterange"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
+	"golang.org/x/sync/semaphore"
 )
 
 // source is one address of the file in a download, counting the bytes
 // it serves.
 type source struct {
-	url     string
+	url     string // redacted, for messages
+	raw     string // a mirror's address as given; empty for URL
 	remote  *siteinfo.Remote
 	fetched atomic.Int64
 	dropped atomic.Pointer[string]
 	// primed, for URL, is the first request's answer, read by the
 	// segment at byte zero.
 	primed *primed
+	// slots is the connection budget of a mirror's host; nil for URL,
+	// whose budget is the download's.
+	slots *semaphore.Weighted
 }
 
 // OpenRange opens a range of the source, counting its bytes.
@@ -83,7 +88,7 @@ func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*s
 			if !info.SameVersion(mi) {
 				differentValidators = true
 			}
-			sources = append(sources, &source{url: m, remote: &siteinfo.Remote{Client: d.client, Info: mi}})
+			sources = append(sources, &source{url: m, raw: d.req.Mirrors[i], remote: &siteinfo.Remote{Client: d.client, Info: mi}, slots: d.hostSlots(d.req.Mirrors[i])})
 		}
 	}
 	if differentValidators && d.req.Checksum == nil {

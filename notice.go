@@ -83,6 +83,9 @@ const (
 	// NoticeStreaming: a download to a stream, which an interruption
 	// starts over.
 	NoticeStreaming
+	// NoticeCacheFailed: the count -n auto settled at could not be
+	// remembered for the host; the download itself is done.
+	NoticeCacheFailed
 )
 
 var noticeNames = [...]string{
@@ -107,6 +110,7 @@ var noticeNames = [...]string{
 	NoticeSaveFailed:          "save_failed",
 	NoticeMtimeFailed:         "mtime_failed",
 	NoticeStreaming:           "streaming",
+	NoticeCacheFailed:         "cache_failed",
 }
 
 // String is the kind's name in snake case, as the CLI's --json notice

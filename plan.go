@@ -114,7 +114,16 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 
 	// A fresh start: record the new plan before emptying the .part, so
 	// that the .info on disk never claims bytes of another version.
-	for _, r := range byterange.Split(info.Length, d.connectionsFor(info.Length)) {
+	parts := d.connectionsFor(info.Length)
+	if d.auto {
+		// As many segments as the search may reach connections: one
+		// added takes a segment nobody fetches yet rather than cutting a
+		// running request short (whose connection would then be closed
+		// and another opened), and a worker that finishes its segment
+		// takes the next over the connection it has.
+		parts = min(d.splitsOf(info.Length), d.autoMax)
+	}
+	for _, r := range byterange.Split(info.Length, parts) {
 		table.Add(r.Start, r.Start, r.Start, r.End)
 	}
 	if err := state.Save(p.info, d.stateOf(info, table.Snapshot()), true); err != nil {
@@ -205,7 +214,13 @@ func movedProof(saved state.State, now siteinfo.Info, checksum bool) string {
 // minimum-size segment (MinSplit), at least one, at most Connections. A
 // smaller piece would cost a request, a round trip, for too little.
 func (d *downloader) connectionsFor(n int64) int {
-	return int(min(max(n/d.req.MinSplit, 1), int64(d.conns)))
+	return min(d.splitsOf(n), d.conns)
+}
+
+// splitsOf is the number of minimum-size segments (MinSplit) in n bytes,
+// at least one.
+func (d *downloader) splitsOf(n int64) int {
+	return int(min(max(n/d.req.MinSplit, 1), MaxConnections))
 }
 
 // startsAtZero reports whether table has a segment to fetch from byte

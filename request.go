@@ -25,8 +25,18 @@ type Request struct {
 	// current directory.
 	Dir string
 	// Connections is the number of parallel connections, 1 to
-	// MaxConnections. Zero means DefaultConnections.
+	// MaxConnections. Zero means DefaultConnections. AutoConnections
+	// finds the number by measurement: it starts at the count remembered
+	// for the host (else AutoStart), adds connections while each step
+	// raises the rate by 10%, gives back the step that does not, and
+	// remembers the count that worked in CacheDir.
 	Connections int
+	// AutoMax is the most connections AutoConnections may use; zero
+	// means 16.
+	AutoMax int
+	// CacheDir is where AutoConnections remembers a count per host;
+	// empty means DefaultCacheDir.
+	CacheDir string
 	// Restart discards a partial download instead of resuming it.
 	Restart bool
 	// Overwrite replaces an existing complete file at Output.
@@ -127,6 +137,10 @@ type Request struct {
 	// OnNotice or Notify as well.
 	OnRetry func(offset int64, cause error, wait time.Duration)
 }
+
+// AutoConnections as Request.Connections finds the number of connections
+// by measurement (-n auto).
+const AutoConnections = -1
 
 // TransportOptions are the network settings of a download's HTTP client.
 type TransportOptions struct {

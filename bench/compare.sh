@@ -23,6 +23,9 @@
 # and its requests read back from nginx's access log (connections used,
 # bytes served, and for mixed how many bytes came over slow/fast connections).
 # Writes bench/RESULTS.md (OUT=...) and prints it.
+# TOOLS, when set, replaces every case's tools (space-separated, from
+# netfox netfox-auto netfox-n16 aria2c axel curl); netfox-auto is
+# `get -n auto` with an empty cache each run (a cold search from 4).
 #
 # Usage: bash bench/compare.sh              # RUNS=5, all cases, ~20 min
 #        RUNS=3 CASES="mixed nocap" bash bench/compare.sh
@@ -77,6 +80,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$work/srv"
+export NETFOX_CACHE_DIR=$work/auto-cache # -n auto: never the user's cache
 
 declare -A want_sha
 mkfile() { # mkfile NAME MIB
@@ -175,6 +179,7 @@ case_url() {
   case $1 in mixed) echo "${base_url[$s]}/mixed/$(case_file "$1")" ;; *) echo "${base_url[$s]}/$(case_file "$1")" ;; esac
 }
 case_tools() {
+  if [[ -n ${TOOLS:-} ]]; then echo "$TOOLS"; return; fi
   case $1 in
     uniform | mixed) echo "netfox aria2c axel curl-skip" ;;
     nocap) echo "netfox aria2c axel curl" ;;
@@ -206,6 +211,9 @@ tool_cmd() { # tool_cmd TOOL DIR NAME URL -> sets cmd=(...)
   case $1 in
     netfox) cmd=(bin/netfox get -q -n "$N" -o "$d/$name" "$url") ;;
     netfox-n16) cmd=(bin/netfox get -q -n 16 -o "$d/$name" "$url") ;;
+    netfox-auto)
+      rm -rf "$NETFOX_CACHE_DIR"
+      cmd=(bin/netfox get -q -n auto -o "$d/$name" "$url") ;;
     aria2c) cmd=(aria2c -x"$N" -s"$N" -k1M --file-allocation=none --allow-overwrite=true
       --auto-file-renaming=false --console-log-level=error --summary-interval=0 -d "$d" -o "$name" "$url") ;;
     axel) cmd=(axel -q -n "$N" -o "$d/$name" "$url") ;;
@@ -316,7 +324,7 @@ count() { # count CASE TOOL [FIELD VALUE]: runs (whose FIELD is VALUE)
 med() { local m; read -r m _ < <(col "$1" "$2" "$3" | stats); echo "$m"; }
 medmed() { local v; v=$(med "$@"); echo "${v%.00}"; } # counts: no ".00"
 div() { if [[ $1 == - || $2 == - || $2 == 0.00 ]]; then echo -; else printf '%.2f' "$(echo "$1 / $2" | bc -l)"; fi; }
-tool_label() { case $1 in netfox-n16) echo "netfox -n 16" ;; *) echo "$1" ;; esac; }
+tool_label() { case $1 in netfox-n16) echo "netfox -n 16" ;; netfox-auto) echo "netfox -n auto" ;; *) echo "$1" ;; esac; }
 
 ideal_line() {
   local c=$1 t line=""

@@ -101,11 +101,15 @@ type Fetcher struct {
 	// that share it (--limit-rate).
 	Limit *rate.Limiter
 	// Gate, when set, is asked for a connection before each request for
-	// r and returns the function that gives it back. It bounds the
+	// r to o and returns the function that gives it back. It bounds the
 	// connections open at once to a host across downloads. The wait for
 	// it is not part of the attempt: neither the stall watchdog nor the
 	// slow-connection monitor sees a request that has not been sent.
-	Gate func(ctx context.Context, r byterange.Range) (release func(), err error)
+	Gate func(ctx context.Context, r byterange.Range, o Opener) (release func(), err error)
+
+	// Auto, when set, makes Run search for its number of connections
+	// rather than keep the one it is given (-n auto).
+	Auto *Auto
 
 	// OnLower, when set, is told when Run lowers its number of
 	// connections because the server said it is overloaded.
@@ -191,11 +195,14 @@ func (f *Fetcher) Fetch(ctx context.Context, s *Segment) error {
 
 // fetch is Fetch for a worker of Run (w may be nil): transient errors are
 // reported to the worker's pool, and the fetch stops with errRetired when
-// the pool was lowered below the worker.
+// the pool was lowered below the worker (its connection is cut then).
 func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 	maxTries := f.maxTries()
 	failures := 0
 	for !s.Done() {
+		if w != nil && w.retired() {
+			return errRetired
+		}
 		before := s.Next()
 		err := f.attempt(ctx, s, w)
 		if err == nil {
@@ -204,19 +211,23 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
+		if errors.Is(err, errRetired) {
+			return err // the pool gave this connection back
+		}
 		if retry.IsPermanent(err) {
 			return err
 		}
 		if isReconnect(err) {
 			// Not a failure: go on at once, on a new connection, from
-			// the next mirror if there are several.
-			if w != nil && w.mirror != nil {
+			// the next mirror if there are several (unless the worker's
+			// crew has a mirror of its own).
+			if w != nil && w.mirror != nil && w.crew.mirror == nil {
 				w.mirror = w.mirrors.rotate(w.mirror)
 			}
 			continue
 		}
 		if w != nil {
-			w.pool.note(err)
+			w.pool.note(err, w)
 			if w.retired() {
 				return errRetired
 			}
@@ -264,8 +275,12 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	if r.Len() <= 0 {
 		return nil
 	}
+	opener := f.Opener
+	if w != nil && w.mirror != nil {
+		opener = w.mirror.opener
+	}
 	if f.Gate != nil {
-		release, err := f.Gate(ctx, r)
+		release, err := f.Gate(ctx, r, opener)
 		if err != nil {
 			return err
 		}
@@ -274,10 +289,13 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 		if r.End = s.End(); r.Len() <= 0 {
 			return nil
 		}
+		if w != nil && w.retired() {
+			return errRetired // given back while it waited
+		}
 	}
 	attemptCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	s.beginAttempt(cancel)
+	s.beginAttempt(cancel, r.End)
 	defer s.endAttempt()
 	// The segment's arrival counter is cumulative; the watchdog looks at
 	// its growth, which is this attempt's.
@@ -287,15 +305,11 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	// "context canceled" it causes.
 	defer func() {
 		cause := context.Cause(attemptCtx)
-		if err != nil && ctx.Err() == nil && (errors.Is(cause, ErrStalled) || isReconnect(cause)) {
+		if err != nil && ctx.Err() == nil && (errors.Is(cause, ErrStalled) || isReconnect(cause) || errors.Is(cause, errRetired)) {
 			err = cause
 		}
 	}()
 
-	opener := f.Opener
-	if w != nil && w.mirror != nil {
-		opener = w.mirror.opener
-	}
 	body, err := opener.OpenRange(attemptCtx, r)
 	if err != nil {
 		return err
@@ -325,6 +339,9 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 			return nil
 		}
 		n, readErr := gather(body, buf[:min(int64(len(buf)), left)], &s.received)
+		if w != nil {
+			w.crew.received.Add(int64(n))
+		}
 		if readErr == nil {
 			// A whole batch: how long it took is what the silence watch
 			// compares other connections' silences with.

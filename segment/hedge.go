@@ -124,7 +124,7 @@ func (f *Fetcher) runHedge(ctx context.Context, t *Table, e *Entry, r byterange.
 		}
 	}()
 	if f.Gate != nil {
-		release, err := f.Gate(ctx, r)
+		release, err := f.Gate(ctx, r, opener)
 		if err != nil {
 			return false
 		}

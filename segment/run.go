@@ -1,8 +1,10 @@
 package segment
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -26,21 +28,49 @@ import (
 //
 // When the server says it is overloaded (429, 503) or keeps resetting
 // connections, Run lowers the number of workers by one per such answer,
-// down to one, rather than hammer it: a worker beyond the new count
-// hands its segment back and stops.
+// down to one, rather than hammer it: the worker beyond the new count
+// hands its segment back and stops at once.
+//
+// With f.Auto set, conns is where the count starts, and Run searches for
+// it (see Auto); a connection given back hands its segment back at once.
+// With f.Auto.PerMirror set for f.Mirrors, each mirror has workers and a
+// search of its own, measured on the bytes its connections bring.
 func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	conns = max(conns, 1)
 	p := &pool{onLower: f.OnLower, table: table}
-	p.allowed.Store(int64(conns))
 	ms := newMirrorSet(f.Mirrors, f.OnMirrorDropped)
 	reports := &silence{}
 	_, stallWindow := f.stallRule()
+	if a := f.Auto; a != nil && len(ms.all) > 1 && len(a.PerMirror) == len(ms.all) {
+		for i, m := range ms.all {
+			p.addCrew(a.PerMirror[i], cmp.Or(a.PerMirror[i].Start, conns), m, ms, reports)
+		}
+	} else {
+		p.addCrew(f.Auto, conns, nil, ms, reports)
+	}
+	var workers []*worker
+	for _, c := range p.crews {
+		workers = append(workers, c.workers...) // c.workers is reordered under p.mu
+	}
 	g, gctx := errgroup.WithContext(ctx)
-	for i := range conns {
-		w := &worker{pool: p, index: i, mirrors: ms, mirror: ms.pick(i), silence: reports}
+	for _, w := range workers {
 		g.Go(func() error {
-			for gctx.Err() == nil && !w.retired() {
+			for gctx.Err() == nil && !w.gone() {
 				changed := table.Changed()
+				if w.retired() {
+					// Above the count for now: wait until it rises or
+					// the download ends.
+					wake := p.changed()
+					if table.Remaining() == 0 {
+						return nil
+					}
+					select {
+					case <-changed:
+					case <-wake:
+					case <-gctx.Done():
+					}
+					continue
+				}
 				e := table.Take()
 				if e == nil {
 					if table.Remaining() == 0 {
@@ -61,14 +91,20 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 					}
 					continue
 				}
+				w.entry.Store(e)
 				err := f.fetch(gctx, e.Segment, w)
-				table.Release(e)
+				w.entry.Store(nil)
 				if errors.Is(err, errRetired) {
-					return nil
+					table.GiveBack(e)
+					continue
 				}
+				table.Release(e)
 				if err != nil && gctx.Err() == nil && w.mirror != nil {
 					// Give up this mirror and go on with another, if any.
 					if w.mirror = ms.drop(w.mirror, err); w.mirror != nil {
+						if w.crew.mirror != nil {
+							return nil // its crew's mirror is gone; the others go on
+						}
 						continue
 					}
 				}
@@ -98,7 +134,7 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	monitorDone := make(chan struct{})
 	go func() {
 		defer close(monitorDone)
-		newMonitor(table, f, p, conns, reports).run(stop)
+		newMonitor(table, f, p, len(workers), reports).run(stop)
 	}()
 	err := g.Wait()
 	close(stop)
@@ -128,6 +164,7 @@ type monitor struct {
 	reconnect     bool
 	reconnectsMax int
 
+	autos      []*autoDriver     // one per crew with Auto; none for a fixed count
 	samples    map[int][]sample  // per entry ID, oldest first, one attempt
 	lastCut    map[int]time.Time // per entry ID: last reconnect
 	reconnects int
@@ -158,6 +195,11 @@ func newMonitor(table *Table, f *Fetcher, p *pool, conns int, reports *silence) 
 	if m.reconnectsMax <= 0 {
 		m.reconnectsMax = reconnectsPerConnection * conns
 	}
+	for _, c := range p.crews {
+		if c.auto != nil {
+			m.autos = append(m.autos, newAutoDriver(c.auto, c, time.Now()))
+		}
+	}
 	return m
 }
 
@@ -167,6 +209,9 @@ func (m *monitor) run(stop <-chan struct{}) {
 	for {
 		select {
 		case <-stop:
+			for _, a := range m.autos {
+				a.finish()
+			}
 			return
 		case now := <-tick.C:
 			m.sample(now)
@@ -181,6 +226,11 @@ func (m *monitor) sample(now time.Time) {
 	var progress time.Time // when bytes last arrived anywhere; zero: never
 	if since, ok := m.pool.observe(now); ok {
 		progress = now.Add(-since)
+	}
+	for _, a := range m.autos {
+		if !a.crew.lost() {
+			a.sample(now, a.crew.arrived())
+		}
 	}
 	busy := m.table.busyEntries()
 	m.cutSilent(now, progress, busy)
@@ -246,18 +296,75 @@ func (m *monitor) sample(now time.Time) {
 	}
 }
 
-// pool is how many of a Run's workers may go on, and when the download
-// last made progress.
+// pool is how many of a Run's workers may go on, in crews, and when the
+// download last made progress.
 type pool struct {
-	allowed atomic.Int64
 	resets  atomic.Int64
 	onLower func(allowed int, cause error)
+	// lowerMu keeps the onLower reports in the order of the lowerings:
+	// taken before mu is let go, held while onLower runs (outside mu).
+	lowerMu sync.Mutex
 	table   *Table
+	crews   []*crew // set before the workers start
 
 	mu           sync.Mutex
-	received     int64     // the table's arrivals at the last observation
-	lastProgress time.Time // when they last grew; zero: never
+	received     int64         // the table's arrivals at the last observation
+	lastProgress time.Time     // when they last grew; zero: never
+	wake         chan struct{} // closed when a crew's allowed changes
 }
+
+// crew is a set of a Run's workers with a count of its own: all of
+// them, or with Auto.PerMirror those of one mirror.
+type crew struct {
+	pool *pool
+	// allowed is how many workers may fetch now; ceiling how many may
+	// ever again (a worker at or above it ends). Both change under
+	// pool.mu.
+	allowed atomic.Int64
+	ceiling atomic.Int64
+	workers []*worker // by index, reordered under pool.mu
+	auto    *Auto     // nil: a fixed count
+	// mirror, when set, is the one mirror the crew's workers fetch
+	// from, and received counts the bytes they brought.
+	mirror   *mirror
+	mirrors  *mirrorSet
+	received atomic.Int64
+}
+
+// addCrew adds a crew that starts with start workers fetching: all it
+// ever has with a fixed count, else up to auto's Max. Its workers fetch
+// from pinned, or without it from the mirrors in turn.
+func (p *pool) addCrew(auto *Auto, start int, pinned *mirror, ms *mirrorSet, reports *silence) {
+	size := max(start, 1)
+	if auto != nil {
+		size = auto.max()
+	}
+	c := &crew{pool: p, auto: auto, mirror: pinned, mirrors: ms}
+	c.allowed.Store(int64(min(max(start, 1), size)))
+	c.ceiling.Store(int64(size))
+	c.workers = make([]*worker, size)
+	for i := range size {
+		m := pinned
+		if m == nil {
+			m = ms.pick(i)
+		}
+		c.workers[i] = &worker{pool: p, crew: c, mirrors: ms, mirror: m, silence: reports}
+		c.workers[i].index.Store(int64(i))
+	}
+	p.crews = append(p.crews, c)
+}
+
+// arrived is the bytes that arrived over the crew's connections: the
+// table's when it is the only crew.
+func (c *crew) arrived() int64 {
+	if c.mirror == nil {
+		return c.pool.table.received()
+	}
+	return c.received.Load()
+}
+
+// lost reports whether the crew's mirror was given up.
+func (c *crew) lost() bool { return c.mirror != nil && c.mirrors.dead(c.mirror) }
 
 // observe notes the time if bytes arrived since the last observation, and
 // reports how long ago bytes last arrived (ok false: none so far). The
@@ -274,6 +381,54 @@ func (p *pool) observe(now time.Time) (since time.Duration, ok bool) {
 	return now.Sub(p.lastProgress), true
 }
 
+// changed returns a channel closed at the next change of a crew's
+// allowed.
+func (p *pool) changed() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.wake == nil {
+		p.wake = make(chan struct{})
+	}
+	return p.wake
+}
+
+// wakeLocked closes the channel of changed.
+func (p *pool) wakeLocked() {
+	if p.wake != nil {
+		close(p.wake)
+		p.wake = nil
+	}
+}
+
+// allowedLocked is how many workers of all crews may fetch now.
+func (p *pool) allowedLocked() int {
+	n := 0
+	for _, c := range p.crews {
+		n += int(c.allowed.Load())
+	}
+	return n
+}
+
+// setAllowed lets n of the crew's workers fetch (never more than the
+// ceiling): the ones above n stop, their connections cut and their
+// segments handed back, and parked ones below n go on.
+func (c *crew) setAllowed(n int) {
+	p := c.pool
+	p.mu.Lock()
+	n = max(1, min(n, int(c.ceiling.Load())))
+	old := int(c.allowed.Swap(int64(n)))
+	p.wakeLocked()
+	cut := slices.Clone(c.workers[min(n, old):old])
+	p.mu.Unlock()
+	// Their segments go back to the table (or to the connection they
+	// were cut from).
+	for _, w := range cut {
+		if e := w.entry.Load(); e != nil {
+			e.Reconnect(errRetired)
+		}
+	}
+}
+
 // handBack reports whether a segment that failed with err should go back
 // to the table rather than end the download: err is transient and some
 // connection got bytes within window (none at all so far: no). With the
@@ -287,12 +442,16 @@ func (p *pool) handBack(err error, window time.Duration) bool {
 }
 
 // resetsPerLowering is how many connection resets count as one "server
-// overloaded" answer.
+// overloaded" answer. (A refused connection does not count: it is how a
+// mirror that went away answers, and that mirror is dropped instead.)
 const resetsPerLowering = 3
 
-// note lowers the number of workers by one when err says the server is
-// overloaded: a 429 or 503, or every third connection reset.
-func (p *pool) note(err error) {
+// note lowers the number of w's crew's workers by one, and caps it there
+// for the rest of the Run, when err, which w got, says the server is overloaded:
+// a 429 or 503, or every third connection reset. The worker
+// that goes is w, which holds no request the server counts, rather than
+// the last one, which may be fetching well: w trades places with it.
+func (p *pool) note(err error, w *worker) {
 	overloaded := retry.IsOverloaded(err)
 	if !overloaded && errors.Is(err, syscall.ECONNRESET) {
 		overloaded = p.resets.Add(1)%resetsPerLowering == 0
@@ -300,34 +459,53 @@ func (p *pool) note(err error) {
 	if !overloaded {
 		return
 	}
-	for {
-		n := p.allowed.Load()
-		if n <= 1 {
-			return
-		}
-		if p.allowed.CompareAndSwap(n, n-1) {
-			if p.onLower != nil {
-				p.onLower(int(n-1), err)
-			}
-			return
-		}
+	c := w.crew
+	p.mu.Lock()
+	n := c.allowed.Load()
+	if n <= 1 {
+		p.mu.Unlock()
+		return
+	}
+	c.allowed.Store(n - 1)
+	c.ceiling.Store(min(c.ceiling.Load(), n-1))
+	if i := w.index.Load(); i < n-1 {
+		last := c.workers[n-1]
+		c.workers[i], c.workers[n-1] = last, w
+		last.index.Store(i)
+		w.index.Store(n - 1)
+	}
+	p.wakeLocked()
+	total := p.allowedLocked()
+	p.lowerMu.Lock()
+	defer p.lowerMu.Unlock()
+	p.mu.Unlock()
+	if p.onLower != nil {
+		p.onLower(total, err)
 	}
 }
 
 // worker is one of a Run's connections.
 type worker struct {
-	pool    *pool
-	index   int
+	pool *pool
+	crew *crew
+	// index is the worker's place in crew.workers: it fetches while
+	// index < crew.allowed. Changed under pool.mu.
+	index   atomic.Int64
 	mirrors *mirrorSet
-	mirror  *mirror // the worker's current source; nil without mirrors
+	mirror  *mirror               // the worker's current source; nil without mirrors
+	entry   atomic.Pointer[Entry] // the segment it fetches; nil between segments
 	silence *silence
 }
 
-// retired reports whether the pool was lowered below this worker.
-func (w *worker) retired() bool { return int64(w.index) >= w.pool.allowed.Load() }
+// retired reports whether its crew was lowered below this worker.
+func (w *worker) retired() bool { return w.index.Load() >= w.crew.allowed.Load() }
+
+// gone reports whether its crew can never come back up to this worker,
+// or lost its mirror.
+func (w *worker) gone() bool { return w.index.Load() >= w.crew.ceiling.Load() || w.crew.lost() }
 
 // errRetired ends a worker's fetch when the pool was lowered below it.
-var errRetired = errors.New("worker retired: the server asked for fewer connections")
+var errRetired = errors.New("worker retired: fewer connections wanted")
 
 // mirror is one source of the file in a Run.
 type mirror struct {
@@ -358,6 +536,13 @@ func (ms *mirrorSet) pick(i int) *mirror {
 		return nil
 	}
 	return ms.all[i%len(ms.all)]
+}
+
+// dead reports whether m was given up.
+func (ms *mirrorSet) dead(m *mirror) bool {
+	ms.mu.Lock()
+	defer ms.mu.Unlock()
+	return m.dead
 }
 
 // alive is the number of mirrors not given up.

@@ -29,6 +29,9 @@ type Segment struct {
 	// cut ends the current attempt (its connection) with a cause; nil
 	// between attempts. Guarded by mu.
 	cut context.CancelCauseFunc
+	// asked is the end of the range the current attempt requested; 0
+	// between attempts. Guarded by mu.
+	asked int64
 	// attempts counts the attempts started, so that a rate is only
 	// measured over one connection.
 	attempts atomic.Int64
@@ -85,10 +88,11 @@ func (s *Segment) commit(n int64) {
 	s.mu.Unlock()
 }
 
-// beginAttempt records the cancel function of a new attempt.
-func (s *Segment) beginAttempt(cut context.CancelCauseFunc) {
+// beginAttempt records the cancel function of a new attempt and the end
+// of the range it asks for.
+func (s *Segment) beginAttempt(cut context.CancelCauseFunc, asked int64) {
 	s.mu.Lock()
-	s.cut = cut
+	s.cut, s.asked = cut, asked
 	s.mu.Unlock()
 	s.answered.Store(0)
 	s.slowestBatch.Store(0)
@@ -99,8 +103,30 @@ func (s *Segment) beginAttempt(cut context.CancelCauseFunc) {
 // endAttempt forgets the attempt's cancel function.
 func (s *Segment) endAttempt() {
 	s.mu.Lock()
-	s.cut = nil
+	s.cut, s.asked = nil, 0
 	s.mu.Unlock()
+}
+
+// extend moves End from from up to to when an attempt is running whose
+// request covers the bytes up to to, so that its connection fetches them
+// too (a range cut off it comes back). It reports whether it did.
+func (s *Segment) extend(from, to int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cut == nil || s.end.Load() != from || to > s.asked {
+		return false
+	}
+	s.end.Store(to)
+	return true
+}
+
+// empty moves End down to Next, for a segment that nobody fetches (its
+// range went to another segment).
+func (s *Segment) empty() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.end.Store(s.next.Load())
+	s.reserved = s.next.Load()
 }
 
 // Reconnect ends the current attempt with cause, so that the fetcher

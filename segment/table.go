@@ -198,6 +198,25 @@ func (t *Table) Release(e *Entry) {
 	e.setRate(0)
 }
 
+// GiveBack releases a segment whose worker stopped short of its end
+// (the number of connections went down). When nothing of it was written
+// and it follows a busy segment whose running request still covers it,
+// as a range just cut off one does, that segment's connection gets it
+// back: no new connection is opened for it, and none is left idle.
+func (t *Table) GiveBack(e *Entry) {
+	t.mu.Lock()
+	if !e.hedged && !e.Done() {
+		for _, x := range t.all {
+			if x != e && x.busy && !x.hedged && x.extend(e.Next(), e.End()) {
+				e.empty()
+				break
+			}
+		}
+	}
+	t.mu.Unlock()
+	t.Release(e)
+}
+
 // Changed returns a channel closed at the next Release: a worker that
 // found nothing to Take waits on it, since a released segment may be
 // unfinished (its worker retired) or splittable again.

@@ -14,6 +14,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/netfox/netfox"
 	"github.com/netfox/netfox/bench"
 	"github.com/netfox/netfox/internal/units"
 )
@@ -34,7 +35,8 @@ func benchCommand() *cli.Command {
 		ArgsUsage: "[URL]",
 		Description: `Downloads URL (or until --bytes have arrived) with each connection count, --repeat times,
 and prints median, min and max throughput and the speedup over the first count.
-The recommendation is the fewest connections within 5% of the best median.
+The recommendation is the fewest connections within 5% of the best median;
+for a URL it is also where the next "get -n auto" from that host starts.
 Without a URL it benchmarks an embedded server on loopback (8 MiB file,
 2 MiB/s per connection, 16 MiB/s in all), so the effect shows at once.
 
@@ -80,6 +82,7 @@ func runBench(c *cli.Context) error {
 	}
 
 	url := c.Args().First()
+	remember := url != "" // not the embedded server's address
 	if url == "" {
 		local, err := bench.StartLocal(bench.LocalOptions{Size: localSize, RatePerConn: localRatePerConn, RateTotal: localRateTotal})
 		if err != nil {
@@ -120,6 +123,12 @@ func runBench(c *cli.Context) error {
 	stopBar()
 	if err != nil {
 		return err
+	}
+	if remember && rep.Recommended > 0 {
+		// The next `get -n auto` from this host starts there.
+		if err := netfox.RememberConnections(os.Getenv(cacheDirEnv), url, rep.Recommended, "bench"); err != nil {
+			fmt.Fprintf(os.Stderr, "netfox: cannot remember the recommendation for -n auto: %v\n", err)
+		}
 	}
 	if path := c.String("plot"); path != "" {
 		if err := bench.Plot(rep, path); err != nil {

@@ -128,7 +128,29 @@ func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
 		}
 		done := map[string]any{"url": url, "path": printable(res.Path), "size": res.Size, "seconds": res.Elapsed.Seconds(),
 			"fetched": res.Fetched, "resumed": res.Resumed, "connections": res.Connections, "retries": res.Retries,
-			"already_complete": res.AlreadyComplete}
+			"already_complete": res.AlreadyComplete,
+			"parallel":         res.Parallel, "parallel_reason": res.ParallelReason}
+		if res.ParallelSteps != nil {
+			steps := make([]map[string]any, len(res.ParallelSteps))
+			for i, s := range res.ParallelSteps {
+				steps[i] = map[string]any{"at_ms": s.At.Milliseconds(), "connections": s.Connections, "rate": s.Rate, "source": s.Source}
+			}
+			done["parallel_steps"] = steps
+		}
+		if len(res.Sources) > 1 {
+			sources := make([]map[string]any, len(res.Sources))
+			for i, s := range res.Sources {
+				src := map[string]any{"url": printable(s.URL), "fetched": s.Fetched}
+				if s.Dropped != "" {
+					src["dropped"] = printable(s.Dropped)
+				}
+				if s.ParallelReason != "" {
+					src["parallel"], src["parallel_reason"] = s.Parallel, s.ParallelReason
+				}
+				sources[i] = src
+			}
+			done["sources"] = sources
+		}
 		if sum, err := fileSHA256(res.Path); err == nil {
 			done["sha256"] = sum
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,7 @@ interruption (Ctrl-C, kill, network loss, reboot) the same command resumes.
 Examples:
    netfox get https://example.com/big.iso
    netfox get -n 16 -o /tmp/big.iso https://example.com/big.iso
+   netfox get -n auto https://example.com/big.iso      # N found by measurement, remembered per host
    netfox get --restart https://example.com/big.iso     # discard the partial download
    netfox get -c https://example.com/big.iso            # continue a partial big.iso from a browser, curl or wget
    netfox get https://a.example/f.iso ftp://b.example/pub/f.iso   # two mirrors of one file
@@ -38,7 +40,8 @@ Examples:
 Several URLs are mirrors of one file: the connections are spread over them,
 more work goes to the faster ones, and a mirror that fails is dropped.`,
 		Flags: []cli.Flag{
-			&cli.IntFlag{Name: "connections", Aliases: []string{"n"}, Value: netfox.DefaultConnections, Usage: "parallel connections (1-256)"},
+			&cli.GenericFlag{Name: "connections", Aliases: []string{"n"}, Value: &connectionsValue{n: netfox.DefaultConnections}, Usage: "parallel connections (1-256), or auto: found by measurement and remembered per host"},
+			&cli.IntFlag{Name: "max-connections", Value: netfox.DefaultAutoMax, Usage: "the most connections -n auto uses (1-256)"},
 			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `PATH` (default: the server's name for the file, in the current directory); - streams to stdout, in order, within 32 MiB of memory (no resume)"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output; errors still go to stderr"},
 			&cli.BoolFlag{Name: "bars", Usage: "on a terminal, a progress bar per segment instead of the segment map"},
@@ -148,8 +151,14 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 	if c.Int("max-tries") < 1 {
 		return req, usageError{fmt.Errorf("--max-tries must be at least 1, not %d", c.Int("max-tries"))}
 	}
-	if c.IsSet("connections") && c.Int("connections") == 0 {
-		return req, usageError{errors.New("--connections must be between 1 and 256, not 0")}
+	connections := netfox.AutoConnections
+	if v := c.Generic("connections").(*connectionsValue); !v.auto {
+		if connections = v.n; connections < 1 {
+			return req, usageError{fmt.Errorf("--connections must be between 1 and %d, not %d (or auto)", netfox.MaxConnections, connections)}
+		}
+	}
+	if m := c.Int("max-connections"); m < 1 || m > netfox.MaxConnections {
+		return req, usageError{fmt.Errorf("--max-connections must be between 1 and %d, not %d", netfox.MaxConnections, m)}
 	}
 	if c.Bool("continue") && (c.Bool("restart") || c.Bool("overwrite")) {
 		return req, usageError{errors.New("-c takes over a partial file; it cannot be combined with --restart or --overwrite")}
@@ -191,7 +200,9 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 	}
 	user, password, _ := strings.Cut(c.String("user"), ":")
 	return netfox.Request{
-		Connections: c.Int("connections"),
+		Connections: connections,
+		AutoMax:     c.Int("max-connections"),
+		CacheDir:    os.Getenv(cacheDirEnv),
 		Restart:     c.Bool("restart"),
 		Overwrite:   c.Bool("overwrite"),
 		Continue:    c.Bool("continue"),
@@ -213,6 +224,39 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 	}, nil
 }
 
+// cacheDirEnv names the environment variable that moves the cache of
+// connection counts per host away from DefaultCacheDir.
+const cacheDirEnv = "NETFOX_CACHE_DIR"
+
+// connectionsValue is -n: a count, or auto (netfox.AutoConnections). A
+// value that is neither is a flag error, reported as the others are
+// (flagError); a count out of range is the Request's error.
+type connectionsValue struct {
+	n    int
+	auto bool
+}
+
+func (v *connectionsValue) Set(s string) error {
+	s = strings.TrimSpace(s)
+	if strings.EqualFold(s, "auto") {
+		v.auto = true
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("a count from 1 to %d, or auto", netfox.MaxConnections)
+	}
+	v.n, v.auto = n, false
+	return nil
+}
+
+func (v *connectionsValue) String() string {
+	if v.auto {
+		return "auto"
+	}
+	return strconv.Itoa(v.n)
+}
+
 // printSummary is the final line of a download: size, time, speed,
 // connections, retries, and the share of each mirror.
 func printSummary(res netfox.Result) {
@@ -224,6 +268,9 @@ func printSummary(res netfox.Result) {
 	extra := replaced(res.Reconnects)
 	if res.Retries > 0 {
 		extra += fmt.Sprintf(", %d retries", res.Retries)
+	}
+	if res.ParallelSteps != nil {
+		extra += fmt.Sprintf(", -n auto settled at %d (%s)", res.Parallel, res.ParallelReason)
 	}
 	speed := units.FormatSize(int64(float64(res.Fetched)/max(secs, 1e-3))) + "/s" // on the bytes fetched now
 	if res.Resumed > 0 {
@@ -242,8 +289,11 @@ func printSummary(res netfox.Result) {
 	if len(res.Sources) > 1 {
 		for _, s := range res.Sources {
 			note := ""
+			if s.ParallelReason != "" {
+				note = fmt.Sprintf(", -n auto: %d (%s)", s.Parallel, s.ParallelReason)
+			}
 			if s.Dropped != "" {
-				note = " (dropped: " + printable(s.Dropped) + ")"
+				note += " (dropped: " + printable(s.Dropped) + ")"
 			}
 			fmt.Fprintf(os.Stderr, "netfox:   %5.1f%% %s from %s%s\n", 100*float64(s.Fetched)/float64(max(res.Fetched, 1)), units.FormatSize(s.Fetched), printable(s.URL), note)
 		}
