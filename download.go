@@ -248,7 +248,7 @@ func (d *downloader) run(ctx context.Context) (Result, error) {
 	c := newCounters(d.parallelFor(info))
 	c.fetched.Store(adopted.checked)
 	c.log = &parallelLog{reason: string(segment.ReasonFixed), began: began, connections: &c.parallel}
-	info, resumed, err := d.fetch(ctx, part, info, p, c, adopted)
+	info, resumed, err := d.fetch(ctx, part, info, p, c)
 	res := Result{Path: p.out, Resumed: resumed, Connections: d.parallelFor(info), Parallel: d.parallelFor(info)}
 	if err != nil {
 		return res, err
@@ -273,7 +273,7 @@ func (d *downloader) run(ctx context.Context) (Result, error) {
 	} else if !ranged(info) {
 		res.Connections = 1 // one stream
 	}
-	res.Sources = d.sourceResults()
+	res.Sources = d.sourceResults(res.Fetched, adopted.checked)
 	c.log.sourceResults(res.Sources)
 	res.Elapsed = time.Since(began)
 	return res, nil
@@ -333,7 +333,7 @@ func (d *downloader) openOutput(p paths, info siteinfo.Info) (part *fileaccess.F
 // stream. It falls back to one stream when the server ignores ranges
 // after all, and starts over once when the remote file changes under it.
 // It returns the info the data belongs to and the bytes resumed.
-func (d *downloader) fetch(ctx context.Context, part *fileaccess.File, info siteinfo.Info, p paths, c *counters, adopted adoption) (siteinfo.Info, int64, error) {
+func (d *downloader) fetch(ctx context.Context, part *fileaccess.File, info siteinfo.Info, p paths, c *counters) (siteinfo.Info, int64, error) {
 	fetcher := d.newFetcher(c, part)
 	if d.auto {
 		most := d.autoMax
@@ -357,9 +357,6 @@ func (d *downloader) fetch(ctx context.Context, part *fileaccess.File, info site
 			var sources []*source
 			if sources, err = d.probeMirrors(ctx, info); err != nil {
 				return info, resumed, err
-			}
-			if fresh == 0 {
-				sources[0].fetched.Add(adopted.checked) // the check of the adopted file's end
 			}
 			if len(sources) > 1 {
 				d.primed.close() // a worker on a mirror could claim it
@@ -478,13 +475,22 @@ func (d *downloader) newFetcher(c *counters, out io.WriterAt) *segment.Fetcher {
 }
 
 // sourceResults is Result.Sources: what each address served, and why it
-// was dropped if it was.
-func (d *downloader) sourceResults() []Source {
+// was dropped if it was. The shares add up to fetched, the download's
+// total: with one source it is all of it; with several, each mirror's
+// share is counted where the total is, and URL's also has the checked
+// bytes of an adopted file (checked), which came from it.
+func (d *downloader) sourceResults(fetched, checked int64) []Source {
 	var out []Source
-	for _, s := range d.sources {
-		src := Source{URL: s.url, Fetched: s.fetched.Load()}
-		if why := s.dropped.Load(); why != nil {
-			src.Dropped = *why
+	for i, s := range d.sources {
+		src := Source{URL: s.url, Fetched: fetched}
+		if m := s.mirror; m != nil {
+			src.Fetched = m.Written()
+			if i == 0 {
+				src.Fetched += checked
+			}
+			if err := m.Dropped(); err != nil {
+				src.Dropped = err.Error()
+			}
 		}
 		out = append(out, src)
 	}
@@ -802,7 +808,7 @@ func (d *downloader) rememberCounts(l *parallelLog, res Result) {
 			if i > 0 {
 				raw = s.raw
 			}
-			if i < len(l.counts) && s.dropped.Load() == nil {
+			if i < len(l.counts) && (s.mirror == nil || s.mirror.Dropped() == nil) {
 				entries = append(entries, entry{raw, l.counts[i], l.reasons[i]})
 			}
 		}

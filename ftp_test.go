@@ -137,12 +137,10 @@ func TestThreeMirrors(t *testing.T) {
 		t.Logf("%6.1f%% %9d bytes from %s", 100*float64(s.Fetched)/float64(len(content)), s.Fetched, s.URL)
 		total += s.Fetched
 	}
-	// Sources count the bytes each read, Result the bytes written: a
-	// hedge that lost its race has read some that were not written (at
-	// most a read's worth), so the shares may add up to a little more
-	// than the file (issue 12 makes the two one counter), never less.
-	if total < int64(len(content)) || total > int64(len(content))+1<<20 || len(res.Sources) != 3 {
-		t.Fatalf("sources %+v", res.Sources)
+	// Each source's share is counted where the total is, when written:
+	// the shares add up to the file, to the byte.
+	if total != int64(len(content)) || res.Fetched != total || len(res.Sources) != 3 {
+		t.Fatalf("sources %+v add up to %d, fetched %d, file %d", res.Sources, total, res.Fetched, len(content))
 	}
 	if res.Sources[1].Fetched <= res.Sources[0].Fetched || res.Sources[1].Fetched <= res.Sources[2].Fetched {
 		t.Errorf("the fastest mirror did not serve the most: %+v", res.Sources)

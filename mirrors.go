@@ -5,51 +5,38 @@ import (
 	"fmt"
 	"io"
 	"sync"
-	"sync/atomic"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/netfox/netfox/byterange"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
-	"golang.org/x/sync/semaphore"
 )
 
-// source is one address of the file in a download, counting the bytes
-// it serves.
+// source is one address of the file in a download: how to reach it (its
+// Remote, the connection budget of its host, the first request's answer
+// for URL). What it served is counted by the scheduler, in its
+// segment.Mirror, where the total is counted.
 type source struct {
-	url     string // redacted, for messages
-	raw     string // a mirror's address as given; empty for URL
-	remote  *siteinfo.Remote
-	fetched atomic.Int64
-	dropped atomic.Pointer[string]
+	url    string // redacted, for messages
+	raw    string // a mirror's address as given; empty for URL
+	remote *siteinfo.Remote
 	// primed, for URL, is the first request's answer, read by the
 	// segment at byte zero.
 	primed *primed
 	// slots is the connection budget of a mirror's host; nil for URL,
 	// whose budget is the download's.
 	slots *semaphore.Weighted
+	// mirror is the source in the scheduler when there are several.
+	mirror *segment.Mirror
 }
 
-// OpenRange opens a range of the source, counting its bytes.
+// OpenRange opens a range of the source.
 func (s *source) OpenRange(ctx context.Context, r byterange.Range) (io.ReadCloser, error) {
 	if body := s.primed.take(ctx, r); body != nil {
-		return &countingBody{ReadCloser: body, n: &s.fetched}, nil
+		return body, nil
 	}
-	body, err := s.remote.OpenRange(ctx, r)
-	if err != nil {
-		return nil, err
-	}
-	return &countingBody{ReadCloser: body, n: &s.fetched}, nil
-}
-
-type countingBody struct {
-	io.ReadCloser
-	n *atomic.Int64
-}
-
-func (c *countingBody) Read(p []byte) (int, error) {
-	n, err := c.ReadCloser.Read(p)
-	c.n.Add(int64(n))
-	return n, err
+	return s.remote.OpenRange(ctx, r)
 }
 
 // probeMirrors returns the sources of a ranged download: URL first, then
@@ -103,11 +90,10 @@ func (d *downloader) useSources(f *segment.Fetcher, sources []*source) {
 	f.Mirrors = nil
 	if len(sources) > 1 {
 		for _, s := range sources {
-			f.Mirrors = append(f.Mirrors, s)
+			s.mirror = &segment.Mirror{Opener: s}
+			f.Mirrors = append(f.Mirrors, s.mirror)
 		}
 		f.OnMirrorDropped = func(i int, err error) {
-			why := err.Error()
-			sources[i].dropped.Store(&why)
 			d.notify(NoticeMirrorDropped, "giving up mirror %s (%v); going on with the others", sources[i].url, err)
 		}
 	}

@@ -100,7 +100,7 @@ func (d *downloader) stream(ctx context.Context, w io.Writer, window int64) (res
 	c.fill(&res)
 	res.Size = written
 	res.Connections = max(tcp.count(), 1)
-	res.Sources = d.sourceResults()
+	res.Sources = d.sourceResults(res.Fetched, 0)
 	res.Elapsed = time.Since(began)
 	return res, nil
 }

@@ -63,7 +63,7 @@ type Fetcher struct {
 	// runs slow to the next mirror, and drops a mirror that fails after
 	// its retries, going on with the others. Opener is not used by Run
 	// then.
-	Mirrors []Opener
+	Mirrors []*Mirror
 	// OnMirrorDropped, when set, is told when a mirror is given up.
 	OnMirrorDropped func(index int, err error)
 
@@ -277,7 +277,7 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	}
 	opener := f.Opener
 	if w != nil && w.mirror != nil {
-		opener = w.mirror.opener
+		opener = w.mirror.Opener
 	}
 	if f.Gate != nil {
 		release, err := f.Gate(ctx, r, opener)
@@ -320,6 +320,47 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 		defer w.silence.ended(s)
 	}
 
+	in := &reading{body: body, received: &s.received, slowest: &s.slowestBatch, w: w}
+	return f.copyBody(attemptCtx, in, s.Remaining, func(p []byte) (bool, error) {
+		// Claim the bytes only now that they are here, so that while a
+		// read waits on the network the range can still be cut short
+		// (a steal, a hedge); what lies beyond a new End is dropped.
+		keep := s.reserve(int64(len(p)))
+		if keep > 0 {
+			if _, err := f.Output.WriteAt(p[:keep], s.Next()); err != nil {
+				s.commit(0)
+				return false, &WriteError{Err: err}
+			}
+			f.wrote(w, keep)
+		}
+		s.commit(keep)
+		// End moved below what arrived: the rest is another range's.
+		return keep < int64(len(p)), nil
+	}, func() error {
+		return fmt.Errorf("connection closed at byte %d of range %v: %w", s.Next(), r, io.ErrUnexpectedEOF)
+	})
+}
+
+// reading is one response body being read, and where its arrivals are
+// counted: the segment's (or hedge's) counter that the stall watch and
+// the rate measurements read, the longest batch for the silence watch
+// (nil for a hedge), and the worker's crew.
+type reading struct {
+	body     io.Reader
+	received *atomic.Int64
+	slowest  *atomic.Int64
+	w        *worker
+}
+
+// copyBody is the one read loop of netfox, for a segment's attempt and a
+// hedge alike, so that every rule of reading applies to both: it reads
+// the body in batches (gather) while want says bytes are still wanted,
+// counts every byte as it arrives, hands each batch to keep (which writes
+// what it can use, and says when no more is wanted), and holds the next
+// read back to the rate limit. It returns nil once nothing more is
+// wanted, cut's error when the body ends before that, and else the first
+// error of reading, keeping or waiting.
+func (f *Fetcher) copyBody(ctx context.Context, in *reading, want func() int64, keep func(p []byte) (done bool, err error), cut func() error) error {
 	pool := f.buffers()
 	bp, _ := pool.Get().(*[]byte)
 	if bp == nil {
@@ -334,56 +375,60 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	}
 	last := time.Now()
 	for {
-		left := s.Remaining()
+		left := want()
 		if left <= 0 {
 			return nil
 		}
-		n, readErr := gather(body, buf[:min(int64(len(buf)), left)], &s.received)
-		if w != nil {
-			w.crew.received.Add(int64(n))
+		n, readErr := gather(in.body, buf[:min(int64(len(buf)), left)], in.received)
+		if in.w != nil {
+			in.w.crew.received.Add(int64(n))
 		}
-		if readErr == nil {
+		if readErr == nil && in.slowest != nil {
 			// A whole batch: how long it took is what the silence watch
 			// compares other connections' silences with.
 			now := time.Now()
-			if took := int64(now.Sub(last)); took > s.slowestBatch.Load() {
-				s.slowestBatch.Store(took)
+			if took := int64(now.Sub(last)); took > in.slowest.Load() {
+				in.slowest.Store(took)
 			}
 			last = now
 		}
-		// Claim the bytes only now that they are here, so that while a
-		// read waits on the network the range can still be cut short
-		// (a steal, a hedge); what lies beyond a new End is dropped.
-		keep := s.reserve(int64(n))
-		if keep > 0 {
-			if _, err := f.Output.WriteAt(buf[:keep], s.Next()); err != nil {
-				s.commit(0)
-				return &WriteError{Err: err}
-			}
-			if f.Fetched != nil {
-				f.Fetched.Add(keep)
-			}
-		}
-		s.commit(keep)
-		if keep < int64(n) {
-			return nil // End moved below what arrived: the rest is another range's
-		}
+		done, err := keep(buf[:n])
 		if f.Limit != nil && n > 0 {
-			// Waiting after the read holds the next one back, and TCP's
-			// window slows the sender to match.
-			if err := waitRate(attemptCtx, f.Limit, n); err != nil {
+			if err != nil || done {
+				// The bytes came over the network all the same, wanted
+				// or not: charge them without waiting, and the next
+				// reads pay for them.
+				f.Limit.ReserveN(time.Now(), n)
+			} else if err := waitRate(ctx, f.Limit, n); err != nil {
+				// Waiting after the read holds the next one back, and
+				// TCP's window slows the sender to match.
 				return err
 			}
 		}
+		if err != nil || done {
+			return err
+		}
 		switch {
 		case readErr == io.EOF:
-			if s.Done() {
+			if want() <= 0 {
 				return nil
 			}
-			return fmt.Errorf("connection closed at byte %d of range %v: %w", s.Next(), r, io.ErrUnexpectedEOF)
+			return cut()
 		case readErr != nil:
 			return readErr
 		}
+	}
+}
+
+// wrote counts n bytes written from the worker's source: the one place
+// where the total (Fetched) and each mirror's share (Mirror.Written) are
+// counted, so that the shares add up to the total.
+func (f *Fetcher) wrote(w *worker, n int64) {
+	if f.Fetched != nil {
+		f.Fetched.Add(n)
+	}
+	if w != nil && w.mirror != nil {
+		w.mirror.written.Add(n)
 	}
 }
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 
+	"sync/atomic"
+
 	"github.com/netfox/netfox/byterange"
 )
 
@@ -103,7 +105,7 @@ func (f *Fetcher) runHedge(ctx context.Context, t *Table, e *Entry, r byterange.
 	defer t.endHedge(e)
 	opener := f.Opener
 	if w != nil && w.mirror != nil {
-		opener = w.mirror.opener
+		opener = w.mirror.Opener
 	}
 	// End the hedge as soon as the owner is done: a hedge on a slow or
 	// stalled connection must not outlive the race it lost.
@@ -130,22 +132,31 @@ func (f *Fetcher) runHedge(ctx context.Context, t *Table, e *Entry, r byterange.
 		}
 		defer release()
 	}
-	body, err := opener.OpenRange(ctx, r)
+	// The hedge's connection is watched for stalls as a segment's is.
+	rctx, cut := context.WithCancelCause(ctx)
+	defer cut(nil)
+	var received atomic.Int64
+	stopWatch := f.watchStall(&received, cut)
+	defer stopWatch()
+	body, err := opener.OpenRange(rctx, r)
 	if err != nil {
 		return false
 	}
 	defer body.Close()
-	buf := make([]byte, r.Len())
-	got := 0
-	for got < len(buf) {
+	// Read through the one read loop (rate limit, counters), into memory.
+	buf := make([]byte, 0, r.Len())
+	in := &reading{body: body, received: &received, w: w}
+	err = f.copyBody(rctx, in, func() int64 {
 		if e.Done() {
-			return false // the owner got there first
+			return 0 // the owner got there first
 		}
-		n, err := body.Read(buf[got:])
-		got += n
-		if err == io.EOF && got < len(buf) || err != nil && err != io.EOF {
-			return false
-		}
+		return r.Len() - int64(len(buf))
+	}, func(p []byte) (bool, error) {
+		buf = append(buf, p...)
+		return false, nil
+	}, func() error { return io.ErrUnexpectedEOF })
+	if err != nil || int64(len(buf)) < r.Len() {
+		return false
 	}
 	h, ok := t.takeOver(e, r.Start, r.End)
 	if !ok {
@@ -159,9 +170,7 @@ func (f *Fetcher) runHedge(ctx context.Context, t *Table, e *Entry, r byterange.
 		t.Release(h)
 		return false
 	}
-	if f.Fetched != nil {
-		f.Fetched.Add(r.End - from)
-	}
+	f.wrote(w, r.End-from)
 	h.commit(r.End - from)
 	t.Release(h)
 	return true

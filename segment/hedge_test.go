@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/netfox/netfox/byterange"
 )
 
@@ -102,5 +104,66 @@ func TestHedgeWinsTheTail(t *testing.T) {
 	}
 	if op.opened.Load() < 3 {
 		t.Errorf("%d requests: no hedge was sent", op.opened.Load())
+	}
+}
+
+// countingOpener counts the bytes its bodies hand out.
+type countingOpener struct {
+	Opener
+	served atomic.Int64
+}
+
+func (c *countingOpener) OpenRange(ctx context.Context, r byterange.Range) (io.ReadCloser, error) {
+	body, err := c.Opener.OpenRange(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return &countedBody{ReadCloser: body, n: &c.served}, nil
+}
+
+type countedBody struct {
+	io.ReadCloser
+	n *atomic.Int64
+}
+
+func (b *countedBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.n.Add(int64(n))
+	return n, err
+}
+
+// TestHedgeGoesThroughTheReadLoop: a hedge reads through the same loop
+// as a segment, so the rate limiter sees every byte read, the hedge's
+// included, and the written total counts each byte once. The limiter has
+// a burst larger than the file and a rate of one byte a second: the
+// tokens it lost are the bytes it was asked for.
+func TestHedgeGoesThroughTheReadLoop(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 256<<10/16) // 256 KiB
+	op := &countingOpener{Opener: &memOpener{data: data, slowEvery: 50 * time.Millisecond}}
+	out := &memFile{buf: make([]byte, len(data)), writes: make([]int, len(data))}
+	table := &Table{MinSplit: 1 << 20}
+	for _, r := range byterange.Split(int64(len(data)), 2) {
+		table.Add(r.Start, r.Start, r.Start, r.End)
+	}
+	const burst = 1 << 30
+	limit := rate.NewLimiter(1, burst)
+	var fetched atomic.Int64
+	began := time.Now()
+	if err := Run(context.Background(), table, &Fetcher{Opener: op, Output: out, Limit: limit, Fetched: &fetched, SlowWindow: -1}, 2); err != nil {
+		t.Fatal(err)
+	}
+	refill := time.Since(began).Seconds() + 1
+	if !bytes.Equal(out.buf, data) {
+		t.Fatal("wrong bytes")
+	}
+	if op.Opener.(*memOpener).opened.Load() < 3 {
+		t.Fatal("no hedge was sent")
+	}
+	asked := float64(burst) - limit.Tokens()
+	if served := float64(op.served.Load()); asked < served-refill || asked > served+refill {
+		t.Errorf("the limiter was asked for %.0f bytes, the bodies handed out %.0f: some reads bypassed it", asked, served)
+	}
+	if fetched.Load() != int64(len(data)) {
+		t.Errorf("fetched %d, want each byte of %d counted once", fetched.Load(), len(data))
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,9 +74,13 @@ func (l *dropLog) all() ([]int, []error) {
 
 // mirrorFetcher is a Fetcher over ms with short waits; slow-connection
 // reconnects, which move workers between mirrors, are off.
-func mirrorFetcher(ms []segment.Opener, out io.WriterAt, log *dropLog) *segment.Fetcher {
+func mirrorFetcher(openers []segment.Opener, out io.WriterAt, log *dropLog) *segment.Fetcher {
+	var ms []*segment.Mirror
+	for _, o := range openers {
+		ms = append(ms, &segment.Mirror{Opener: o})
+	}
 	return &segment.Fetcher{
-		Mirrors: ms, Output: out, MaxTries: 2,
+		Mirrors: ms, Output: out, MaxTries: 2, Fetched: new(atomic.Int64),
 		RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
 		SlowWindow: -1, OnMirrorDropped: log.onDropped,
 	}
@@ -118,11 +123,24 @@ func TestMirrorDropped(t *testing.T) {
 			m = newMirrors(t, data, 3, 1, tc.hook(func() *fileServer { return m.servers[1] }))
 			out := newMemOut(size)
 			var log dropLog
-			if err := segment.Run(fetchCtx(t), newTable(size, 3), mirrorFetcher(m.openers, out, &log), 3); err != nil {
+			f := mirrorFetcher(m.openers, out, &log)
+			if err := segment.Run(fetchCtx(t), newTable(size, 3), f, 3); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
 			if !out.equal(data) {
 				t.Fatal("wrong bytes")
+			}
+			// Each mirror's share is what of it was written: the shares
+			// add up to the file, and the dropped one says why.
+			var shares int64
+			for i, mi := range f.Mirrors {
+				shares += mi.Written()
+				if (mi.Dropped() != nil) != (i == 1) {
+					t.Errorf("mirror %d: Dropped() = %v", i, mi.Dropped())
+				}
+			}
+			if shares != size || f.Fetched.Load() != size {
+				t.Errorf("shares add up to %d, fetched %d, want %d", shares, f.Fetched.Load(), size)
 			}
 			dropped, errs := log.all()
 			if len(dropped) != 1 || dropped[0] != 1 {

@@ -326,7 +326,7 @@ type crew struct {
 	auto    *Auto     // nil: a fixed count
 	// mirror, when set, is the one mirror the crew's workers fetch
 	// from, and received counts the bytes they brought.
-	mirror   *mirror
+	mirror   *Mirror
 	mirrors  *mirrorSet
 	received atomic.Int64
 }
@@ -334,7 +334,7 @@ type crew struct {
 // addCrew adds a crew that starts with start workers fetching: all it
 // ever has with a fixed count, else up to auto's Max. Its workers fetch
 // from pinned, or without it from the mirrors in turn.
-func (p *pool) addCrew(auto *Auto, start int, pinned *mirror, ms *mirrorSet, reports *silence) {
+func (p *pool) addCrew(auto *Auto, start int, pinned *Mirror, ms *mirrorSet, reports *silence) {
 	size := max(start, 1)
 	if auto != nil {
 		size = auto.max()
@@ -492,7 +492,7 @@ type worker struct {
 	// index < crew.allowed. Changed under pool.mu.
 	index   atomic.Int64
 	mirrors *mirrorSet
-	mirror  *mirror               // the worker's current source; nil without mirrors
+	mirror  *Mirror               // the worker's current source; nil without mirrors
 	entry   atomic.Pointer[Entry] // the segment it fetches; nil between segments
 	silence *silence
 }
@@ -506,96 +506,3 @@ func (w *worker) gone() bool { return w.index.Load() >= w.crew.ceiling.Load() ||
 
 // errRetired ends a worker's fetch when the pool was lowered below it.
 var errRetired = errors.New("worker retired: fewer connections wanted")
-
-// mirror is one source of the file in a Run.
-type mirror struct {
-	index    int
-	opener   Opener
-	failures atomic.Int64 // transient failures of its connections
-	dead     bool         // guarded by mirrorSet.mu
-}
-
-// mirrorSet hands out the live mirrors to workers.
-type mirrorSet struct {
-	mu        sync.Mutex
-	all       []*mirror
-	onDropped func(int, error)
-}
-
-func newMirrorSet(openers []Opener, onDropped func(int, error)) *mirrorSet {
-	ms := &mirrorSet{onDropped: onDropped}
-	for i, o := range openers {
-		ms.all = append(ms.all, &mirror{index: i, opener: o})
-	}
-	return ms
-}
-
-// pick returns the mirror for worker i (round-robin), nil without mirrors.
-func (ms *mirrorSet) pick(i int) *mirror {
-	if len(ms.all) == 0 {
-		return nil
-	}
-	return ms.all[i%len(ms.all)]
-}
-
-// dead reports whether m was given up.
-func (ms *mirrorSet) dead(m *mirror) bool {
-	ms.mu.Lock()
-	defer ms.mu.Unlock()
-	return m.dead
-}
-
-// alive is the number of mirrors not given up.
-func (ms *mirrorSet) alive() int {
-	ms.mu.Lock()
-	defer ms.mu.Unlock()
-	return ms.aliveLocked()
-}
-
-func (ms *mirrorSet) aliveLocked() int {
-	n := 0
-	for _, m := range ms.all {
-		if !m.dead {
-			n++
-		}
-	}
-	return n
-}
-
-// rotate returns the live mirror after m, or m when it is the only one.
-func (ms *mirrorSet) rotate(m *mirror) *mirror {
-	ms.mu.Lock()
-	defer ms.mu.Unlock()
-	if next := ms.nextAliveLocked(m); next != nil {
-		return next
-	}
-	return m
-}
-
-// nextAliveLocked returns the first live mirror after m, going round, m
-// itself included last; nil when all are dead.
-func (ms *mirrorSet) nextAliveLocked(m *mirror) *mirror {
-	for k := 1; k <= len(ms.all); k++ {
-		if c := ms.all[(m.index+k)%len(ms.all)]; !c.dead {
-			return c
-		}
-	}
-	return nil
-}
-
-// drop gives up m after err and returns another live mirror, or nil when
-// none is left (then err ends the Run). The last mirror is never dropped.
-func (ms *mirrorSet) drop(m *mirror, err error) *mirror {
-	ms.mu.Lock()
-	defer ms.mu.Unlock()
-	if !m.dead {
-		if ms.aliveLocked() <= 1 {
-			return nil
-		}
-		m.dead = true
-		if ms.onDropped != nil {
-			ms.onDropped(m.index, err)
-		}
-	}
-	return ms.nextAliveLocked(m)
-}
