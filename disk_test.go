@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -23,8 +22,8 @@ func TestDiskFull(t *testing.T) {
 	out := filepath.Join(dir, "out")
 
 	_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4})
-	if !errors.Is(err, netfox.ErrIO) || !errors.Is(err, syscall.ENOSPC) || !strings.Contains(err.Error(), "free some space") {
-		t.Fatalf("got %v, want ErrIO wrapping ENOSPC with advice", err)
+	if !errors.Is(err, netfox.ErrIO) || !errors.Is(err, syscall.ENOSPC) {
+		t.Fatalf("got %v, want ErrIO wrapping ENOSPC", err)
 	}
 	saved, err := state.Load(out + ".info")
 	if err != nil {

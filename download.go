@@ -13,7 +13,6 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sync/semaphore"
@@ -197,7 +196,7 @@ func openPart(path string) (*fileaccess.File, error) {
 	case errors.Is(err, fileaccess.ErrLocked):
 		return nil, fmt.Errorf("%w (wait for it to finish, or stop it first)", err)
 	case errors.Is(err, fileaccess.ErrNotRegular):
-		return nil, fmt.Errorf("%w: %w; netfox does not write through it (remove it, or choose another -o)", ErrIO, err)
+		return nil, fmt.Errorf("%w: %w; netfox does not write through it", ErrIO, err)
 	case err != nil:
 		return nil, ioError(err)
 	}
@@ -526,15 +525,9 @@ func classify(err error) error {
 	return err
 }
 
-// ioError wraps a local file-system failure as ErrIO, with what to do
-// about the common ones.
+// ioError wraps a local file-system failure as ErrIO. The CLI adds what
+// to do about the common ones (a full disk, a read-only place).
 func ioError(err error) error {
-	switch {
-	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		return fmt.Errorf("%w: %w (free some space, then run the same command again to resume)", ErrIO, err)
-	case errors.Is(err, syscall.EROFS), errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%w: %w", ErrIO, err)
-	}
 	return fmt.Errorf("%w: %w", ErrIO, err)
 }
 

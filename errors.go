@@ -49,6 +49,11 @@ var (
 	// ErrBusy indicates that another download is writing the same output.
 	ErrBusy = fileaccess.ErrLocked
 
+	// ErrNotRegular accompanies ErrIO when a path netfox would write (the
+	// .part, the .info) is a symbolic link or another non-regular file:
+	// netfox never writes through it.
+	ErrNotRegular = fileaccess.ErrNotRegular
+
 	// ErrMirrorMismatch indicates mirrors that disagree on the file's
 	// length: they do not hold the same file.
 	ErrMirrorMismatch = errors.New("mirrors disagree")

@@ -146,7 +146,9 @@ func advice(err error) string {
 		return "use --overwrite to replace it, or choose another -o"
 	case errors.Is(err, netfox.ErrChecksum):
 		return "run with --restart to download it again"
-	case errors.Is(err, netfox.ErrIO) && errors.Is(err, syscall.ENOSPC):
+	case errors.Is(err, netfox.ErrIO) && errors.Is(err, netfox.ErrNotRegular):
+		return "remove it, or choose another -o"
+	case errors.Is(err, netfox.ErrIO) && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)):
 		return "free some space and run the same command again: the download resumes"
 	case errors.Is(err, netfox.ErrIO):
 		return "choose a writable place with -o"

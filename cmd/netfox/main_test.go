@@ -350,7 +350,7 @@ func TestDiskFullBinary(t *testing.T) {
 	data := content(3<<20, 9)
 	srv := testserver.New(t, data)
 	stderr, code := run(t, dir, "get", "-q", srv.FileURL)
-	if code != exitIO || !strings.Contains(stderr, "no space left on device (free some space, then run the same command again to resume)") {
+	if code != exitIO || !strings.Contains(stderr, "no space left on device (free some space and run the same command again: the download resumes)\n") {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 	tmpfs.Resize(t, dir, 8<<20)
