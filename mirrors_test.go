@@ -36,12 +36,7 @@ func TestMirrors(t *testing.T) {
 func TestMirrorGoesDown(t *testing.T) {
 	content := randomBytes(4<<20, 94)
 	good := testserver.New(t, content, testserver.RatePerResponse(1<<20))
-	// The dying mirror is slow enough (a MiB per connection takes 2.7 s)
-	// that it still has work when it goes down after the first MiB, however
-	// loaded the machine (else there would be nothing to drop), and not so
-	// slow that its connections are replaced as slow ones (a third of the
-	// median rate).
-	dying := testserver.New(t, content, testserver.RatePerResponse(384<<10))
+	dying := testserver.New(t, content, testserver.RatePerResponse(1<<20))
 	out := filepath.Join(t.TempDir(), "out")
 	var got notices
 	progress := new(netfox.Progress)
