@@ -49,9 +49,13 @@ func TestMirrorGoesDown(t *testing.T) {
 			RetryWait: 1, OnNotice: got.add, Progress: progress})
 	}()
 	waitFor(t, func() bool { return progress.Snapshot().Written >= 1<<20 })
+	// Stop accepting first, then cut the connections: a retry must find
+	// the mirror gone, not reconnect in between (httptest's Close lets
+	// requests it has accepted run to their end).
+	dying.Listener.Close()
 	dying.CloseClientConnections()
-	dying.Close()
 	<-done
+	dying.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
