@@ -29,8 +29,12 @@ func checkNameChars(t *testing.T, name string) {
 	switch {
 	case name == "":
 		t.Errorf("empty name")
-	case strings.ContainsAny(name, "/\\\x00"):
-		t.Errorf("name %q contains a path separator or NUL", name)
+	case strings.ContainsAny(name, "/\\\x00"+windowsReserved):
+		t.Errorf("name %q contains a path separator, NUL or a character Windows reserves", name)
+	case strings.HasSuffix(name, ".") || strings.HasSuffix(name, " "):
+		t.Errorf("name %q ends in a dot or a space, which Windows drops", name)
+	case isDeviceName(name):
+		t.Errorf("name %q is a Windows device", name)
 	case !utf8.ValidString(name):
 		t.Errorf("name %q is not valid UTF-8", name)
 	case strings.ContainsFunc(name, unicode.IsControl):
@@ -48,7 +52,23 @@ func TestSanitize(t *testing.T) {
 		{"spaces inside", "my file (1).tar.gz", "my file (1).tar.gz"},
 		{"unicode", "naïve 日本語.txt", "naïve 日本語.txt"},
 		{"dot inside", "a..b", "a..b"},
-		{"trailing dot", "file.", "file."},
+		{"trailing dot", "file.", "file"},
+		{"trailing dots and spaces", "a.exe. . ", "a.exe"},
+		{"drive-relative", "D:evil.exe", "D_evil.exe"},
+		{"alternate data stream", "ab:c.bin", "ab_c.bin"},
+		{"reserved characters", `a<b>c"d|e?f*g.bin`, "a_b_c_d_e_f_g.bin"},
+		{"colon and question mark", "a:b?.bin", "a_b_.bin"},
+		{"device", "CON", "_CON"},
+		{"device lower case", "nul", "_nul"},
+		{"device with extension", "aux.txt", "_aux.txt"},
+		{"device with two extensions", "Com1.tar.gz", "_Com1.tar.gz"},
+		{"device before a space", "lpt9 .txt", "_lpt9 .txt"},
+		{"device superscript", "COM¹", "_COM¹"},
+		{"console device", "conout$", "_conout$"},
+		{"device behind a trailing dot", "prn.", "_prn"},
+		{"not a device: longer", "CONSOLE.txt", "CONSOLE.txt"},
+		{"not a device: two digits", "COM10", "COM10"},
+		{"not a device: inside", "my-con.txt", "my-con.txt"},
 		{"parent traversal", "../../etc/passwd", "passwd"},
 		{"absolute", "/abs/path", "path"},
 		{"windows traversal", `..\..\win.ini`, "win.ini"},
@@ -224,12 +244,15 @@ func FuzzFilename(f *testing.F) {
 	f.Add("", "/"+strings.Repeat("日", 100))
 	f.Add(`attachment; filename=". .."`, "/. ..")
 	f.Add(`attachment; filename*=UTF-8''.%E3%80%80..`, "/.\u00a0..")
-	const dir = "/srv/downloads"
+	dir := filepath.FromSlash("/srv/downloads")
 	f.Fuzz(func(t *testing.T, header, urlPath string) {
 		for _, u := range []*url.URL{{Scheme: "http", Host: "h", Path: urlPath}, nil} {
 			name := Filename(header, u)
 			checkNameChars(t, name)
 			checkSafeName(t, name)
+			if !filepath.IsLocal(name) {
+				t.Fatalf("Filename(%q, %q) = %q: not a local name", header, urlPath, name)
+			}
 			p := filepath.Join(dir, name)
 			rel, err := filepath.Rel(dir, p)
 			if err != nil || rel != name || strings.HasPrefix(rel, "..") || filepath.Dir(p) != dir {
