@@ -4,11 +4,17 @@
 // process downloads into it at a time.
 //
 // What differs between systems lives in one file per system and is said
-// there: the lock (flock on Unix, LockFileEx on Windows), preallocation
-// (fallocate on Linux; elsewhere the file is only extended), the flush
+// there: how a file is opened (O_NOFOLLOW on Unix; CreateFile sharing
+// delete and not following reparse points on Windows, so that an open
+// file can be renamed), the lock (flock on Unix, LockFileEx on Windows,
+// where it is mandatory and may linger briefly after a crash), the rename
+// that never replaces (renameat2 on Linux, MoveFileEx on Windows, a link
+// and an unlink elsewhere), preallocation (fallocate on Linux, a sparse
+// file on Windows; elsewhere the file is only extended), the flush
 // (fdatasync on Linux; elsewhere os.File.Sync, which is F_FULLFSYNC on
-// macOS and FlushFileBuffers on Windows) and the early writeback hint
-// (sync_file_range on Linux; nothing elsewhere).
+// macOS and FlushFileBuffers on Windows), the early writeback hint
+// (sync_file_range on Linux; nothing elsewhere) and what a full disk is
+// called (DiskFull).
 //
 // It is part of netfox's engine, not its stable API (package netfox):
 // its exported names may change between versions.
@@ -140,6 +146,12 @@ func (w *File) Preallocate(size int64) error {
 	}
 	return preallocate(w.f, size)
 }
+
+// ReadAt reads len(p) bytes at offset off. Reading back a file being
+// downloaded (to verify it) goes through here, not through a second open
+// of its path: on Windows the lock keeps every other handle, in this
+// process too, from reading the locked bytes.
+func (w *File) ReadAt(p []byte, off int64) (int, error) { return w.f.ReadAt(p, off) }
 
 // WriteAt writes p at offset off.
 func (w *File) WriteAt(p []byte, off int64) (int, error) { return w.f.WriteAt(p, off) }

@@ -7,10 +7,12 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/netfox/netfox/internal/testdir"
 )
 
 func TestLockIsExclusive(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "f.part")
+	path := filepath.Join(testdir.New(t), "f.part")
 	first, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +31,7 @@ func TestLockIsExclusive(t *testing.T) {
 }
 
 func TestPreallocateAndConcurrentWriteAt(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "f.part")
+	path := filepath.Join(testdir.New(t), "f.part")
 	f, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +71,7 @@ func TestPreallocateAndConcurrentWriteAt(t *testing.T) {
 }
 
 func TestPreallocateKeepsData(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "f.part")
+	path := filepath.Join(testdir.New(t), "f.part")
 	if err := os.WriteFile(path, []byte("resumed bytes"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +90,7 @@ func TestPreallocateKeepsData(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	if _, err := Open(dir); err == nil {
 		t.Error("Open of a directory succeeded")
 	}

@@ -3,21 +3,31 @@ package fileaccess
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
+
+	"github.com/netfox/netfox/internal/testdir"
 )
 
 // A symbolic link at the path is refused, never written through.
 func TestOpenRefusesSymlink(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	victim := filepath.Join(dir, "bashrc")
 	mine := []byte("the user's own file\n")
 	os.WriteFile(victim, mine, 0o644)
 	path := filepath.Join(dir, "out.part")
 	if err := os.Symlink(victim, path); err != nil {
 		t.Fatal(err)
+	}
+	if fi, err := os.Lstat(path); runtime.GOOS == "windows" && (err != nil || fi.Mode()&fs.ModeSymlink == 0) {
+		// Wine 8 makes a Unix symbolic link that its own Lstat cannot
+		// read back, and no reparse point that a Windows program could
+		// see and refuse. Windows itself reports the link.
+		t.Skipf("this Windows (Wine) does not show symbolic links as reparse points (Lstat: %v)", err)
 	}
 	if f, err := Open(path); !errors.Is(err, ErrNotRegular) {
 		if err == nil {
@@ -47,7 +57,7 @@ func TestOpenRefusesSymlink(t *testing.T) {
 // file: it sees that the path no longer names what it locked and opens a
 // new .part.
 func TestOpenSeesRename(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	part, out := filepath.Join(dir, "out.part"), filepath.Join(dir, "out")
 	first, err := Open(part)
 	if err != nil {
@@ -89,12 +99,12 @@ func TestOpenSeesRename(t *testing.T) {
 // A path replaced by another file between the open and the lock, every
 // time: Open gives up with ErrMoved after openTries.
 func TestOpenGivesUpWhenReplacedEachTime(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "out.part")
+	path := filepath.Join(testdir.New(t), "out.part")
 	os.WriteFile(path, nil, 0o644)
 	tries := 0
 	_, err := open(path, func() {
 		tries++
-		os.Remove(path)
+		os.Rename(path, fmt.Sprintf("%s.%d", path, tries))
 		os.WriteFile(path, nil, 0o644)
 	})
 	if !errors.Is(err, ErrMoved) || tries != openTries {
@@ -103,7 +113,7 @@ func TestOpenGivesUpWhenReplacedEachTime(t *testing.T) {
 }
 
 func TestRenameNoReplace(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	from, to := filepath.Join(dir, "a.part"), filepath.Join(dir, "a")
 	os.WriteFile(from, []byte("new"), 0o644)
 	os.WriteFile(to, []byte("theirs"), 0o644)
@@ -125,17 +135,5 @@ func TestRenameNoReplace(t *testing.T) {
 	}
 	if _, err := os.Lstat(from); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("the source is still there: %v", err)
-	}
-	// The fallback, for file systems without renameat2's flag.
-	os.WriteFile(from, []byte("newer"), 0o644)
-	if err := linkRename(from, to); !errors.Is(err, fs.ErrExist) {
-		t.Fatalf("linkRename over a file: got %v, want fs.ErrExist", err)
-	}
-	os.Remove(to)
-	if err := linkRename(from, to); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := os.ReadFile(to); string(got) != "newer" {
-		t.Errorf("linkRename: %q", got)
 	}
 }

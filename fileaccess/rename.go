@@ -1,3 +1,5 @@
+//go:build !windows
+
 package fileaccess
 
 import (
@@ -26,3 +28,7 @@ func linkRename(oldpath, newpath string) error {
 	}
 	return os.Rename(oldpath, newpath)
 }
+
+// Rename renames oldpath to newpath, replacing a file there. The rename
+// is durable once the directory is flushed (state.SyncDir).
+func Rename(oldpath, newpath string) error { return os.Rename(oldpath, newpath) }

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/netfox/netfox/internal/testdir"
 )
 
 // start serves dir with opts on loopback until the test ends.
@@ -41,7 +43,7 @@ func writeFile(t *testing.T, dir, name string, data []byte) {
 // TestConditionalRanges checks the answers RFC 9110 requires (sections
 // 14.2, 13.1.5, 15.3.7, 15.5.17).
 func TestConditionalRanges(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	data := []byte(strings.Repeat("0123456789", 10))
 	writeFile(t, dir, "f", data)
 	_, base := start(t, Options{Dir: dir})
@@ -97,7 +99,7 @@ func TestConditionalRanges(t *testing.T) {
 }
 
 func TestETagFollowsTheFile(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	writeFile(t, dir, "f", []byte("one"))
 	_, base := start(t, Options{Dir: dir})
 	etag := func() string {
@@ -115,7 +117,7 @@ func TestETagFollowsTheFile(t *testing.T) {
 }
 
 func TestNotFoundAndTraversal(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	writeFile(t, dir, "f", []byte("x"))
 	_, base := start(t, Options{Dir: filepath.Join(dir)})
 	for _, path := range []string{"/missing", "/../../etc/passwd", "/"} {
@@ -133,7 +135,7 @@ func TestNotFoundAndTraversal(t *testing.T) {
 // TestMaxConns holds one request in its latency and checks that a second
 // concurrent one gets 503 with Retry-After.
 func TestMaxConns(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	writeFile(t, dir, "f", []byte("x"))
 	srv, base := start(t, Options{Dir: dir, MaxConns: 1, Latency: 2 * time.Second})
 	first := make(chan int, 1)
@@ -169,7 +171,7 @@ func TestMaxConns(t *testing.T) {
 // a quarter each must be much faster than one fetching it all.
 func TestRatePerConn(t *testing.T) {
 	const size, rate = 1 << 20, 1 << 20
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	writeFile(t, dir, "f", make([]byte, size))
 	srv, base, stop := startStoppable(t, Options{Dir: dir, RatePerConn: rate})
 	defer stop()
@@ -214,7 +216,7 @@ func TestRatePerConn(t *testing.T) {
 // TestRateTotal: with a link cap, four connections are no faster than one.
 func TestRateTotal(t *testing.T) {
 	const size = 512 << 10
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	writeFile(t, dir, "f", make([]byte, size))
 	_, base := start(t, Options{Dir: dir, RateTotal: 1 << 20})
 	began := time.Now()

@@ -261,19 +261,6 @@ func Save(path string, s State, durable bool) (err error) {
 	return nil
 }
 
-// SyncDir flushes a directory, making renames and removals in it durable.
-func SyncDir(dir string) error {
-	if dir == "" {
-		dir = "."
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
-}
-
 // BootID identifies the running boot of this machine, or "" where the
 // kernel does not say (then resumes trust only synced offsets).
 func BootID() string {

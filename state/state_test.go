@@ -11,6 +11,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/netfox/netfox/internal/testdir"
 )
 
 // sampleState is a valid State with every field set.
@@ -229,7 +231,7 @@ func TestDecodeFlippedByte(t *testing.T) {
 func TestSaveLoad(t *testing.T) {
 	for _, durable := range []bool{false, true} {
 		t.Run(fmt.Sprintf("durable=%v", durable), func(t *testing.T) {
-			dir := t.TempDir()
+			dir := testdir.New(t)
 			path := filepath.Join(dir, "debian.iso.info")
 			s := sampleState()
 			if err := Save(path, s, durable); err != nil {
@@ -287,7 +289,7 @@ func checkDirHolds(t *testing.T, dir string, names ...string) {
 func TestSaveBareName(t *testing.T) {
 	for _, durable := range []bool{false, true} {
 		t.Run(fmt.Sprintf("durable=%v", durable), func(t *testing.T) {
-			dir := t.TempDir()
+			dir := testdir.New(t)
 			t.Chdir(dir)
 			// A $TMPDIR that does not exist makes any use of it fail.
 			t.Setenv("TMPDIR", filepath.Join(dir, "no-such-tmpdir"))
@@ -304,7 +306,7 @@ func TestSaveBareName(t *testing.T) {
 
 func TestSaveFailureLeavesNoTemp(t *testing.T) {
 	t.Run("missing directory", func(t *testing.T) {
-		dir := t.TempDir()
+		dir := testdir.New(t)
 		path := filepath.Join(dir, "missing", "f.info")
 		if err := Save(path, sampleState(), false); err == nil {
 			t.Fatal("Save into a missing directory succeeded")
@@ -312,7 +314,7 @@ func TestSaveFailureLeavesNoTemp(t *testing.T) {
 		checkDirHolds(t, dir)
 	})
 	t.Run("rename over a directory", func(t *testing.T) {
-		dir := t.TempDir()
+		dir := testdir.New(t)
 		path := filepath.Join(dir, "f.info")
 		if err := os.Mkdir(path, 0o755); err != nil {
 			t.Fatal(err)
@@ -327,7 +329,7 @@ func TestSaveFailureLeavesNoTemp(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 
 	missing := filepath.Join(dir, "missing.info")
 	_, err := Load(missing)
