@@ -58,16 +58,22 @@ func (c *Checksum) String() string { return c.Algo + "=" + hex.EncodeToString(c.
 
 // verify reads the file at path and compares its digest with c.
 func (c *Checksum) verify(path string) error {
-	h, ok := newHash(c.Algo)
-	if !ok {
-		return fmt.Errorf("%w: unknown checksum algorithm %q", ErrUsage, c.Algo)
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return ioError(err)
 	}
 	defer f.Close()
-	if _, err := io.Copy(h, f); err != nil {
+	return c.verifyData(f, path)
+}
+
+// verifyData reads data, the contents of the file at path, and compares
+// its digest with c.
+func (c *Checksum) verifyData(data io.Reader, path string) error {
+	h, ok := newHash(c.Algo)
+	if !ok {
+		return fmt.Errorf("%w: unknown checksum algorithm %q", ErrUsage, c.Algo)
+	}
+	if _, err := io.Copy(h, data); err != nil {
 		return ioError(err)
 	}
 	if got := h.Sum(nil); !bytes.Equal(got, c.Sum) {

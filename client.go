@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/netfox/netfox/fileaccess"
 	"io"
 	"net"
 	"net/http"
@@ -242,7 +243,7 @@ func (c *Client) DownloadAll(ctx context.Context, reqs []Request, opts BatchOpti
 // that the other downloads of a batch may have caused.
 func localPressure(err error) bool {
 	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
-		errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.ENOBUFS)
+		fileaccess.DiskFull(err) || errors.Is(err, syscall.ENOBUFS)
 }
 
 // hostSlots returns the connection budget of rawURL's host.

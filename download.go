@@ -401,7 +401,9 @@ func (d *downloader) verify(part *fileaccess.File, p paths, info siteinfo.Info) 
 		return size, fmt.Errorf("%w: %s has %d bytes, expected %d", ErrIO, p.part, size, info.Length)
 	}
 	if d.req.Checksum != nil {
-		if err := d.req.Checksum.verify(p.part); err != nil {
+		// Through the locked file, not its path: on Windows the lock
+		// keeps every other handle from reading it.
+		if err := d.req.Checksum.verifyData(io.NewSectionReader(part, 0, size), p.part); err != nil {
 			return size, err
 		}
 	}
@@ -528,6 +530,9 @@ func classify(err error) error {
 // ioError wraps a local file-system failure as ErrIO. The CLI adds what
 // to do about the common ones (a full disk, a read-only place).
 func ioError(err error) error {
+	if fileaccess.DiskFull(err) {
+		return fmt.Errorf("%w: %w: %w", ErrIO, ErrDiskFull, err)
+	}
 	return fmt.Errorf("%w: %w", ErrIO, err)
 }
 
@@ -652,7 +657,7 @@ func (s *streamOpener) OpenRange(ctx context.Context, r byterange.Range) (io.Rea
 func finish(part *fileaccess.File, p paths, overwrite bool) error {
 	err := part.Sync()
 	if err == nil && overwrite {
-		err = os.Rename(p.part, p.out)
+		err = fileaccess.Rename(p.part, p.out)
 	} else if err == nil {
 		err = fileaccess.RenameNoReplace(p.part, p.out)
 	}

@@ -90,6 +90,11 @@ var (
 	// read-only directory, an output path that is a directory.
 	ErrIO = errors.New("local I/O error")
 
+	// ErrDiskFull accompanies ErrIO when the disk or the user's quota is
+	// full (ENOSPC or EDQUOT on Unix, ERROR_DISK_FULL or
+	// ERROR_HANDLE_DISK_FULL on Windows); the partial download is kept.
+	ErrDiskFull = errors.New("disk full")
+
 	// ErrStalled indicates a connection that delivered less than
 	// Request.StallSpeed over Request.StallWindow and was cut; it ends a
 	// download only after the retries of its range ran out.

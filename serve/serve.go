@@ -15,7 +15,6 @@ import (
 	"net/http"
 	"os"
 	"path"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,7 +138,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := path.Clean("/" + r.URL.Path)
-	f, err := os.Open(filepath.Join(s.opts.Dir, filepath.FromSlash(name)))
+	// os.OpenInRoot cannot leave Dir on any system: not by "..", not by
+	// a backslash on Windows ("/..%5c..%5cwin.ini"), not by a symbolic
+	// link pointing out of it.
+	f, err := os.OpenInRoot(s.opts.Dir, "."+name)
 	if err != nil {
 		http.NotFound(w, r)
 		s.logf(r, http.StatusNotFound, 0)

@@ -119,8 +119,20 @@ func TestETagFollowsTheFile(t *testing.T) {
 func TestNotFoundAndTraversal(t *testing.T) {
 	dir := testdir.New(t)
 	writeFile(t, dir, "f", []byte("x"))
-	_, base := start(t, Options{Dir: filepath.Join(dir)})
-	for _, path := range []string{"/missing", "/../../etc/passwd", "/"} {
+	// A file beside the served directory, and a link to it inside.
+	outside := testdir.New(t)
+	writeFile(t, outside, "secret", []byte("not to be served"))
+	served := filepath.Join(outside, "www")
+	os.Mkdir(served, 0o755)
+	writeFile(t, served, "f", []byte("x"))
+	linked := os.Symlink(filepath.Join(outside, "secret"), filepath.Join(served, "link")) == nil
+	_, base := start(t, Options{Dir: served})
+	paths := []string{"/missing", "/../../etc/passwd", "/", "/../secret", "/..%2fsecret",
+		`/..%5csecret`, `/..%5c..%5cWindows%5cwin.ini`, "/link"}
+	if !linked {
+		t.Log("no symbolic link made here: /link is not checked")
+	}
+	for _, path := range paths {
 		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"regexp"
 	"strings"
-	"syscall"
 
 	"github.com/netfox/netfox"
 	"github.com/netfox/netfox/internal/safetext"
@@ -148,7 +147,7 @@ func advice(err error) string {
 		return "run with --restart to download it again"
 	case errors.Is(err, netfox.ErrIO) && errors.Is(err, netfox.ErrNotRegular):
 		return "remove it, or choose another -o"
-	case errors.Is(err, netfox.ErrIO) && (errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT)):
+	case errors.Is(err, netfox.ErrDiskFull):
 		return "free some space and run the same command again: the download resumes"
 	case errors.Is(err, netfox.ErrIO):
 		return "choose a writable place with -o"
