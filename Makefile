@@ -1,7 +1,7 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: build test demo vet lint fuzz bench clean
+.PHONY: build test test-linux test-windows demo vet lint fuzz bench clean
 
 build:
 	$(GO) build -o bin/netfox ./cmd/netfox
@@ -9,8 +9,24 @@ build:
 # The whole test suite, with the race detector. A test that needs nginx or
 # vsftpd fails when it is missing (NETFOX_REQUIRE_SERVERS=1); a bare
 # `go test ./...` skips such tests with a message instead.
-test: build lint
+test: test-linux test-windows
+
+test-linux: build lint
 	NETFOX_REQUIRE_SERVERS=1 $(GO) test -race -count=1 -timeout 15m ./...
+
+# The Windows lane: the Windows build under Wine (scripts/wine.sh), its unit
+# tests where they need no Unix server, and the end-to-end cases of
+# TestWindows (a Linux test driving netfox.exe against nginx). serve's rate
+# tests time transfers, which Wine's slower sockets make noisy; the Linux
+# lane runs them.
+WINE_PKGS = ./segment ./siteinfo ./state ./fileaccess ./serve ./byterange ./retry \
+	./internal/units ./internal/safetext ./internal/netrc ./internal/syserr
+test-windows:
+	scripts/wine.sh setup
+	scripts/wine.sh server
+	GOOS=windows GOARCH=amd64 $(GO) test -count=1 -timeout 10m -exec "$(CURDIR)/scripts/wine.sh exec" -skip '^TestRate(PerConn|Total)$$' $(WINE_PKGS) \
+	  && NETFOX_WINE="$(CURDIR)/scripts/wine.sh" NETFOX_REQUIRE_SERVERS=1 $(GO) test -count=1 -timeout 10m -run '^TestWindows$$' ./cmd/netfox; \
+	  status=$$?; scripts/wine.sh stop; exit $$status
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { gofmt -l .; echo "gofmt needed"; exit 1; }

@@ -6,13 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"github.com/netfox/netfox/fileaccess"
+	"github.com/netfox/netfox/internal/syserr"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -242,8 +242,7 @@ func (c *Client) DownloadAll(ctx context.Context, reqs []Request, opts BatchOpti
 // localPressure reports whether err is a shortage of a local resource
 // that the other downloads of a batch may have caused.
 func localPressure(err error) bool {
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) ||
-		fileaccess.DiskFull(err) || errors.Is(err, syscall.ENOBUFS)
+	return syserr.TooManyFiles(err) || fileaccess.DiskFull(err) || syserr.NoBuffers(err)
 }
 
 // hostSlots returns the connection budget of rawURL's host.

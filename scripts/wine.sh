@@ -5,6 +5,9 @@
 #   scripts/wine.sh exec PROG [ARGS]  run a Windows program in it; this is
 #                                     what `go test -exec` and the end-to-end
 #                                     tests (NETFOX_WINE) call
+#   scripts/wine.sh server            keep the prefix's wineserver running
+#                                     until stop (each program then starts
+#                                     in a fraction of a second, not seconds)
 #   scripts/wine.sh stop              end the prefix's wineserver
 #
 # The prefix is $NETFOX_WINEPREFIX (default: $TMPDIR/netfox-wine). Wine 8
@@ -49,13 +52,21 @@ exec)
   shift
   exec "$wine" "$@"
   ;;
-stop)
+server | stop)
   server=$(command -v wineserver || true)
   [ -n "$server" ] || server=/usr/lib/wine/wineserver
-  "$server" -k 2>/dev/null || true
+  if [ "$1" = server ]; then
+    "$server" -p
+    # Start Wine's own services (winedevice, plugplay, ...) now, with
+    # nowhere to write: started by the first test program instead, they
+    # would hold its output pipe open and go test would wait on it.
+    "$wine" wineboot </dev/null >/dev/null 2>&1 || true
+  else
+    "$server" -k 2>/dev/null || true
+  fi
   ;;
 *)
-  echo "usage: scripts/wine.sh setup | exec PROG [ARGS...] | stop" >&2
+  echo "usage: scripts/wine.sh setup | exec PROG [ARGS...] | server | stop" >&2
   exit 2
   ;;
 esac

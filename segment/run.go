@@ -4,10 +4,10 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"github.com/netfox/netfox/internal/syserr"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -453,7 +453,7 @@ const resetsPerLowering = 3
 // the last one, which may be fetching well: w trades places with it.
 func (p *pool) note(err error, w *worker) {
 	overloaded := retry.IsOverloaded(err)
-	if !overloaded && errors.Is(err, syscall.ECONNRESET) {
+	if !overloaded && syserr.ConnReset(err) {
 		overloaded = p.resets.Add(1)%resetsPerLowering == 0
 	}
 	if !overloaded {

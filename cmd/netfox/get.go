@@ -322,10 +322,12 @@ func terminalSize(f *os.File) (cols, rows int) {
 	return cols, rows
 }
 
-// isTerminal reports whether f is a character device, as a terminal is.
+// isTerminal reports whether f is a terminal that the redrawn view can
+// draw on: a terminal that takes ANSI escape sequences. On Windows this
+// turns them on for the console (enableVT); a console that cannot take
+// them gets the plain lines, as a file does.
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd())) && enableVT(f)
 }
 
 func replaced(n int) string {
