@@ -7,5 +7,8 @@ package state
 // read-only is refused with "Access denied", as os.Open gives), and it
 // need not be: NTFS journals its metadata, and netfox's renames of
 // finished files go through MoveFileEx with MOVEFILE_WRITE_THROUGH
-// (fileaccess), which returns once the rename is on disk.
+// (fileaccess), which returns once the rename is on disk. Save's own
+// rename of a .info is not written through: after a power loss an older
+// .info may come back, which claims no more than the older, synced data
+// it described, so a resume from it is still right.
 func SyncDir(string) error { return nil }
