@@ -1,7 +1,6 @@
 package netfox
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -103,10 +102,19 @@ func (c *Client) Close() error {
 // the .part and .info files in place so that a later call resumes. When
 // ctx ends the download, the error wraps ctx.Err().
 func (c *Client) Download(ctx context.Context, req Request) (Result, error) {
-	if !req.Transport.isZero() {
-		return Result{}, fmt.Errorf("%w: Request.Transport is set on the Client (ClientOptions.Transport) when a Client runs the request", ErrUsage)
+	if err := clientRequest(req); err != nil {
+		return Result{}, err
 	}
 	return c.download(ctx, req)
+}
+
+// clientRequest refuses what a Client's own settings decide for every
+// request it runs.
+func clientRequest(req Request) error {
+	if !req.Transport.isZero() {
+		return fmt.Errorf("%w: Request.Transport is set on the Client (ClientOptions.Transport) when a Client runs the request", ErrUsage)
+	}
+	return nil
 }
 
 func (c *Client) download(ctx context.Context, req Request) (Result, error) {
@@ -117,16 +125,22 @@ func (c *Client) download(ctx context.Context, req Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	stop := reportProgress(req)
+	stop := reportProgress(d.req)
 	res, err := d.run(ctx)
 	stop()
-	if err != nil && ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
+	return res, endError(ctx, err)
+}
+
+// endError is the error a download or a stream returns: err as the
+// public API shows it, wrapping ctx's error when ctx ended it.
+func endError(ctx context.Context, err error) error {
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() != nil && !errors.Is(err, ctx.Err()) {
 		err = fmt.Errorf("%w: %w", ctx.Err(), err)
 	}
-	if err != nil {
-		err = public(err)
-	}
-	return res, err
+	return public(err)
 }
 
 // Download fetches req with a Client of its own, made from req.Transport
@@ -358,16 +372,17 @@ func (d *downloader) gate(ctx context.Context, r byterange.Range, o segment.Open
 }
 
 // reportProgress calls req.OnProgress every req.ProgressInterval until
-// the function it returns is called, which makes the last call.
+// the function it returns is called, which makes the last call. req is
+// the downloader's, with its defaults applied (withDefaults): a zero or
+// negative interval the caller gave is the default by then.
 func reportProgress(req Request) (stop func()) {
 	if req.OnProgress == nil {
 		return func() {}
 	}
-	every := cmp.Or(req.ProgressInterval, DefaultProgressInterval)
 	quit, done := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		tick := time.NewTicker(every)
+		tick := time.NewTicker(req.ProgressInterval)
 		defer tick.Stop()
 		for {
 			select {

@@ -2,8 +2,9 @@
 // (HTTP, HTTPS or FTP, from one address or several mirrors of the same
 // file) into a single output file, and resumes an interrupted download
 // where each of its segments stood, without ever mixing two versions of
-// the remote file. Stream writes a file in order to an io.Writer instead,
-// and Client.Stat asks about a file without downloading it.
+// the remote file. Stream (or Client.Stream, within a Client's budget)
+// writes a file in order to an io.Writer instead, and Client.Stat asks
+// about a file without downloading it.
 //
 // # Use
 //

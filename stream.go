@@ -31,6 +31,24 @@ func Stream(ctx context.Context, req Request, w io.Writer, window int64) (Result
 		return Result{}, err
 	}
 	defer c.Close()
+	return c.stream(ctx, req, w, window)
+}
+
+// Stream is the package's Stream run by c: its connections count against
+// c's per-host budget and its rate against c's limit, alongside c's
+// downloads. req.OnProgress is called as for a download, with
+// Snapshot.Path set to StreamPath.
+func (c *Client) Stream(ctx context.Context, req Request, w io.Writer, window int64) (Result, error) {
+	if err := clientRequest(req); err != nil {
+		return Result{}, err
+	}
+	return c.stream(ctx, req, w, window)
+}
+
+func (c *Client) stream(ctx context.Context, req Request, w io.Writer, window int64) (Result, error) {
+	if req.OnProgress != nil && req.Progress == nil {
+		req.Progress = new(Progress)
+	}
 	d, err := newDownloader(c, req)
 	if err != nil {
 		return Result{}, err
@@ -38,11 +56,10 @@ func Stream(ctx context.Context, req Request, w io.Writer, window int64) (Result
 	if window <= 0 {
 		window = DefaultStreamWindow
 	}
+	stop := reportProgress(d.req)
 	res, err := d.stream(ctx, w, window)
-	if err != nil {
-		err = public(err)
-	}
-	return res, err
+	stop()
+	return res, endError(ctx, err)
 }
 
 func (d *downloader) stream(ctx context.Context, w io.Writer, window int64) (res Result, err error) {
