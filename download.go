@@ -250,9 +250,15 @@ func (d *downloader) run(ctx context.Context) (Result, error) {
 	info, resumed, err := d.fetch(ctx, part, info, p, c)
 	res := Result{Path: p.out, Resumed: resumed, Connections: d.parallelFor(info), Parallel: d.parallelFor(info)}
 	if err != nil {
+		// What this run fetched and kept, for a caller that goes on
+		// from it later.
+		c.fill(&res)
+		res.Elapsed = time.Since(began)
 		return res, err
 	}
 	if res.Size, err = d.verify(part, p, info); err != nil {
+		c.fill(&res)
+		res.Elapsed = time.Since(began)
 		return res, err
 	}
 	if err := finish(part, p, d.req.Overwrite); err != nil {

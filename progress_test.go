@@ -95,3 +95,35 @@ func TestClientStreamProgressAndBudget(t *testing.T) {
 		t.Errorf("Transport on a Client's stream: got %v, want ErrUsage", err)
 	}
 }
+
+// A cancelled download's Result tells what it fetched and kept: the next
+// run resumes those bytes.
+func TestCancelledResultCounts(t *testing.T) {
+	content := randomBytes(4<<20, 73)
+	srv := testserver.New(t, content, testserver.RatePerResponse(1<<20))
+	out := filepath.Join(t.TempDir(), "out")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stopAt := int64(512 << 10)
+	cancelAt := func(s netfox.Snapshot) {
+		if s.Written >= stopAt {
+			cancel()
+		}
+	}
+	res, err := netfox.Download(ctx, netfox.Request{URL: srv.FileURL, Output: out, Connections: 4,
+		OnProgress: cancelAt, ProgressInterval: 10 * time.Millisecond})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+	if res.Fetched < stopAt || res.Path != out || res.Elapsed <= 0 {
+		t.Fatalf("cancelled Result: fetched %d (want at least %d), path %q, elapsed %v", res.Fetched, stopAt, res.Path, res.Elapsed)
+	}
+	again, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, out, content)
+	if again.Resumed < stopAt || again.Resumed+again.Fetched < int64(len(content)) {
+		t.Errorf("the next run resumed %d and fetched %d of %d", again.Resumed, again.Fetched, len(content))
+	}
+}
