@@ -142,14 +142,18 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 // returns the bytes taken over, or -1 when the download must start over.
 func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info siteinfo.Info, saved state.State, p paths) (int64, error) {
 	was := siteinfo.Info{Length: saved.Length, ETag: saved.ETag, LastModified: saved.LastModified}
+	verdict := siteinfo.CompareVersions(was, info)
 	switch {
 	case len(saved.Segments) == 0:
 		return -1, nil // the marker of a single stream: nothing to resume
-	case !info.Validated() && d.req.Checksum == nil && !d.adopted:
-		d.notify(NoticeUnverifiable, "the server sends no ETag or Last-Modified, so the partial download cannot be checked against it; starting over")
-		return -1, nil
-	case !was.SameVersion(info):
+	case verdict == siteinfo.VersionChanged:
 		d.notify(NoticeRemoteChanged, "the remote file changed since the partial download (%s); starting over", describeChange(was, info))
+		return -1, nil
+	case was.Length != info.Length:
+		// A length only one side knows: nothing to resume into.
+		return -1, nil
+	case !verdict.Same() && d.req.Checksum == nil && !d.adopted:
+		d.notify(NoticeUnverifiable, "the server sends no ETag or Last-Modified that the partial download also has, so it cannot be checked against it; starting over")
 		return -1, nil
 	}
 	size, err := part.Size()
@@ -197,12 +201,13 @@ func sameAddress(saved, requested string) bool {
 // an equal length; or a checksum that the result will be held to.
 func movedProof(saved state.State, now siteinfo.Info, checksum bool) string {
 	was := siteinfo.Info{Length: saved.Length, ETag: saved.ETag, LastModified: saved.LastModified}
+	verdict := siteinfo.CompareVersions(was, now)
 	switch {
-	case was.Length != now.Length || was.Length < 0:
+	case was.Length != now.Length || was.Length < 0 || verdict == siteinfo.VersionChanged:
 		return ""
-	case was.StrongETag() && was.ETag == now.ETag:
+	case verdict == siteinfo.VersionSameETag:
 		return "same ETag and length"
-	case was.LastModified != "" && was.SameVersion(now):
+	case verdict == siteinfo.VersionSameLastModified:
 		return "same Last-Modified and length"
 	case checksum:
 		return "same length, and the result will be checked against the checksum"
@@ -238,7 +243,7 @@ func describeChange(was, now siteinfo.Info) string {
 	switch {
 	case was.Length != now.Length:
 		return fmt.Sprintf("length %d, now %d", was.Length, now.Length)
-	case was.ETag != now.ETag:
+	case was.ETag != "" && now.ETag != "" && was.ETag != now.ETag:
 		return fmt.Sprintf("ETag %s, now %s", safetext.Escape(was.ETag), safetext.Escape(now.ETag))
 	default:
 		return fmt.Sprintf("Last-Modified %s, now %s", safetext.Escape(was.LastModified), safetext.Escape(now.LastModified))

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/netfox/netfox/siteinfo"
 )
 
 // Request describes one download.
@@ -191,6 +193,7 @@ func NewHTTPClient(connections int, opts TransportOptions) *http.Client {
 	t.ReadBufferSize = 64 << 10
 	t.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.ResponseHeaderTimeout = 30 * time.Second
+	t.MaxResponseHeaderBytes = siteinfo.MaxResponseHeaderBytes
 	return &http.Client{Transport: t, Jar: opts.Jar}
 }
 
