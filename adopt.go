@@ -83,7 +83,7 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 		}
 		d.notify(NoticeAlreadyComplete, "%s is already complete: %s", p.out, how)
 		if path == p.part {
-			return a, d.finishAdopted(p)
+			return a, d.finishAdopted(p, info)
 		}
 		return a, nil
 	}
@@ -231,11 +231,12 @@ func (d *downloader) writeAdoptedState(info siteinfo.Info, p paths, size int64) 
 
 // finishAdopted makes a complete adopted p.part the output, as a finished
 // download would.
-func (d *downloader) finishAdopted(p paths) error {
+func (d *downloader) finishAdopted(p paths, info siteinfo.Info) error {
 	part, err := openPart(p.part)
 	if err != nil {
 		return err
 	}
+	d.recordOrigin(part, info)
 	if err := finish(part, p, d.req.Overwrite); err != nil {
 		return ioError(err)
 	}

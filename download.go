@@ -197,6 +197,8 @@ func openPart(path string) (*fileaccess.File, error) {
 		return nil, fmt.Errorf("%w (wait for it to finish, or stop it first)", err)
 	case errors.Is(err, fileaccess.ErrNotRegular):
 		return nil, fmt.Errorf("%w: %w; netfox does not write through it", ErrIO, err)
+	case errors.Is(err, fileaccess.ErrForeign):
+		return nil, fmt.Errorf("%w; netfox does not use it, and leaves it as it is", err)
 	case err != nil:
 		return nil, ioError(err)
 	}
@@ -255,6 +257,7 @@ func (d *downloader) run(ctx context.Context) (Result, error) {
 	if res.Size, err = d.verify(part, p, info); err != nil {
 		return res, err
 	}
+	d.recordOrigin(part, info)
 	if err := finish(part, p, d.req.Overwrite); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return res, fmt.Errorf("%w: %s appeared during the download and is left as it is; the download is complete in %s", ErrExists, p.out, p.part)
@@ -545,9 +548,11 @@ func (d *downloader) outputPaths(info siteinfo.Info) paths {
 // suffix keeps unfinished data apart, so a file at the output path is
 // a complete earlier download or someone else's file. It reports whether
 // the file is provably the remote's current version (see complete.go):
-// then there is nothing to do.
+// then there is nothing to do. Anything but a regular file (a device, a
+// FIFO, a symbolic link) is never replaced, Overwrite or not, and never
+// written through.
 func (d *downloader) checkOutput(out string, info siteinfo.Info) (complete bool, err error) {
-	fi, err := os.Stat(out)
+	fi, err := os.Lstat(out)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return false, nil
@@ -555,15 +560,27 @@ func (d *downloader) checkOutput(out string, info siteinfo.Info) (complete bool,
 		return false, ioError(err)
 	case fi.IsDir():
 		return false, fmt.Errorf("%w: %s is a directory", ErrIO, out)
-	case d.req.Overwrite:
-		return false, nil
-	case d.alreadyComplete(out, fi, info):
-		return true, nil
+	case !fi.Mode().IsRegular():
+		return false, fmt.Errorf("%w: %w: %s is a %s; netfox replaces only regular files and leaves it as it is", ErrIO, ErrNotRegular, out, fileTypeName(fi.Mode()))
 	}
-	if continuable(fi.Size(), info) && !d.req.Continue {
-		return false, fmt.Errorf("%w: %s, %w", ErrExists, out, ErrContinuable)
+	return d.checkExisting(out, fi, info)
+}
+
+// fileTypeName names the type of a non-regular file.
+func fileTypeName(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeSymlink != 0:
+		return "symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "FIFO"
+	case m&fs.ModeCharDevice != 0:
+		return "character device"
+	case m&fs.ModeDevice != 0:
+		return "device"
+	case m&fs.ModeSocket != 0:
+		return "socket"
 	}
-	return false, fmt.Errorf("%w: %s", ErrExists, out)
+	return "special file"
 }
 
 // fetchRanges runs the workers over table and checkpoints their progress

@@ -41,8 +41,16 @@ type Request struct {
 	CacheDir string
 	// Restart discards a partial download instead of resuming it.
 	Restart bool
-	// Overwrite replaces an existing complete file at Output.
+	// Overwrite replaces an existing complete file at Output. A file
+	// whose name the server chose (no Output) is replaced only when
+	// netfox downloaded it from the same origin, by the record it keeps
+	// in the file (complete.go); anything but a regular file never is.
 	Overwrite bool
+	// Protected are paths never to be an output, whatever Overwrite
+	// says: the list of URLs a batch reads (the CLI's -i). An output path
+	// naming one of them, by any name (os.SameFile), is refused with
+	// ErrExists and ErrProtected.
+	Protected []string
 	// Continue takes over a partial file that another program (a browser,
 	// curl, wget) or a download that lost its .info left at Output or
 	// Output.part: its last MiB (all of it when smaller) is fetched again,

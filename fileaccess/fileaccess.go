@@ -58,7 +58,9 @@ const openTries = 3
 // as the open file, so a killed process releases it at once.
 //
 // A symbolic link or other non-regular file at path is refused
-// (ErrNotRegular), never followed. After taking the lock Open checks that
+// (ErrNotRegular), never followed; so is a file that another user owns,
+// that has other hard links or that others may write (ErrForeign): its
+// bytes would become the output. After taking the lock Open checks that
 // path still names the file it locked: another process may have renamed
 // it (a download that finished) or replaced it between the open and the
 // lock; then it starts again.
@@ -73,6 +75,13 @@ func open(path string, beforeLock func()) (*File, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if !created {
+			// A file that was there: only one netfox made (see Use).
+			if err := CheckOwned(f, UsePrivate); err != nil {
+				f.Close()
+				return nil, err
+			}
 		}
 		if beforeLock != nil {
 			beforeLock()
