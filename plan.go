@@ -66,9 +66,29 @@ func discard(part *fileaccess.File, infoPath string) error {
 }
 
 // plan returns the segments to fetch: those of the .info file when it
-// describes the same version of the same file, else a fresh split.
+// describes the same version of the same file, else a fresh split. A
+// .info that cannot be used, or that belongs to a download of another
+// address not proven the same file, is refused on every path (ranged or
+// one stream), before anything is emptied: a foreign partial download is
+// never destroyed.
 func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*segment.Table, int64, error) {
 	table := &segment.Table{MinSplit: d.req.MinSplit}
+	saved, err := state.Load(p.info)
+	there := err == nil
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// checkLonePart let only an empty or a discarded .part through.
+	case errors.Is(err, fileaccess.ErrForeign):
+		return nil, 0, fmt.Errorf("%w; netfox does not use it, and leaves it and %s as they are", err, filepath.Base(p.part))
+	case err != nil:
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			return nil, 0, ioError(err)
+		}
+		return nil, 0, fmt.Errorf("%w: %w", ErrBadState, err)
+	case !sameAddress(saved.URL, d.req.URL) && movedProof(saved, info, d.req.Checksum != nil) == "":
+		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s, and nothing shows the two are the same file", ErrBadState, p.info, safetext.Escape(siteinfo.RedactURL(saved.URL)), siteinfo.RedactURL(d.req.URL))
+	}
 	if !info.Ranges || info.Length < 0 {
 		// One stream from the start: no range can resume it. The .info
 		// records no bytes, and a length of 0 that no later probe of a
@@ -88,20 +108,7 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 		table.Add(0, 0, 0, end)
 		return table, 0, nil
 	}
-
-	saved, err := state.Load(p.info)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		// checkLonePart let only an empty or a discarded .part through.
-	case err != nil:
-		var pathErr *fs.PathError
-		if errors.As(err, &pathErr) {
-			return nil, 0, ioError(err)
-		}
-		return nil, 0, fmt.Errorf("%w: %w", ErrBadState, err)
-	case !sameAddress(saved.URL, d.req.URL) && movedProof(saved, info, d.req.Checksum != nil) == "":
-		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s, and nothing shows the two are the same file", ErrBadState, p.info, safetext.Escape(siteinfo.RedactURL(saved.URL)), siteinfo.RedactURL(d.req.URL))
-	default:
+	if there {
 		if !sameAddress(saved.URL, d.req.URL) {
 			// The next save records the new address.
 			d.notify(NoticeMoved, "resuming from a new address: %s", movedProof(saved, info, d.req.Checksum != nil))
