@@ -223,6 +223,9 @@ func (d *downloader) run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	defer d.primed.close()
+	if info.Length > fileaccess.MaxLength {
+		return Result{}, tooLarge(info, fileaccess.ErrFileTooLarge)
+	}
 	p := d.outputPaths(info)
 	var adopted adoption
 	if d.req.Continue {

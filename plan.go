@@ -139,8 +139,8 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 	if err := part.Truncate(0); err != nil {
 		return nil, 0, ioError(err)
 	}
-	if err := part.Preallocate(info.Length); err != nil {
-		return nil, 0, ioError(err)
+	if err := d.reserve(part, info); err != nil {
+		return nil, 0, err
 	}
 	return table, 0, nil
 }
@@ -178,10 +178,8 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 	if size < claimed {
 		return 0, fmt.Errorf("%w: %s has %d bytes but %s says %d are written", ErrBadState, p.part, size, p.info, claimed)
 	}
-	// The first run may have stopped before or during preallocation
-	// (a full disk): allocate again, keeping the bytes already there.
-	if err := part.Preallocate(saved.Length); err != nil {
-		return 0, ioError(err)
+	if err := d.reserve(part, info); err != nil {
+		return 0, err
 	}
 	for _, s := range segs {
 		table.Add(s.Start, s.Next, s.Synced, s.End)
@@ -191,6 +189,28 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 	}
 	d.notify(NoticeResumed, "resuming %s: %s of %s already here", filepath.Base(p.out), units.FormatSize(resumed), units.FormatSize(info.Length))
 	return resumed, nil
+}
+
+// reserve readies part for info.Length bytes: refused when the file
+// system cannot hold that many (ErrTooLarge) or has not the room
+// (ErrIO, ENOSPC), else disk is reserved as the data arrives
+// (fileaccess.File.ReserveAsWritten), never for a length no byte has
+// confirmed: a server that claims 1 GiB and sends nothing costs nothing.
+func (d *downloader) reserve(part *fileaccess.File, info siteinfo.Info) error {
+	err := part.Room(info.Length)
+	switch {
+	case errors.Is(err, fileaccess.ErrFileTooLarge):
+		return tooLarge(info, err)
+	case err != nil:
+		return ioError(fmt.Errorf("the server claims %d bytes (%s) for %s: %w", info.Length, units.FormatSize(info.Length), part.Name(), err))
+	}
+	part.ReserveAsWritten(info.Length)
+	return nil
+}
+
+// tooLarge is the error of a length that no file here can have.
+func tooLarge(info siteinfo.Info, cause error) error {
+	return fmt.Errorf("%w: the server claims %d bytes (%s) for %s: %w", ErrTooLarge, info.Length, units.FormatSize(info.Length), siteinfo.RedactURL(info.URL), cause)
 }
 
 // sameAddress reports whether the address saved in a .info, which holds

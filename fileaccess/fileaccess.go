@@ -47,6 +47,12 @@ type File struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// mu guards the reservation of ReserveAsWritten: limit (0: none) and
+	// the chunks reserved.
+	mu       sync.Mutex
+	limit    int64
+	reserved map[int64]bool
 }
 
 // openTries bounds how often Open starts again when the path stopped
@@ -150,8 +156,14 @@ func (w *File) Preallocate(size int64) error {
 	return preallocate(w.f, size)
 }
 
-// WriteAt writes p at offset off.
-func (w *File) WriteAt(p []byte, off int64) (int, error) { return w.f.WriteAt(p, off) }
+// WriteAt writes p at offset off, first reserving its disk when
+// ReserveAsWritten asked for it.
+func (w *File) WriteAt(p []byte, off int64) (int, error) {
+	if err := w.reserve(off, len(p)); err != nil {
+		return 0, err
+	}
+	return w.f.WriteAt(p, off)
+}
 
 // Truncate sets the file's size.
 func (w *File) Truncate(size int64) error { return w.f.Truncate(size) }
