@@ -3,6 +3,8 @@ package netfox
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
@@ -544,7 +547,38 @@ func (d *downloader) outputPaths(info siteinfo.Info) paths {
 	if out == "" {
 		out = filepath.Join(d.req.Dir, info.Filename)
 	}
-	return paths{out: out, part: out + ".part", info: out + ".info"}
+	return pathsOf(out)
+}
+
+// pathsOf are the files of a download to out: out.part and out.info, or
+// for a name too long for the suffix (NAME_MAX is 255 bytes) a shortened
+// name with a hash of the whole (auxName).
+func pathsOf(out string) paths {
+	return paths{out: out, part: auxName(out, ".part"), info: auxName(out, ".info")}
+}
+
+// maxName is the longest file name in bytes (NAME_MAX on Linux, most
+// file systems elsewhere).
+const maxName = 255
+
+// auxName is out+suffix, or when its last element would be longer than
+// maxName, that element cut to fit (at a UTF-8 boundary), a "~" and 8 hex
+// digits of a hash of the whole name, then suffix: the same name every
+// run (a resume finds it), and two long names that share a beginning get
+// different ones. A name of 240 to 255 bytes is then saved as curl and
+// aria2c save it, rather than failing on its .part or .info.
+func auxName(out, suffix string) string {
+	dir, base := filepath.Split(out)
+	if len(base)+len(suffix) <= maxName {
+		return out + suffix
+	}
+	sum := sha256.Sum256([]byte(base))
+	tag := "~" + hex.EncodeToString(sum[:4])
+	cut := maxName - len(suffix) - len(tag)
+	for cut > 0 && !utf8.RuneStart(base[cut]) {
+		cut--
+	}
+	return dir + base[:cut] + tag + suffix
 }
 
 // checkOutput refuses to replace a finished file unless told to: the .part

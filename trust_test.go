@@ -2,8 +2,11 @@ package netfox
 
 import (
 	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/netfox/netfox/siteinfo"
 )
@@ -88,5 +91,41 @@ func TestSameOrigin(t *testing.T) {
 		if got := sameOrigin(tt.recorded, []string{"http://a/f"}); got != tt.want {
 			t.Errorf("sameOrigin(%q) = %v, want %v", tt.recorded, got, tt.want)
 		}
+	}
+}
+
+// TestAuxName: the .part and .info of a name up to 255 bytes fit
+// NAME_MAX (issue 26 case 8), the same every time, and differ for two
+// long names that share their beginning.
+func TestAuxName(t *testing.T) {
+	long := func(n int, last string) string { return strings.Repeat("a", n-len(last)) + last }
+	tests := []struct {
+		out   string
+		plain bool // out + suffix
+	}{
+		{"dir/short.bin", true},
+		{"dir/" + long(250, "x"), true},
+		{"dir/" + long(251, "x"), false},
+		{"dir/" + long(255, "y"), false},
+		{"dir/" + long(255, "é"), false},
+		{long(253, "ü€"), false},
+	}
+	for _, tt := range tests {
+		for _, suffix := range []string{".part", ".info"} {
+			got := auxName(tt.out, suffix)
+			base := filepath.Base(got)
+			if len(base) > maxName || !strings.HasSuffix(got, suffix) || !utf8.ValidString(base) || filepath.Dir(got) != filepath.Dir(tt.out) {
+				t.Errorf("auxName(%d bytes, %s) = %q (%d bytes)", len(tt.out), suffix, base, len(base))
+			}
+			if (got == tt.out+suffix) != tt.plain {
+				t.Errorf("auxName(%d bytes, %s) = %q, plain %v", len(tt.out), suffix, base, tt.plain)
+			}
+			if auxName(tt.out, suffix) != got {
+				t.Errorf("auxName is not deterministic")
+			}
+		}
+	}
+	if a, b := auxName(long(255, "1"), ".part"), auxName(long(255, "2"), ".part"); a == b {
+		t.Errorf("two names got one .part: %s", a)
 	}
 }

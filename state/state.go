@@ -250,7 +250,7 @@ func Save(path string, s State, durable bool) (err error) {
 	if dir == "" {
 		dir = "." // not "": CreateTemp would use $TMPDIR, maybe another file system
 	}
-	f, err := os.CreateTemp(dir, base+".*.tmp")
+	f, err := os.CreateTemp(dir, tempPattern(base))
 	if err != nil {
 		return err
 	}
@@ -278,6 +278,17 @@ func Save(path string, s State, durable bool) (err error) {
 		return SyncDir(dir)
 	}
 	return nil
+}
+
+// tempPattern is the pattern of Save's temporary file for a .info named
+// base: base.NUMBER.tmp, or where that would be longer than a file name
+// may be (255 bytes, NAME_MAX), .netfox-NUMBER.info.tmp: a long output
+// name must not make the save fail.
+func tempPattern(base string) string {
+	if len(base)+len(".4294967295.tmp") > 255 {
+		return ".netfox-*.info.tmp"
+	}
+	return base + ".*.tmp"
 }
 
 // SyncDir flushes a directory, making renames and removals in it durable.

@@ -148,7 +148,7 @@ func advice(err error) string {
 	case errors.Is(err, netfox.ErrNotPartial):
 		return "choose another -o, or use --overwrite to replace it"
 	case lone && errors.Is(err, netfox.ErrContinuable):
-		return "use --restart to discard it, -c to continue it once its last MiB matches the server, or choose another -o"
+		return "use --restart to discard it, -c to continue it once samples of it match the server, or choose another -o"
 	case lone:
 		return "use --restart to discard it, or choose another -o"
 	case errors.Is(err, netfox.ErrForeign):
@@ -164,7 +164,7 @@ func advice(err error) string {
 	case errors.Is(err, netfox.ErrBadState):
 		return "run again with --restart to discard the partial download, or choose another -o"
 	case errors.Is(err, netfox.ErrExists) && errors.Is(err, netfox.ErrContinuable):
-		return "use --overwrite to replace it, or -c to continue it once its last MiB matches the server"
+		return "use --overwrite to replace it, or -c to continue it once samples of it match the server"
 	case errors.Is(err, netfox.ErrExists):
 		return "use --overwrite to replace it, or choose another -o"
 	case errors.Is(err, netfox.ErrChecksum):
