@@ -47,13 +47,13 @@ func samples(size int64) []byterange.Range {
 	}
 	out := []byterange.Range{{Start: 0, End: sampleWindow}}
 	tail := size - sampleTail
-	// The windows between start at sampleWindow and end by tail: the
-	// room is size - sampleAll + sampleBetween*sampleWindow, at least
-	// sampleBetween windows once size > sampleAll.
-	room := tail - sampleWindow
-	step := (room - sampleWindow) / (sampleBetween - 1)
-	for i := range int64(sampleBetween) {
-		start := sampleWindow + i*step
+	// The windows between lie in [sampleWindow, tail) with equal gaps
+	// before, between and after them: spare is what they leave, at least
+	// 0 once size > sampleAll.
+	const n = sampleBetween
+	spare := tail - sampleWindow - n*sampleWindow
+	for i := range int64(n) {
+		start := sampleWindow + (i+1)*(spare/(n+1)) + i*sampleWindow
 		out = append(out, byterange.Range{Start: start, End: start + sampleWindow})
 	}
 	return append(out, byterange.Range{Start: tail, End: size})
