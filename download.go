@@ -323,7 +323,9 @@ func (d *downloader) openOutput(p paths, info siteinfo.Info) (part *fileaccess.F
 	}
 	if d.req.Restart {
 		err = discard(part, p.info)
-		if err != nil {
+		if errors.Is(err, fileaccess.ErrForeign) {
+			err = fmt.Errorf("%w; --restart does not remove it", err)
+		} else if err != nil {
 			err = ioError(err)
 		}
 	} else {

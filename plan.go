@@ -57,8 +57,15 @@ func checkLonePart(part *fileaccess.File, p paths, info siteinfo.Info) error {
 }
 
 // discard empties the partial download: first the state, so that no
-// .info ever claims bytes of a truncated .part.
+// .info ever claims bytes of a truncated .part. A .info of another user
+// (or with other hard links) is not netfox's to remove: it is refused
+// with fileaccess.ErrForeign and left, with the .part, as they are.
 func discard(part *fileaccess.File, infoPath string) error {
+	if f, err := fileaccess.OpenOwned(infoPath, fileaccess.UseOwn); err == nil {
+		f.Close()
+	} else if errors.Is(err, fileaccess.ErrForeign) {
+		return err
+	}
 	if err := os.Remove(infoPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
