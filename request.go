@@ -53,8 +53,9 @@ type Request struct {
 	Protected []string
 	// Continue takes over a partial file that another program (a browser,
 	// curl, wget) or a download that lost its .info left at Output or
-	// Output.part: its last MiB (all of it when smaller) is fetched again,
-	// and when it equals the remote's bytes the rest is downloaded as if
+	// Output.part: 9 windows spread over it (1 MiB in all; all of it when
+	// smaller) are fetched again, and when they equal the remote's bytes
+	// the rest is downloaded as if
 	// netfox had stopped there. A file as long as the remote that matches
 	// is reported complete. A file that does not match, or is longer than
 	// the remote, is left as it was and Download returns ErrNotPartial.
