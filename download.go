@@ -66,8 +66,9 @@ type Result struct {
 	// mirror still in use, in the order of the Request.
 	Sources []Source
 	// AlreadyComplete reports that Path already held the remote's current
-	// version (same length and Last-Modified, or the Request's Checksum)
-	// and nothing was fetched.
+	// version, by the record netfox keeps in a finished file (the same
+	// strong ETag, or the same origin and Last-Modified; see complete.go)
+	// or by the Request's Checksum, and nothing was fetched.
 	AlreadyComplete bool
 }
 
