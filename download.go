@@ -601,27 +601,11 @@ func (d *downloader) checkOutput(out string, info siteinfo.Info) (complete bool,
 	case fi.IsDir():
 		return false, fmt.Errorf("%w: %s is a directory", ErrIO, out)
 	case !fi.Mode().IsRegular():
-		return false, fmt.Errorf("%w: %w: %s is a %s; netfox replaces only regular files and leaves it as it is", ErrIO, ErrNotRegular, out, fileTypeName(fi.Mode()))
+		return false, fmt.Errorf("%w: %w: %s is a %s; netfox replaces only regular files and leaves it as it is", ErrIO, ErrNotRegular, out, fileaccess.TypeName(fi.Mode()))
 	}
 	return d.checkExisting(out, fi, info)
 }
 
-// fileTypeName names the type of a non-regular file.
-func fileTypeName(m fs.FileMode) string {
-	switch {
-	case m&fs.ModeSymlink != 0:
-		return "symbolic link"
-	case m&fs.ModeNamedPipe != 0:
-		return "FIFO"
-	case m&fs.ModeCharDevice != 0:
-		return "character device"
-	case m&fs.ModeDevice != 0:
-		return "device"
-	case m&fs.ModeSocket != 0:
-		return "socket"
-	}
-	return "special file"
-}
 
 // fetchRanges runs the workers over table and checkpoints their progress
 // until every segment is done or one fails.

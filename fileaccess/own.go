@@ -54,7 +54,7 @@ func CheckOwned(f *os.File, use Use) error {
 		return err
 	}
 	if !fi.Mode().IsRegular() {
-		return fmt.Errorf("%w: %s is a %s", ErrNotRegular, f.Name(), describeType(fi.Mode()))
+		return fmt.Errorf("%w: %s is a %s", ErrNotRegular, f.Name(), TypeName(fi.Mode()))
 	}
 	if why := checkOwner(fi, use); why != "" {
 		return fmt.Errorf("%w: %s %s", ErrForeign, f.Name(), why)
@@ -62,8 +62,9 @@ func CheckOwned(f *os.File, use Use) error {
 	return nil
 }
 
-// describeType names a non-regular file's type in words.
-func describeType(m os.FileMode) string {
+// TypeName names the type of a non-regular file in words, for messages:
+// "symbolic link", "FIFO", "character device".
+func TypeName(m os.FileMode) string {
 	switch {
 	case m&os.ModeSymlink != 0:
 		return "symbolic link"
