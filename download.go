@@ -606,7 +606,6 @@ func (d *downloader) checkOutput(out string, info siteinfo.Info) (complete bool,
 	return d.checkExisting(out, fi, info)
 }
 
-
 // fetchRanges runs the workers over table and checkpoints their progress
 // until every segment is done or one fails.
 func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fetcher *segment.Fetcher, info siteinfo.Info, table *segment.Table, infoPath string) error {
