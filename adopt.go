@@ -138,6 +138,9 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 		return a, nil
 	}
 	if path == p.out {
+		if err := privatize(p.out); err != nil {
+			return adoption{}, err
+		}
 		if err := fileaccess.RenameNoReplace(p.out, p.part); err != nil {
 			return adoption{}, ioError(err)
 		}
@@ -150,6 +153,29 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 		d.notify(NoticeAdopted, "continuing %s from %s: %s", p.out, units.FormatSize(size), how)
 	}
 	return a, nil
+}
+
+// privatize drops the write permission of group and others from the
+// user's file at path (a browser's, under a umask of 002) that becomes
+// the .part: a .part must be writable by its owner only
+// (fileaccess.UsePrivate). It is changed on the open file, checked as
+// the user's.
+func privatize(path string) error {
+	f, err := fileaccess.OpenOwned(path, fileaccess.UseOwn)
+	if err != nil {
+		return ioError(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return ioError(err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		if err := f.Chmod(perm &^ 0o022); err != nil {
+			return ioError(err)
+		}
+	}
+	return nil
 }
 
 // adoptionCandidate returns the file Continue would take over: p.out when
