@@ -19,9 +19,58 @@ import (
 	"github.com/netfox/netfox/state"
 )
 
-// overlapCheck is how much of the end of a file that Continue takes over
-// is fetched again and compared before its bytes are trusted.
-const overlapCheck = 1 << 20
+// What Continue compares before it trusts a file it takes over: all of a
+// file of at most sampleAll bytes; of a larger one, sampleWindows windows
+// spread over it, sampleAll bytes in all: the first sampleWindow bytes,
+// the last sampleTail (the end is where a writer that was killed leaves
+// torn or missing data) and the rest evenly between. Each window is one
+// checked range request. A partial of another version of the file differs
+// somewhere at its start, its end or in between: comparing only the end
+// let a file whose first MiB differed through.
+const (
+	sampleAll     = 1 << 20
+	sampleWindow  = 64 << 10
+	sampleTail    = 512 << 10
+	sampleBetween = (sampleAll - sampleWindow - sampleTail) / sampleWindow // 7
+)
+
+// samples are the ranges of a file of size bytes that Continue compares
+// with the remote: [0, size) when size <= sampleAll, else the first
+// window, sampleBetween windows evenly spaced after it, and the tail; in
+// order, disjoint, sampleAll bytes in all.
+func samples(size int64) []byterange.Range {
+	if size <= sampleAll {
+		if size == 0 {
+			return nil
+		}
+		return []byterange.Range{{Start: 0, End: size}}
+	}
+	out := []byterange.Range{{Start: 0, End: sampleWindow}}
+	tail := size - sampleTail
+	// The windows between lie in [sampleWindow, tail) with equal gaps
+	// before, between and after them: spare is what they leave, at least
+	// 0 once size > sampleAll.
+	const n = sampleBetween
+	spare := tail - sampleWindow - n*sampleWindow
+	for i := range int64(n) {
+		start := sampleWindow + (i+1)*(spare/(n+1)) + i*sampleWindow
+		out = append(out, byterange.Range{Start: start, End: start + sampleWindow})
+	}
+	return append(out, byterange.Range{Start: tail, End: size})
+}
+
+// describeSamples says in words what samples compared, for the notice.
+func describeSamples(size int64, rs []byterange.Range) string {
+	if len(rs) == 1 && rs[0].Start == 0 && rs[0].End == size {
+		return "all of it matches the server"
+	}
+	var n int64
+	for _, r := range rs {
+		n += r.Len()
+	}
+	return fmt.Sprintf("%d windows of it (the first %s, the last %s and %d between, %s in all) match the server",
+		len(rs), units.FormatSize(sampleWindow), units.FormatSize(sampleTail), len(rs)-2, units.FormatSize(n))
+}
 
 // adoption is what Continue made of the files at the output path.
 type adoption struct {
@@ -35,14 +84,15 @@ type adoption struct {
 
 // adopt takes over a partial file that another program (a browser, curl,
 // wget) or a download that lost its .info left at p.out or p.part, for
-// Request.Continue. Nothing is trusted blindly: the file's last
-// overlapCheck bytes (all of it when smaller) are fetched again with a
-// checked range request, and only when they are equal does adopt move the
-// file to p.part and write a .info whose first segment is done up to the
-// file's size; the normal resume then fetches the rest over all the
-// connections. A file that does not match, or is longer than the remote,
-// is left exactly as it was. A matching file as long as the remote is
-// complete: it is left at (or moved to) p.out.
+// Request.Continue. Nothing is trusted blindly: the file must be a regular
+// file of the user's (fileaccess.OpenOwned; a .part also writable by no
+// one else), and windows spread over it (samples: all of it when small)
+// are fetched again with checked range requests; only when they are equal
+// does adopt move the file to p.part and write a .info whose first
+// segment is done up to the file's size; the normal resume then fetches
+// the rest over all the connections. A file that does not match, or is
+// longer than the remote, is left exactly as it was. A matching file as
+// long as the remote is complete: it is left at (or moved to) p.out.
 //
 // With a .info beside the .part there is nothing to adopt: the download
 // resumes from it as usual.
@@ -57,7 +107,11 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 	if path == "" || err != nil {
 		return adoption{}, err
 	}
-	size, checked, err := d.checkEnd(ctx, path, info)
+	use := fileaccess.UseOwn
+	if path == p.part {
+		use = fileaccess.UsePrivate
+	}
+	size, checked, how, err := d.checkSamples(ctx, path, use, info)
 	if errors.Is(err, ErrNotPartial) || errors.Is(err, ErrExists) {
 		err = fmt.Errorf("%w (left as it was)", err)
 		if path == p.part {
@@ -71,10 +125,6 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 		return adoption{}, err
 	}
 	a := adoption{complete: size == info.Length, size: size, checked: checked}
-	how := fmt.Sprintf("the last %s matches the server", units.FormatSize(checked))
-	if size == checked {
-		how = "all of it matches the server"
-	}
 	if a.complete {
 		if d.req.Checksum != nil {
 			if err := d.req.Checksum.verify(path); err != nil {
@@ -83,11 +133,14 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 		}
 		d.notify(NoticeAlreadyComplete, "%s is already complete: %s", p.out, how)
 		if path == p.part {
-			return a, d.finishAdopted(p)
+			return a, d.finishAdopted(p, info)
 		}
 		return a, nil
 	}
 	if path == p.out {
+		if err := privatize(p.out); err != nil {
+			return adoption{}, err
+		}
 		if err := fileaccess.RenameNoReplace(p.out, p.part); err != nil {
 			return adoption{}, ioError(err)
 		}
@@ -100,6 +153,29 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 		d.notify(NoticeAdopted, "continuing %s from %s: %s", p.out, units.FormatSize(size), how)
 	}
 	return a, nil
+}
+
+// privatize drops the write permission of group and others from the
+// user's file at path (a browser's, under a umask of 002) that becomes
+// the .part: a .part must be writable by its owner only
+// (fileaccess.UsePrivate). It is changed on the open file, checked as
+// the user's.
+func privatize(path string) error {
+	f, err := fileaccess.OpenOwned(path, fileaccess.UseOwn)
+	if err != nil {
+		return ioError(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return ioError(err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o022 != 0 {
+		if err := f.Chmod(perm &^ 0o022); err != nil {
+			return ioError(err)
+		}
+	}
+	return nil
 }
 
 // adoptionCandidate returns the file Continue would take over: p.out when
@@ -126,41 +202,56 @@ func adoptionCandidate(p paths) (string, error) {
 	return "", nil
 }
 
-// checkEnd compares the end of the file at path with the remote: its
-// last overlapCheck bytes (all of them when fewer) are fetched again with
-// a checked range request. It returns the file's size and the bytes
-// fetched, or an error wrapping ErrNotPartial when they differ or the
-// file is longer than the remote, ErrExists when the server cannot send a
-// range. The file is only read, and closed before checkEnd returns.
-func (d *downloader) checkEnd(ctx context.Context, path string, info siteinfo.Info) (size, checked int64, err error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return 0, 0, ioError(err)
+// checkSamples compares the file at path, opened as use asks
+// (fileaccess.OpenOwned: no link followed, no FIFO waited on, another
+// user's file refused), with the remote: the windows of samples are
+// fetched again with checked range requests. It returns the file's size,
+// the bytes fetched and what was compared in words, or an error wrapping
+// ErrNotPartial when a window differs or the file is longer than the
+// remote, ErrExists when the server cannot send a range. The file is only
+// read, and closed before checkSamples returns.
+func (d *downloader) checkSamples(ctx context.Context, path string, use fileaccess.Use, info siteinfo.Info) (size, checked int64, how string, err error) {
+	f, err := fileaccess.OpenOwned(path, use)
+	switch {
+	case errors.Is(err, fileaccess.ErrNotRegular):
+		return 0, 0, "", fmt.Errorf("%w: %w; netfox does not read through it", ErrIO, err)
+	case errors.Is(err, fileaccess.ErrForeign):
+		return 0, 0, "", fmt.Errorf("%w; -c does not take it over, and leaves it as it is", err)
+	case err != nil:
+		return 0, 0, "", ioError(err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return 0, 0, ioError(err)
+		return 0, 0, "", ioError(err)
 	}
 	size = fi.Size()
 	switch {
 	case !info.Ranges || info.Length < 0:
-		return 0, 0, fmt.Errorf("%w: %s, and the server does not serve byte ranges of %s (%w): %w", ErrExists, path, d.req.URL, ErrRangeNotSupported, ErrCannotContinue)
+		return 0, 0, "", fmt.Errorf("%w: %s, and the server does not serve byte ranges of %s (%w): %w", ErrExists, path, d.req.URL, ErrRangeNotSupported, ErrCannotContinue)
 	case size > info.Length:
-		return 0, 0, fmt.Errorf("%w: %s has %d bytes, the remote file only %d", ErrNotPartial, path, size, info.Length)
+		return 0, 0, "", fmt.Errorf("%w: %s has %d bytes, the remote file only %d", ErrNotPartial, path, size, info.Length)
 	}
-	n := min(size, overlapCheck)
-	if n == 0 {
-		return size, 0, nil
-	}
-	r := byterange.Range{Start: size - n, End: size}
-	local := make([]byte, n)
-	if _, err := f.ReadAt(local, r.Start); err != nil {
-		return 0, 0, ioError(err)
-	}
-	remote := make([]byte, n)
+	windows := samples(size)
 	rm := &siteinfo.Remote{Client: d.client, Info: info}
-	err = d.retry(ctx, "the check of "+filepath.Base(path), func() error {
+	for _, r := range windows {
+		if err := d.compareWindow(ctx, f, rm, r, info); err != nil {
+			return 0, 0, "", err
+		}
+		checked += r.Len()
+	}
+	return size, checked, describeSamples(size, windows), nil
+}
+
+// compareWindow fetches r of the remote and compares it with the same
+// bytes of f: ErrNotPartial at the first byte that differs.
+func (d *downloader) compareWindow(ctx context.Context, f *os.File, rm *siteinfo.Remote, r byterange.Range, info siteinfo.Info) error {
+	local := make([]byte, r.Len())
+	if _, err := f.ReadAt(local, r.Start); err != nil {
+		return ioError(err)
+	}
+	remote := make([]byte, r.Len())
+	err := d.retry(ctx, "the check of "+filepath.Base(f.Name()), func() error {
 		body, err := rm.OpenRange(ctx, r)
 		if err != nil {
 			return err
@@ -175,12 +266,12 @@ func (d *downloader) checkEnd(ctx context.Context, path string, info siteinfo.In
 		return nil
 	})
 	if err != nil {
-		return 0, 0, err
+		return err
 	}
 	if i := firstDifference(local, remote); i >= 0 {
-		return 0, 0, fmt.Errorf("%w: %s differs from %s at byte %d", ErrNotPartial, path, d.req.URL, r.Start+int64(i))
+		return fmt.Errorf("%w: %s differs from %s at byte %d", ErrNotPartial, f.Name(), d.req.URL, r.Start+int64(i))
 	}
-	return size, n, nil
+	return nil
 }
 
 // firstDifference is the index of the first byte where a and b (of one
@@ -231,11 +322,12 @@ func (d *downloader) writeAdoptedState(info siteinfo.Info, p paths, size int64) 
 
 // finishAdopted makes a complete adopted p.part the output, as a finished
 // download would.
-func (d *downloader) finishAdopted(p paths) error {
+func (d *downloader) finishAdopted(p paths, info siteinfo.Info) error {
 	part, err := openPart(p.part)
 	if err != nil {
 		return err
 	}
+	d.recordOrigin(part, info)
 	if err := finish(part, p, d.req.Overwrite); err != nil {
 		return ioError(err)
 	}

@@ -122,3 +122,32 @@ func TestContinueFTP(t *testing.T) {
 	}
 	assertFile(t, out+"2", other)
 }
+
+// TestContinueGroupWritable: a partial of the user's that a umask of 002
+// left group-writable is taken over (and made private as the .part); a
+// lone .part like it is refused as others may have written it.
+func TestContinueGroupWritable(t *testing.T) {
+	content := randomBytes(3<<20, 182)
+	srv := testserver.New(t, content)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	if err := os.WriteFile(out, content[:2<<20], 0o664); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(out, 0o664)
+	if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Continue: true}); err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, out, content)
+
+	out = filepath.Join(dir, "lone")
+	if err := os.WriteFile(out+".part", content[:2<<20], 0o664); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(out+".part", 0o664)
+	_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Continue: true})
+	if !errors.Is(err, netfox.ErrForeign) {
+		t.Fatalf("group-writable lone .part: %v, want ErrForeign", err)
+	}
+	assertFile(t, out+".part", content[:2<<20])
+}

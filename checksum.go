@@ -10,8 +10,9 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"os"
 	"strings"
+
+	"github.com/netfox/netfox/fileaccess"
 )
 
 // Checksum is the digest a download must have, checked after the last
@@ -56,9 +57,10 @@ func ParseChecksum(s string) (*Checksum, error) {
 // String formats the checksum as ALGO=HEX.
 func (c *Checksum) String() string { return c.Algo + "=" + hex.EncodeToString(c.Sum) }
 
-// verify reads the file at path and compares its digest with c.
+// verify reads the file at path (a regular file of the user's, see
+// fileaccess.OpenOwned) and compares its digest with c.
 func (c *Checksum) verify(path string) error {
-	f, err := os.Open(path)
+	f, err := fileaccess.OpenOwned(path, fileaccess.UseOwn)
 	if err != nil {
 		return ioError(err)
 	}

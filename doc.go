@@ -71,8 +71,17 @@
 //
 // A partial file another program left at Output (or Output + ".part"
 // without its .info) is taken over with Request.Continue, but only after
-// its last MiB, fetched again, equals the remote's; otherwise Download
-// returns ErrNotPartial and leaves the file as it was.
+// 9 windows spread over it (1 MiB in all; all of it when smaller),
+// fetched again, equal the remote's; otherwise Download returns
+// ErrNotPartial and leaves the file as it was.
+//
+// Nothing found on disk is trusted unless netfox made it for the user
+// running it (a regular file of that user, one hard link, a .part that
+// no one else may write; ErrForeign otherwise), and nothing a server
+// claims is trusted beyond what it sent: disk is reserved as data
+// arrives, a length no file can have is ErrTooLarge, redirects stop at
+// 50, at a loop or at a non-http(s) target (ErrTooManyRedirects,
+// ErrRedirectLoop, ErrRedirectScheme).
 //
 // # Errors
 //

@@ -3,6 +3,8 @@ package netfox
 import (
 	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +16,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
@@ -63,8 +66,9 @@ type Result struct {
 	// mirror still in use, in the order of the Request.
 	Sources []Source
 	// AlreadyComplete reports that Path already held the remote's current
-	// version (same length and Last-Modified, or the Request's Checksum)
-	// and nothing was fetched.
+	// version, by the record netfox keeps in a finished file (the same
+	// strong ETag, or the same origin and Last-Modified; see complete.go)
+	// or by the Request's Checksum, and nothing was fetched.
 	AlreadyComplete bool
 }
 
@@ -197,6 +201,8 @@ func openPart(path string) (*fileaccess.File, error) {
 		return nil, fmt.Errorf("%w (wait for it to finish, or stop it first)", err)
 	case errors.Is(err, fileaccess.ErrNotRegular):
 		return nil, fmt.Errorf("%w: %w; netfox does not write through it", ErrIO, err)
+	case errors.Is(err, fileaccess.ErrForeign):
+		return nil, fmt.Errorf("%w; netfox does not use it, and leaves it as it is", err)
 	case err != nil:
 		return nil, ioError(err)
 	}
@@ -221,6 +227,9 @@ func (d *downloader) run(ctx context.Context) (Result, error) {
 		return Result{}, err
 	}
 	defer d.primed.close()
+	if info.Length > fileaccess.MaxLength {
+		return Result{}, tooLarge(info, fileaccess.ErrFileTooLarge)
+	}
 	p := d.outputPaths(info)
 	var adopted adoption
 	if d.req.Continue {
@@ -261,6 +270,7 @@ func (d *downloader) run(ctx context.Context) (Result, error) {
 		res.Elapsed = time.Since(began)
 		return res, err
 	}
+	d.recordOrigin(part, info)
 	if err := finish(part, p, d.req.Overwrite); err != nil {
 		if errors.Is(err, fs.ErrExist) {
 			return res, fmt.Errorf("%w: %s appeared during the download and is left as it is; the download is complete in %s", ErrExists, p.out, p.part)
@@ -320,7 +330,9 @@ func (d *downloader) openOutput(p paths, info siteinfo.Info) (part *fileaccess.F
 	}
 	if d.req.Restart {
 		err = discard(part, p.info)
-		if err != nil {
+		if errors.Is(err, fileaccess.ErrForeign) {
+			err = fmt.Errorf("%w; --restart does not remove it", err)
+		} else if err != nil {
 			err = ioError(err)
 		}
 	} else {
@@ -549,16 +561,49 @@ func (d *downloader) outputPaths(info siteinfo.Info) paths {
 	if out == "" {
 		out = filepath.Join(d.req.Dir, info.Filename)
 	}
-	return paths{out: out, part: out + ".part", info: out + ".info"}
+	return pathsOf(out)
+}
+
+// pathsOf are the files of a download to out: out.part and out.info, or
+// for a name too long for the suffix (NAME_MAX is 255 bytes) a shortened
+// name with a hash of the whole (auxName).
+func pathsOf(out string) paths {
+	return paths{out: out, part: auxName(out, ".part"), info: auxName(out, ".info")}
+}
+
+// maxName is the longest file name in bytes (NAME_MAX on Linux, most
+// file systems elsewhere).
+const maxName = 255
+
+// auxName is out+suffix, or when its last element would be longer than
+// maxName, that element cut to fit (at a UTF-8 boundary), a "~" and 8 hex
+// digits of a hash of the whole name, then suffix: the same name every
+// run (a resume finds it), and two long names that share a beginning get
+// different ones. A name of 240 to 255 bytes is then saved as curl and
+// aria2c save it, rather than failing on its .part or .info.
+func auxName(out, suffix string) string {
+	dir, base := filepath.Split(out)
+	if len(base)+len(suffix) <= maxName {
+		return out + suffix
+	}
+	sum := sha256.Sum256([]byte(base))
+	tag := "~" + hex.EncodeToString(sum[:4])
+	cut := maxName - len(suffix) - len(tag)
+	for cut > 0 && !utf8.RuneStart(base[cut]) {
+		cut--
+	}
+	return dir + base[:cut] + tag + suffix
 }
 
 // checkOutput refuses to replace a finished file unless told to: the .part
 // suffix keeps unfinished data apart, so a file at the output path is
 // a complete earlier download or someone else's file. It reports whether
 // the file is provably the remote's current version (see complete.go):
-// then there is nothing to do.
+// then there is nothing to do. Anything but a regular file (a device, a
+// FIFO, a symbolic link) is never replaced, Overwrite or not, and never
+// written through.
 func (d *downloader) checkOutput(out string, info siteinfo.Info) (complete bool, err error) {
-	fi, err := os.Stat(out)
+	fi, err := os.Lstat(out)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return false, nil
@@ -566,15 +611,10 @@ func (d *downloader) checkOutput(out string, info siteinfo.Info) (complete bool,
 		return false, ioError(err)
 	case fi.IsDir():
 		return false, fmt.Errorf("%w: %s is a directory", ErrIO, out)
-	case d.req.Overwrite:
-		return false, nil
-	case d.alreadyComplete(out, fi, info):
-		return true, nil
+	case !fi.Mode().IsRegular():
+		return false, fmt.Errorf("%w: %w: %s is a %s; netfox replaces only regular files and leaves it as it is", ErrIO, ErrNotRegular, out, fileaccess.TypeName(fi.Mode()))
 	}
-	if continuable(fi.Size(), info) && !d.req.Continue {
-		return false, fmt.Errorf("%w: %s, %w", ErrExists, out, ErrContinuable)
-	}
-	return false, fmt.Errorf("%w: %s", ErrExists, out)
+	return d.checkExisting(out, fi, info)
 }
 
 // fetchRanges runs the workers over table and checkpoints their progress

@@ -54,6 +54,40 @@ var (
 	// netfox never writes through it.
 	ErrNotRegular = fileaccess.ErrNotRegular
 
+	// ErrForeign indicates a .part, .info or output that netfox did not
+	// make for the user running it: owned by another user, with other
+	// hard links, or (a .part) writable by others. netfox neither uses
+	// it nor changes it; --restart does not discard it either.
+	ErrForeign = fileaccess.ErrForeign
+
+	// ErrServerNamed accompanies ErrExists when Overwrite would replace
+	// a file whose name the server chose (no Output) and that netfox did
+	// not download from the same origin: a server does not get to choose
+	// which file of the user's is replaced.
+	ErrServerNamed = errors.New("its name was chosen by the server")
+
+	// ErrProtected accompanies ErrExists when the output path names a
+	// file the Request protects (Request.Protected: the list of URLs a
+	// batch reads), which is never an output.
+	ErrProtected = errors.New("it is never an output")
+
+	// ErrTooLarge indicates a length the server claims for the file that
+	// no file here can have: beyond what the file system can hold, or
+	// more than its free space. Nothing is reserved for it.
+	ErrTooLarge = errors.New("the file is too large")
+
+	// ErrTooManyRedirects indicates a chain of more than 50 redirects
+	// (siteinfo.MaxRedirects, as curl).
+	ErrTooManyRedirects = siteinfo.ErrTooManyRedirects
+
+	// ErrRedirectLoop indicates a redirect back to an address of the
+	// same chain.
+	ErrRedirectLoop = siteinfo.ErrRedirectLoop
+
+	// ErrRedirectScheme indicates a redirect to an address that is not
+	// http or https (file:, ftp:, data:).
+	ErrRedirectScheme = siteinfo.ErrRedirectScheme
+
 	// ErrMirrorMismatch indicates mirrors that disagree on the file's
 	// length: they do not hold the same file.
 	ErrMirrorMismatch = errors.New("mirrors disagree")

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/netfox/netfox/fileaccess"
 )
 
 // The per-host memory of -n auto: a small JSON file under the user's
@@ -74,14 +76,19 @@ func cacheDir(dir string) (string, error) {
 }
 
 // readHostCounts reads the cache file; a missing, oversized or damaged
-// one reads as empty (it is only a hint).
+// one reads as empty (it is only a hint), and so does one that is not a
+// regular file of the user's (fileaccess.OpenOwned: a FIFO there does not
+// block the download).
 func readHostCounts(dir string) hostCounts {
 	hc := hostCounts{Hosts: map[string]hostCount{}}
-	f, err := os.Open(filepath.Join(dir, cacheFileName))
+	f, err := fileaccess.OpenOwned(filepath.Join(dir, cacheFileName), fileaccess.UseOwn)
 	if err != nil {
 		return hc
 	}
 	defer f.Close()
+	if fi, err := f.Stat(); err != nil || fi.Size() > cacheMaxBytes {
+		return hc
+	}
 	b, err := io.ReadAll(io.LimitReader(f, cacheMaxBytes+1))
 	if err != nil || len(b) > cacheMaxBytes {
 		return hc

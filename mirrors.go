@@ -72,7 +72,7 @@ func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*s
 		case !mi.Ranges:
 			d.notify(NoticeMirrorNoRanges, "mirror %s does not serve byte ranges; going on without it", m)
 		default:
-			if !info.SameVersion(mi) {
+			if !siteinfo.CompareVersions(info, mi).Same() {
 				differentValidators = true
 			}
 			sources = append(sources, &source{url: m, raw: d.req.Mirrors[i], remote: &siteinfo.Remote{Client: d.client, Info: mi}, slots: d.hostSlots(d.req.Mirrors[i])})

@@ -86,6 +86,10 @@ const (
 	// NoticeCacheFailed: the count -n auto settled at could not be
 	// remembered for the host; the download itself is done.
 	NoticeCacheFailed
+	// NoticeOriginFailed: where the finished file came from could not be
+	// recorded in its extended attributes (a file system without them
+	// records nothing, silently); a re-run cannot prove it complete.
+	NoticeOriginFailed
 )
 
 var noticeNames = [...]string{
@@ -111,6 +115,7 @@ var noticeNames = [...]string{
 	NoticeMtimeFailed:         "mtime_failed",
 	NoticeStreaming:           "streaming",
 	NoticeCacheFailed:         "cache_failed",
+	NoticeOriginFailed:        "origin_failed",
 }
 
 // String is the kind's name in snake case, as the CLI's --json notice

@@ -57,8 +57,15 @@ func checkLonePart(part *fileaccess.File, p paths, info siteinfo.Info) error {
 }
 
 // discard empties the partial download: first the state, so that no
-// .info ever claims bytes of a truncated .part.
+// .info ever claims bytes of a truncated .part. A .info of another user
+// (or with other hard links) is not netfox's to remove: it is refused
+// with fileaccess.ErrForeign and left, with the .part, as they are.
 func discard(part *fileaccess.File, infoPath string) error {
+	if f, err := fileaccess.OpenOwned(infoPath, fileaccess.UseOwn); err == nil {
+		f.Close()
+	} else if errors.Is(err, fileaccess.ErrForeign) {
+		return err
+	}
 	if err := os.Remove(infoPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
@@ -66,9 +73,29 @@ func discard(part *fileaccess.File, infoPath string) error {
 }
 
 // plan returns the segments to fetch: those of the .info file when it
-// describes the same version of the same file, else a fresh split.
+// describes the same version of the same file, else a fresh split. A
+// .info that cannot be used, or that belongs to a download of another
+// address not proven the same file, is refused on every path (ranged or
+// one stream), before anything is emptied: a foreign partial download is
+// never destroyed.
 func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*segment.Table, int64, error) {
 	table := &segment.Table{MinSplit: d.req.MinSplit}
+	saved, err := state.Load(p.info)
+	there := err == nil
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		// checkLonePart let only an empty or a discarded .part through.
+	case errors.Is(err, fileaccess.ErrForeign):
+		return nil, 0, fmt.Errorf("%w; netfox does not use it, and leaves it and %s as they are", err, filepath.Base(p.part))
+	case err != nil:
+		var pathErr *fs.PathError
+		if errors.As(err, &pathErr) {
+			return nil, 0, ioError(err)
+		}
+		return nil, 0, fmt.Errorf("%w: %w", ErrBadState, err)
+	case !sameAddress(saved.URL, d.req.URL) && movedProof(saved, info, d.req.Checksum != nil) == "":
+		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s, and nothing shows the two are the same file", ErrBadState, p.info, safetext.Escape(siteinfo.RedactURL(saved.URL)), siteinfo.RedactURL(d.req.URL))
+	}
 	if !info.Ranges || info.Length < 0 {
 		// One stream from the start: no range can resume it. The .info
 		// records no bytes, and a length of 0 that no later probe of a
@@ -88,20 +115,7 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 		table.Add(0, 0, 0, end)
 		return table, 0, nil
 	}
-
-	saved, err := state.Load(p.info)
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
-		// checkLonePart let only an empty or a discarded .part through.
-	case err != nil:
-		var pathErr *fs.PathError
-		if errors.As(err, &pathErr) {
-			return nil, 0, ioError(err)
-		}
-		return nil, 0, fmt.Errorf("%w: %w", ErrBadState, err)
-	case !sameAddress(saved.URL, d.req.URL) && movedProof(saved, info, d.req.Checksum != nil) == "":
-		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s, and nothing shows the two are the same file", ErrBadState, p.info, safetext.Escape(siteinfo.RedactURL(saved.URL)), siteinfo.RedactURL(d.req.URL))
-	default:
+	if there {
 		if !sameAddress(saved.URL, d.req.URL) {
 			// The next save records the new address.
 			d.notify(NoticeMoved, "resuming from a new address: %s", movedProof(saved, info, d.req.Checksum != nil))
@@ -132,8 +146,8 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 	if err := part.Truncate(0); err != nil {
 		return nil, 0, ioError(err)
 	}
-	if err := part.Preallocate(info.Length); err != nil {
-		return nil, 0, ioError(err)
+	if err := d.reserve(part, info); err != nil {
+		return nil, 0, err
 	}
 	return table, 0, nil
 }
@@ -142,14 +156,18 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 // returns the bytes taken over, or -1 when the download must start over.
 func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info siteinfo.Info, saved state.State, p paths) (int64, error) {
 	was := siteinfo.Info{Length: saved.Length, ETag: saved.ETag, LastModified: saved.LastModified}
+	verdict := siteinfo.CompareVersions(was, info)
 	switch {
 	case len(saved.Segments) == 0:
 		return -1, nil // the marker of a single stream: nothing to resume
-	case !info.Validated() && d.req.Checksum == nil && !d.adopted:
-		d.notify(NoticeUnverifiable, "the server sends no ETag or Last-Modified, so the partial download cannot be checked against it; starting over")
-		return -1, nil
-	case !was.SameVersion(info):
+	case verdict == siteinfo.VersionChanged:
 		d.notify(NoticeRemoteChanged, "the remote file changed since the partial download (%s); starting over", describeChange(was, info))
+		return -1, nil
+	case was.Length != info.Length:
+		// A length only one side knows: nothing to resume into.
+		return -1, nil
+	case !verdict.Same() && d.req.Checksum == nil && !d.adopted:
+		d.notify(NoticeUnverifiable, "the server sends no ETag or Last-Modified that the partial download also has, so it cannot be checked against it; starting over")
 		return -1, nil
 	}
 	size, err := part.Size()
@@ -167,10 +185,8 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 	if size < claimed {
 		return 0, fmt.Errorf("%w: %s has %d bytes but %s says %d are written", ErrBadState, p.part, size, p.info, claimed)
 	}
-	// The first run may have stopped before or during preallocation
-	// (a full disk): allocate again, keeping the bytes already there.
-	if err := part.Preallocate(saved.Length); err != nil {
-		return 0, ioError(err)
+	if err := d.reserve(part, info); err != nil {
+		return 0, err
 	}
 	for _, s := range segs {
 		table.Add(s.Start, s.Next, s.Synced, s.End)
@@ -180,6 +196,28 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 	}
 	d.notify(NoticeResumed, "resuming %s: %s of %s already here", filepath.Base(p.out), units.FormatSize(resumed), units.FormatSize(info.Length))
 	return resumed, nil
+}
+
+// reserve readies part for info.Length bytes: refused when the file
+// system cannot hold that many (ErrTooLarge) or has not the room
+// (ErrIO, ENOSPC), else disk is reserved as the data arrives
+// (fileaccess.File.ReserveAsWritten), never for a length no byte has
+// confirmed: a server that claims 1 GiB and sends nothing costs nothing.
+func (d *downloader) reserve(part *fileaccess.File, info siteinfo.Info) error {
+	err := part.Room(info.Length)
+	switch {
+	case errors.Is(err, fileaccess.ErrFileTooLarge):
+		return tooLarge(info, err)
+	case err != nil:
+		return ioError(fmt.Errorf("the server claims %d bytes (%s) for %s: %w", info.Length, units.FormatSize(info.Length), part.Name(), err))
+	}
+	part.ReserveAsWritten(info.Length)
+	return nil
+}
+
+// tooLarge is the error of a length that no file here can have.
+func tooLarge(info siteinfo.Info, cause error) error {
+	return fmt.Errorf("%w: the server claims %d bytes (%s) for %s: %w", ErrTooLarge, info.Length, units.FormatSize(info.Length), siteinfo.RedactURL(info.URL), cause)
 }
 
 // sameAddress reports whether the address saved in a .info, which holds
@@ -197,12 +235,13 @@ func sameAddress(saved, requested string) bool {
 // an equal length; or a checksum that the result will be held to.
 func movedProof(saved state.State, now siteinfo.Info, checksum bool) string {
 	was := siteinfo.Info{Length: saved.Length, ETag: saved.ETag, LastModified: saved.LastModified}
+	verdict := siteinfo.CompareVersions(was, now)
 	switch {
-	case was.Length != now.Length || was.Length < 0:
+	case was.Length != now.Length || was.Length < 0 || verdict == siteinfo.VersionChanged:
 		return ""
-	case was.StrongETag() && was.ETag == now.ETag:
+	case verdict == siteinfo.VersionSameETag:
 		return "same ETag and length"
-	case was.LastModified != "" && was.SameVersion(now):
+	case verdict == siteinfo.VersionSameLastModified:
 		return "same Last-Modified and length"
 	case checksum:
 		return "same length, and the result will be checked against the checksum"
@@ -238,7 +277,7 @@ func describeChange(was, now siteinfo.Info) string {
 	switch {
 	case was.Length != now.Length:
 		return fmt.Sprintf("length %d, now %d", was.Length, now.Length)
-	case was.ETag != now.ETag:
+	case was.ETag != "" && now.ETag != "" && was.ETag != now.ETag:
 		return fmt.Sprintf("ETag %s, now %s", safetext.Escape(was.ETag), safetext.Escape(now.ETag))
 	default:
 		return fmt.Sprintf("Last-Modified %s, now %s", safetext.Escape(was.LastModified), safetext.Escape(now.LastModified))

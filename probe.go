@@ -207,7 +207,7 @@ func (d *downloader) partialThere() bool {
 		}
 		out = filepath.Join(d.req.Dir, siteinfo.Filename("", u))
 	}
-	for _, p := range []string{out, out + ".info"} {
+	for _, p := range []string{out, pathsOf(out).info} {
 		if _, err := os.Stat(p); err == nil {
 			return true
 		}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
+	"github.com/netfox/netfox/siteinfo"
 )
 
 // Request describes one download.
@@ -39,12 +41,21 @@ type Request struct {
 	CacheDir string
 	// Restart discards a partial download instead of resuming it.
 	Restart bool
-	// Overwrite replaces an existing complete file at Output.
+	// Overwrite replaces an existing complete file at Output. A file
+	// whose name the server chose (no Output) is replaced only when
+	// netfox downloaded it from the same origin, by the record it keeps
+	// in the file (complete.go); anything but a regular file never is.
 	Overwrite bool
+	// Protected are paths never to be an output, whatever Overwrite
+	// says: the list of URLs a batch reads (the CLI's -i). An output path
+	// naming one of them, by any name (os.SameFile), is refused with
+	// ErrExists and ErrProtected.
+	Protected []string
 	// Continue takes over a partial file that another program (a browser,
 	// curl, wget) or a download that lost its .info left at Output or
-	// Output.part: its last MiB (all of it when smaller) is fetched again,
-	// and when it equals the remote's bytes the rest is downloaded as if
+	// Output.part: 9 windows spread over it (1 MiB in all; all of it when
+	// smaller) are fetched again, and when they equal the remote's bytes
+	// the rest is downloaded as if
 	// netfox had stopped there. A file as long as the remote that matches
 	// is reported complete. A file that does not match, or is longer than
 	// the remote, is left as it was and Download returns ErrNotPartial.
@@ -191,6 +202,7 @@ func NewHTTPClient(connections int, opts TransportOptions) *http.Client {
 	t.ReadBufferSize = 64 << 10
 	t.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.ResponseHeaderTimeout = 30 * time.Second
+	t.MaxResponseHeaderBytes = siteinfo.MaxResponseHeaderBytes
 	return &http.Client{Transport: t, Jar: opts.Jar}
 }
 

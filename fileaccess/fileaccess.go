@@ -53,6 +53,12 @@ type File struct {
 
 	closeOnce sync.Once
 	closeErr  error
+
+	// mu guards the reservation of ReserveAsWritten: limit (0: none) and
+	// the chunks reserved.
+	mu       sync.Mutex
+	limit    int64
+	reserved map[int64]bool
 }
 
 // openTries bounds how often Open starts again when the path stopped
@@ -64,7 +70,9 @@ const openTries = 3
 // as the open file, so a killed process releases it at once.
 //
 // A symbolic link or other non-regular file at path is refused
-// (ErrNotRegular), never followed. After taking the lock Open checks that
+// (ErrNotRegular), never followed; so is a file that another user owns,
+// that has other hard links or that others may write (ErrForeign): its
+// bytes would become the output. After taking the lock Open checks that
 // path still names the file it locked: another process may have renamed
 // it (a download that finished) or replaced it between the open and the
 // lock; then it starts again.
@@ -79,6 +87,13 @@ func open(path string, beforeLock func()) (*File, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		if !created {
+			// A file that was there: only one netfox made (see Use).
+			if err := CheckOwned(f, UsePrivate); err != nil {
+				f.Close()
+				return nil, err
+			}
 		}
 		if beforeLock != nil {
 			beforeLock()
@@ -153,8 +168,14 @@ func (w *File) Preallocate(size int64) error {
 // process too, from reading the locked bytes.
 func (w *File) ReadAt(p []byte, off int64) (int, error) { return w.f.ReadAt(p, off) }
 
-// WriteAt writes p at offset off.
-func (w *File) WriteAt(p []byte, off int64) (int, error) { return w.f.WriteAt(p, off) }
+// WriteAt writes p at offset off, first reserving its disk when
+// ReserveAsWritten asked for it.
+func (w *File) WriteAt(p []byte, off int64) (int, error) {
+	if err := w.reserve(off, len(p)); err != nil {
+		return 0, err
+	}
+	return w.f.WriteAt(p, off)
+}
 
 // Truncate sets the file's size.
 func (w *File) Truncate(size int64) error { return w.f.Truncate(size) }

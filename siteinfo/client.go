@@ -15,6 +15,14 @@ import (
 	"github.com/netfox/netfox/retry"
 )
 
+// MaxResponseHeaderBytes bounds the response headers netfox reads (the
+// status line and every header together; the transport netfox builds
+// sets it): 256 KiB, as Chrome bounds them, under curl's 300 KiB total
+// (and 100 KiB per header). net/http's client default is 10 MB, which a
+// hostile server may send on every connection of a download. A larger
+// answer is ErrBadResponse and not retried.
+const MaxResponseHeaderBytes = 256 << 10
+
 // Client probes and fetches HTTP(S) files.
 type Client struct {
 	// HTTP does the requests; nil means http.DefaultClient. Its transport
@@ -112,8 +120,14 @@ func (c *Client) do(req *http.Request, origin *url.URL) (*http.Response, error) 
 			return nil, req.Context().Err()
 		}
 		var urlErr *url.Error
-		if errors.As(err, &urlErr) && errors.Is(urlErr.Err, ErrInsecureRedirect) {
+		if errors.As(err, &urlErr) && IsRedirectRefusal(urlErr.Err) {
 			return nil, urlErr.Err
+		}
+		if strings.Contains(err.Error(), "server response headers exceeded") {
+			// net/http's error for a header over the transport's
+			// MaxResponseHeaderBytes (it has no sentinel): the same
+			// request would get the same headers.
+			return nil, retry.Permanent(fmt.Errorf("%w: %s sent response headers of more than %d bytes", ErrBadResponse, req.URL.Host, MaxResponseHeaderBytes))
 		}
 		return nil, &NetError{Host: req.URL.Host, Err: err}
 	}
@@ -420,7 +434,7 @@ func (rm *Remote) checkStatus(resp *http.Response, r byterange.Range) error {
 		// which; without validators we cannot know, so assume the worse.
 		got := infoFrom(resp)
 		got.Length = resp.ContentLength
-		if rm.Info.Validated() && !rm.Info.SameVersion(got) {
+		if CompareVersions(rm.Info, got) == VersionChanged {
 			return retry.Permanent(fmt.Errorf("%w: asked for %s of the version with %s, got the whole file of another", ErrRemoteChanged, r.Header(), rm.validatorName()))
 		}
 		return retry.Permanent(fmt.Errorf("%w: asked for %s, got the whole file (200)", ErrRangeNotSupported, r.Header()))
@@ -483,7 +497,7 @@ func (rm *Remote) OpenStream(ctx context.Context) (io.ReadCloser, error) {
 	}
 	got := infoFrom(resp)
 	got.Length = resp.ContentLength
-	if rm.Info.Validated() && !rm.Info.SameVersion(got) && got.Length >= 0 {
+	if CompareVersions(rm.Info, got) == VersionChanged {
 		resp.Body.Close()
 		return nil, retry.Permanent(fmt.Errorf("%w between the probe and the download", ErrRemoteChanged))
 	}

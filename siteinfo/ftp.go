@@ -146,7 +146,7 @@ func (rm *Remote) openFTP(ctx context.Context, r byterange.Range) (io.ReadCloser
 			conn.Quit()
 			return nil, ftpError("SIZE", u.Host, err)
 		}
-		if !rm.Info.SameVersion(now) {
+		if CompareVersions(rm.Info, now) == VersionChanged {
 			conn.Quit()
 			return nil, retry.Permanent(fmt.Errorf("%w: %s", ErrRemoteChanged, describeFTPChange(rm.Info, now)))
 		}

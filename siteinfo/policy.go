@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/netfox/netfox/internal/safetext"
 	"github.com/netfox/netfox/retry"
 )
 
@@ -98,15 +99,73 @@ func isCredentialHeader(name string) bool {
 	return false
 }
 
-// maxRedirects bounds a chain of redirects, as net/http does by default.
-const maxRedirects = 10
+// Redirects are followed as curl follows them: up to MaxRedirects in a
+// chain; a chain that comes back to an address it already visited is a
+// loop, refused at once rather than followed to the limit; a Location
+// that is not http or https (file:, ftp:, data:) is refused at once. Each
+// refusal is final (retry.Permanent): the same request would be
+// redirected the same way again.
+var (
+	// ErrTooManyRedirects indicates a chain of more than MaxRedirects
+	// redirects.
+	ErrTooManyRedirects = errors.New("too many redirects")
+	// ErrRedirectLoop indicates a redirect back to an address of the
+	// same chain.
+	ErrRedirectLoop = errors.New("redirect loop")
+	// ErrRedirectScheme indicates a redirect to an address that is not
+	// http or https.
+	ErrRedirectScheme = errors.New("redirect to an unsupported scheme")
+)
+
+// MaxRedirects bounds a chain of redirects: curl's default (--max-redirs
+// 50); net/http's 10 stops chains that real download sites use (a
+// redirector, a mirror picker, a signed CDN link, each with hops of its
+// own).
+const MaxRedirects = 50
+
+// redirectRefusal is the error refusing the redirect to req after via,
+// nil when it may be followed.
+func redirectRefusal(req *http.Request, via []*http.Request) error {
+	prev := via[len(via)-1]
+	if s := strings.ToLower(req.URL.Scheme); s != "http" && s != "https" {
+		return retry.Permanent(fmt.Errorf("%w: %s redirects to %q", ErrRedirectScheme,
+			RedactURL(prev.URL.String()), safetext.Escape(RedactURL(req.URL.String()))))
+	}
+	next := chainKey(req.URL)
+	for _, v := range via {
+		if chainKey(v.URL) == next {
+			return retry.Permanent(fmt.Errorf("%w: %s redirects back to %s after %d redirects", ErrRedirectLoop,
+				RedactURL(prev.URL.String()), RedactURL(req.URL.String()), len(via)))
+		}
+	}
+	if len(via) > MaxRedirects {
+		return retry.Permanent(fmt.Errorf("%w: stopped after %d redirects, at %s", ErrTooManyRedirects, MaxRedirects, RedactURL(prev.URL.String())))
+	}
+	return nil
+}
+
+// chainKey is an address as a chain of redirects visits it: without
+// its fragment, which is never sent.
+func chainKey(u *url.URL) string {
+	c := *u
+	c.Fragment, c.RawFragment = "", ""
+	return c.String()
+}
+
+// IsRedirectRefusal reports whether err is one of the refusals of
+// checkRedirect: its own message says all, not a network failure.
+func IsRedirectRefusal(err error) bool {
+	return errors.Is(err, ErrInsecureRedirect) || errors.Is(err, ErrTooManyRedirects) ||
+		errors.Is(err, ErrRedirectLoop) || errors.Is(err, ErrRedirectScheme)
+}
 
 // checkRedirect is the http.Client's CheckRedirect for a download asked
-// for at origin: it refuses an https to http redirect unless allowed, and
+// for at origin: it refuses loops, chains too long, non-http(s) targets
+// (redirectRefusal) and an https to http redirect unless allowed, and
 // gives the next request the credentials the policy allows it, no more.
 func (c *Client) checkRedirect(req *http.Request, via []*http.Request, origin *url.URL) error {
-	if len(via) >= maxRedirects {
-		return fmt.Errorf("stopped after %d redirects", maxRedirects)
+	if err := redirectRefusal(req, via); err != nil {
+		return err
 	}
 	prev := via[len(via)-1]
 	if strings.EqualFold(prev.URL.Scheme, "https") && strings.EqualFold(req.URL.Scheme, "http") && !c.AllowInsecureRedirect {

@@ -76,12 +76,78 @@ func (i Info) IfRange() string {
 // request can be checked against.
 func (i Info) Validated() bool { return i.IfRange() != "" }
 
+// Verdict is what the validators of two answers about a file show:
+// the same version, another one, or nothing either way.
+type Verdict int
+
+const (
+	// VersionUnknown: no validator that both answers carry decides.
+	VersionUnknown Verdict = iota
+	// VersionSameETag: both carry the same strong ETag.
+	VersionSameETag
+	// VersionSameLastModified: no strong ETag decides, and both carry
+	// the same Last-Modified (to the second).
+	VersionSameLastModified
+	// VersionChanged: the lengths, the ETags or the Last-Modified dates
+	// that both carry differ.
+	VersionChanged
+)
+
+// Same reports whether the verdict is one of the "same version" ones.
+func (v Verdict) Same() bool { return v == VersionSameETag || v == VersionSameLastModified }
+
+func (v Verdict) String() string {
+	switch v {
+	case VersionSameETag:
+		return "same ETag"
+	case VersionSameLastModified:
+		return "same Last-Modified"
+	case VersionChanged:
+		return "changed"
+	}
+	return "unknown"
+}
+
+// CompareVersions compares what two answers say about a file, by the
+// rules of RFC 9110:
+//   - a validator is compared only where both answers carry it: a 206
+//     repeats only ETag and Content-Location (section 15.3.7), so a
+//     Last-Modified that one answer leaves out is no change;
+//   - two known lengths that differ are a change;
+//   - two strong ETags decide (section 8.8.3.2, strong comparison): equal
+//     is the same version whatever the dates, different is a change;
+//   - a weak ETag proves no byte is the same (it never matches for a
+//     range, section 13.1.5), but two tags that differ even by weak
+//     comparison are a change;
+//   - otherwise Last-Modified, compared to the second, decides where both
+//     carry it (section 8.8.2).
+func CompareVersions(a, b Info) Verdict {
+	if a.Length >= 0 && b.Length >= 0 && a.Length != b.Length {
+		return VersionChanged
+	}
+	if a.ETag != "" && b.ETag != "" {
+		switch {
+		case a.StrongETag() && b.StrongETag() && a.ETag == b.ETag:
+			return VersionSameETag
+		case a.StrongETag() && b.StrongETag():
+			return VersionChanged
+		case strings.TrimPrefix(a.ETag, "W/") != strings.TrimPrefix(b.ETag, "W/"):
+			return VersionChanged
+		}
+	}
+	if a.LastModified != "" && b.LastModified != "" {
+		if sameTime(a.LastModified, b.LastModified) {
+			return VersionSameLastModified
+		}
+		return VersionChanged
+	}
+	return VersionUnknown
+}
+
 // SameVersion reports whether other describes the same version of the file
-// as i: same length, and the same validators where i has them.
+// as i by CompareVersions: a validator both carry says so.
 func (i Info) SameVersion(other Info) bool {
-	return i.Length == other.Length &&
-		i.ETag == other.ETag &&
-		sameTime(i.LastModified, other.LastModified)
+	return CompareVersions(i, other).Same()
 }
 
 // sameTime compares two HTTP dates at the one-second resolution they have,

@@ -41,6 +41,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/netfox/netfox/fileaccess"
 )
 
 // Version is the format version this package writes.
@@ -191,17 +193,32 @@ func (s State) check() error {
 }
 
 // Load reads the .info file at path. A missing file is reported with an
-// error satisfying errors.Is(err, fs.ErrNotExist). A symbolic link is not
-// followed: it fails to open.
+// error satisfying errors.Is(err, fs.ErrNotExist). The file is opened as
+// fileaccess.OpenOwned does: a symbolic link is not followed, a FIFO does
+// not block, and a file that is not a regular one of the user running
+// netfox with a single link is refused (fileaccess.ErrNotRegular,
+// fileaccess.ErrForeign): anyone may plant a .info in a shared
+// directory. A file larger than MaxSize is refused by its size, before a
+// byte of it is read (ErrCorrupt).
 func Load(path string) (State, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|noFollow, 0)
+	f, err := fileaccess.OpenOwned(path, fileaccess.UseOwn)
 	if err != nil {
 		return State{}, err
 	}
-	data, err := io.ReadAll(io.LimitReader(f, maxInfoSize))
-	f.Close()
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return State{}, err
+	}
+	if fi.Size() > MaxSize {
+		return State{}, fmt.Errorf("%s: %w: %d bytes, larger than any control file (at most %d)", path, ErrCorrupt, fi.Size(), MaxSize)
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return State{}, err
+	}
+	if len(data) > MaxSize {
+		return State{}, fmt.Errorf("%s: %w: larger than any control file (at most %d bytes)", path, ErrCorrupt, MaxSize)
 	}
 	s, err := Decode(data)
 	if err != nil {
@@ -210,9 +227,11 @@ func Load(path string) (State, error) {
 	return s, nil
 }
 
-// maxInfoSize bounds what Load reads: a .info of a million segments is
-// far below it.
-const maxInfoSize = 256 << 20
+// MaxSize bounds a .info file: 16 MiB holds some 200 000 segments (a
+// segment is about 80 bytes of JSON), far more than a download has (the
+// connections at most, plus the splits of work stealing, each of at least
+// the minimum split).
+const MaxSize = 16 << 20
 
 // Save writes s to path atomically: into a temporary file in the same
 // directory, then renamed over path, so that a reader (or a crash) sees
@@ -231,7 +250,7 @@ func Save(path string, s State, durable bool) (err error) {
 	if dir == "" {
 		dir = "." // not "": CreateTemp would use $TMPDIR, maybe another file system
 	}
-	f, err := os.CreateTemp(dir, base+".*.tmp")
+	f, err := os.CreateTemp(dir, tempPattern(base))
 	if err != nil {
 		return err
 	}
@@ -259,6 +278,17 @@ func Save(path string, s State, durable bool) (err error) {
 		return SyncDir(dir)
 	}
 	return nil
+}
+
+// tempPattern is the pattern of Save's temporary file for a .info named
+// base: base.NUMBER.tmp, or where that would be longer than a file name
+// may be (255 bytes, NAME_MAX), .netfox-NUMBER.info.tmp: a long output
+// name must not make the save fail.
+func tempPattern(base string) string {
+	if len(base)+len(".4294967295.tmp") > 255 {
+		return ".netfox-*.info.tmp"
+	}
+	return base + ".*.tmp"
 }
 
 // BootID identifies the running boot of this machine, or "" where the

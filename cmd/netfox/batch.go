@@ -100,6 +100,11 @@ func runBatch(c *cli.Context) error {
 	}
 	quiet := c.Bool("quiet") || c.Bool("json")
 
+	if name := c.String("input-file"); name != "-" {
+		// The list is never an output: not by a server's name with
+		// --overwrite, not by a line's OUTPUT.
+		base.Protected = append(base.Protected, name)
+	}
 	reqs := make([]netfox.Request, len(jobs))
 	for i, j := range jobs {
 		reqs[i] = base

@@ -151,8 +151,9 @@ func TestContinueAdoptsPartial(t *testing.T) {
 					below += min(r[1], have) - r[0]
 				}
 			}
-			if requestsBelow != 1 || below != mib {
-				t.Errorf("%d requests sent %d bytes below %d, want the one overlap check of %d bytes; log:\n%s", requestsBelow, below, have, mib, serveLog)
+			// The check: 9 windows spread over the partial, 1 MiB in all.
+			if requestsBelow != 9 || below != mib {
+				t.Errorf("%d requests sent %d bytes below %d, want the 9 windows of the check, %d bytes; log:\n%s", requestsBelow, below, have, mib, serveLog)
 			}
 			// Above the partial, cut connections (a stolen far half, a
 			// hedge that lost) may have been sent more than netfox read.
@@ -171,10 +172,16 @@ func TestContinueLeavesOtherFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	other := content(2*mib, 6)
-	// Equal to the remote but for the first byte of the overlap checked
-	// (its last MiB): the check must cover the whole overlap.
-	oneByteWrong := append([]byte(nil), data[:2*mib]...)
-	oneByteWrong[mib] ^= 1
+	// Equal to the remote but for one byte: the first, in the first
+	// window the check compares; the last, in the last window.
+	firstByteWrong := append([]byte(nil), data[:2*mib]...)
+	firstByteWrong[0] ^= 1
+	lastByteWrong := append([]byte(nil), data[:2*mib]...)
+	lastByteWrong[2*mib-1] ^= 1
+	// Issue 26 case 12: a partial of another version whose first MiB
+	// differs and whose end is the remote's; comparing only the end let
+	// it through, and the result was the old version's bytes.
+	otherVersion := append(content(mib, 7), data[mib:2*mib]...)
 	tests := []struct {
 		name   string
 		file   string // in the download directory
@@ -182,9 +189,12 @@ func TestContinueLeavesOtherFiles(t *testing.T) {
 		code   int
 		served int64 // body bytes the server sends
 	}{
-		{"partial of another file", "f.bin", other, exitNotPartial, mib},
-		{"lone .part of another file", "f.bin.part", other, exitNotPartial, mib},
-		{"one byte differs", "f.bin", oneByteWrong, exitNotPartial, mib},
+		// The check stops at the first window that differs.
+		{"partial of another file", "f.bin", other, exitNotPartial, 64 << 10},
+		{"lone .part of another file", "f.bin.part", other, exitNotPartial, 64 << 10},
+		{"first byte differs", "f.bin", firstByteWrong, exitNotPartial, 64 << 10},
+		{"last byte differs", "f.bin", lastByteWrong, exitNotPartial, mib},
+		{"first MiB of another version", "f.bin", otherVersion, exitNotPartial, 64 << 10},
 		{"small partial of another file", "f.bin", other[:1000], exitNotPartial, 1000},
 		{"longer than the remote", "f.bin", append(append([]byte(nil), data...), 0), exitNotPartial, 0},
 		{"complete", "f.bin", data, exitOK, mib},
@@ -249,7 +259,7 @@ func TestContinueWithoutValidators(t *testing.T) {
 	}
 	sameFile(t, filepath.Join(dir, "file.bin"), data)
 	if sent, want := srv.BytesSent(), int64(2*mib+probeBytes); sent > want {
-		t.Errorf("served %d bytes, want at most %d (the last MiB, the 1 MiB overlap and the probe's byte)", sent, want)
+		t.Errorf("served %d bytes, want at most %d (the 1 MiB of the check, the rest and the probe's byte)", sent, want)
 	}
 }
 

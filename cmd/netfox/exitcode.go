@@ -26,6 +26,11 @@ const (
 	exitChecksum      = 10
 	exitNotPartial    = 11
 	exitInsecure      = 12
+	exitForeign       = 13
+	exitTooLarge      = 14
+	exitRedirects     = 15
+	exitRedirectLoop  = 16
+	exitRedirectTo    = 17
 	exitInterrupted   = 130
 )
 
@@ -53,6 +58,16 @@ func exitCode(err error) int {
 		return exitRemoteChanged
 	case errors.Is(err, netfox.ErrInsecureRedirect):
 		return exitInsecure
+	case errors.Is(err, netfox.ErrTooManyRedirects):
+		return exitRedirects
+	case errors.Is(err, netfox.ErrRedirectLoop):
+		return exitRedirectLoop
+	case errors.Is(err, netfox.ErrRedirectScheme):
+		return exitRedirectTo
+	case errors.Is(err, netfox.ErrForeign):
+		return exitForeign
+	case errors.Is(err, netfox.ErrTooLarge):
+		return exitTooLarge
 	case errors.Is(err, netfox.ErrBadState):
 		return exitBadState
 	case errors.Is(err, netfox.ErrChecksum):
@@ -132,15 +147,23 @@ func advice(err error) string {
 	case errors.Is(err, netfox.ErrNotPartial):
 		return "choose another -o, or use --overwrite to replace it"
 	case lone && errors.Is(err, netfox.ErrContinuable):
-		return "use --restart to discard it, -c to continue it once its last MiB matches the server, or choose another -o"
+		return "use --restart to discard it, -c to continue it once samples of it match the server, or choose another -o"
 	case lone:
 		return "use --restart to discard it, or choose another -o"
+	case errors.Is(err, netfox.ErrForeign):
+		return "netfox uses only files it made for you: remove it if you trust it, or choose another -o"
+	case errors.Is(err, netfox.ErrTooLarge):
+		return "if the size is real, make room or choose another place with -d or -o"
+	case errors.Is(err, netfox.ErrProtected):
+		return "choose another name for the output"
+	case errors.Is(err, netfox.ErrServerNamed):
+		return "name the output with -o to replace it, or remove it"
 	case errors.Is(err, netfox.ErrInsecureRedirect):
 		return "use --allow-insecure-redirect to follow it anyway; no credentials are sent over http"
 	case errors.Is(err, netfox.ErrBadState):
 		return "run again with --restart to discard the partial download, or choose another -o"
 	case errors.Is(err, netfox.ErrExists) && errors.Is(err, netfox.ErrContinuable):
-		return "use --overwrite to replace it, or -c to continue it once its last MiB matches the server"
+		return "use --overwrite to replace it, or -c to continue it once samples of it match the server"
 	case errors.Is(err, netfox.ErrExists):
 		return "use --overwrite to replace it, or choose another -o"
 	case errors.Is(err, netfox.ErrChecksum):

@@ -1,0 +1,13 @@
+//go:build !linux && !darwin
+
+package fileaccess
+
+import "os"
+
+// SetXattr records nothing here: extended attributes are reached
+// through other calls on the BSDs (extattr) and Windows (alternate data
+// streams), which netfox does not use. It returns ErrNoXattr.
+func SetXattr(*os.File, string, string) error { return ErrNoXattr }
+
+// Xattr returns ErrNoXattr here (see SetXattr).
+func Xattr(*os.File, string) (string, error) { return "", ErrNoXattr }
