@@ -56,7 +56,7 @@ server | stop)
   server=$(command -v wineserver || true)
   [ -n "$server" ] || server=/usr/lib/wine/wineserver
   if [ "$1" = server ]; then
-    "$server" -p
+    "$server" -p 2>/dev/null || true # one already running is as good
     # Start Wine's own services (winedevice, plugplay, ...) now, with
     # nowhere to write: started by the first test program instead, they
     # would hold its output pipe open and go test would wait on it.
