@@ -579,8 +579,17 @@ func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fet
 	err := segment.Run(ctx, table, fetcher, d.connectionsFor(table.Remaining()))
 	close(stop)
 	<-cpDone
-	if err == nil {
+	if err == nil && d.req.Checksum == nil {
 		return nil // finish flushes the data; the .info is about to go
+	}
+	if err == nil {
+		// The checksum may yet refuse the data, which then stays as the
+		// .part: its .info must say that every byte is here, so that a
+		// run with the right checksum only verifies it again.
+		if saveErr := cp.save(true); saveErr != nil {
+			d.notify(NoticeSaveFailed, "cannot save progress to %s: %v", infoPath, saveErr)
+		}
+		return nil
 	}
 	// After a failure the last save is durable: it is what the next run
 	// resumes from.
