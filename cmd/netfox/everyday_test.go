@@ -3,8 +3,12 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/netfox/netfox/internal/ftptest"
@@ -69,6 +73,38 @@ func TestNotFoundFTPAndHTTP(t *testing.T) {
 		}
 		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 			t.Errorf("%s: left %d files", url, len(entries))
+		}
+	}
+}
+
+// TestVersionIsUserAgent: --version and the User-Agent say the same
+// version: the one of the build information in the tests' binary, the
+// one set with -ldflags -X (as the Makefile does) in another.
+func TestVersionIsUserAgent(t *testing.T) {
+	stamped := filepath.Join(t.TempDir(), "netfox")
+	build := exec.Command("go", "build", "-ldflags", "-X main.version=1.2.3-test", "-o", stamped, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v: %s", err, out)
+	}
+	for _, bin := range []string{binary, stamped} {
+		out, err := exec.Command(bin, "--version").Output()
+		v, ok := strings.CutPrefix(strings.TrimSpace(string(out)), "netfox version ")
+		if err != nil || !ok || v == "" || strings.ContainsAny(v, " ()") {
+			t.Fatalf("%s --version: %v: %q", bin, err, out)
+		}
+		if bin == stamped && v != "1.2.3-test" {
+			t.Errorf("-X main.version=1.2.3-test: --version says %q", v)
+		}
+		rec := &recorder{data: content(10_000, 293)}
+		srv := httptest.NewServer(rec)
+		cmd := exec.Command(bin, "get", "-q", "-o", "out", srv.URL+"/f.bin")
+		cmd.Dir = t.TempDir()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("get: %v: %s", err, out)
+		}
+		srv.Close()
+		if !rec.all(func(r *http.Request) bool { return r.UserAgent() == "netfox/"+v }) {
+			t.Errorf("%s: a request's User-Agent is not netfox/%s", bin, v)
 		}
 	}
 }
