@@ -3,11 +3,13 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -107,4 +109,133 @@ func TestVersionIsUserAgent(t *testing.T) {
 			t.Errorf("%s: a request's User-Agent is not netfox/%s", bin, v)
 		}
 	}
+}
+
+// writeList writes a -i list into dir.
+func writeList(t *testing.T, dir string, lines ...string) {
+	t.Helper()
+	if err := os.WriteFile(filepath.Join(dir, "list"), []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestBatchDuplicateOutputs: two lines of a list that would write the same
+// file are refused before any request (exit 2, both line numbers named):
+// the same OUTPUT, the same name from their URLs, a relative OUTPUT
+// inside -d and an absolute one at the same place.
+func TestBatchDuplicateOutputs(t *testing.T) {
+	srv := testserver.New(t, content(10_000, 294))
+	tests := []struct {
+		name  string
+		lines []string
+		args  []string
+		first int
+		dup   int
+	}{
+		{"same OUTPUT", []string{"# a comment", srv.FileURL + " out.bin", "", srv.URL + "/other.bin out.bin"}, nil, 2, 4},
+		{"same URL name", []string{srv.FileURL, srv.URL + "/x/file.bin"}, nil, 1, 2},
+		{"OUTPUT and URL name", []string{srv.FileURL + " f", srv.URL + "/f"}, nil, 1, 2},
+		{"inside -d", []string{srv.FileURL + " a/b.bin", srv.FileURL + " ABS"}, []string{"-d", "dl"}, 1, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for i, l := range tt.lines {
+				tt.lines[i] = strings.ReplaceAll(l, "ABS", filepath.Join(dir, "dl", "a", "b.bin"))
+			}
+			writeList(t, dir, tt.lines...)
+			before := srv.Requests()
+			stderr, code := run(t, dir, append([]string{"get", "-i", "list"}, tt.args...)...)
+			if code != exitUsage {
+				t.Errorf("exit %d, want %d: %s", code, exitUsage, stderr)
+			}
+			if !regexp.MustCompile(fmt.Sprintf(`\b%d\b.*\b%d\b`, tt.first, tt.dup)).MatchString(stderr) {
+				t.Errorf("the message does not name lines %d and %d: %s", tt.first, tt.dup, stderr)
+			}
+			if n := srv.Requests() - before; n != 0 {
+				t.Errorf("%d requests before the refusal", n)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+				t.Errorf("%d entries in the directory, want the list alone", len(entries))
+			}
+		})
+	}
+}
+
+// TestBatchSameServerName: two lines whose server names their files
+// alike (Content-Disposition) do not race for the file: one is saved,
+// the other fails with the usage code, in this run and the next, never
+// with -c's advice; the saved file is whole.
+func TestBatchSameServerName(t *testing.T) {
+	a, b := content(200_000, 295), content(300_000, 296)
+	srvA := testserver.New(t, a, testserver.Named("a.bin"), testserver.ContentDisposition(`attachment; filename="same.bin"`))
+	srvB := testserver.New(t, b, testserver.Named("b.bin"), testserver.ContentDisposition(`attachment; filename="same.bin"`))
+	dir := t.TempDir()
+	writeList(t, dir, srvA.FileURL, srvB.FileURL)
+	for run1 := range 2 {
+		stderr, code := run(t, dir, "get", "-j", "2", "-i", "list")
+		if code != exitUsage {
+			t.Errorf("run %d: exit %d, want %d: %s", run1+1, code, exitUsage, stderr)
+		}
+		t.Logf("run %d: %s", run1+1, stderr)
+		if strings.Contains(stderr, " -c") {
+			t.Errorf("run %d advises -c: %s", run1+1, stderr)
+		}
+		got, err := os.ReadFile(filepath.Join(dir, "same.bin"))
+		if err != nil || (sha256Hex(got) != sha256Hex(a) && sha256Hex(got) != sha256Hex(b)) {
+			t.Fatalf("run %d: same.bin is neither file (%v)", run1+1, err)
+		}
+	}
+}
+
+// TestDirFlag: -d DIR, created when missing, holds the file under the
+// server's name or a relative -o (as aria2c); an absolute -o ignores it;
+// -o naming a directory is a usage error that creates nothing; a list's
+// files go into -d too.
+func TestDirFlag(t *testing.T) {
+	data := content(50_000, 297)
+	srv := testserver.New(t, data)
+	dir := t.TempDir()
+	abs := filepath.Join(t.TempDir(), "abs.bin")
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-d", "dl/sub"}, "dl/sub/file.bin"},
+		{[]string{"--dir", "dl2", "-o", "x/y.bin"}, "dl2/x/y.bin"},
+		{[]string{"-d", "dl3", "-o", abs}, abs},
+	}
+	for _, tt := range tests {
+		stderr, code := run(t, dir, append(append([]string{"get", "-q"}, tt.args...), srv.FileURL)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", tt.args, code, stderr)
+		}
+		want := tt.want
+		if !filepath.IsAbs(want) {
+			want = filepath.Join(dir, want)
+		}
+		sameFile(t, want, data)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dl3")); !os.IsNotExist(err) {
+		t.Errorf("-d beside an absolute -o was created (%v)", err)
+	}
+	os.Mkdir(filepath.Join(dir, "existing"), 0o755)
+	for _, o := range []string{"existing", "newdir/"} {
+		before := srv.Requests()
+		if stderr, code := run(t, dir, "get", "-o", o, srv.FileURL); code != exitUsage {
+			t.Errorf("-o %s: exit %d, want %d: %s", o, code, exitUsage, stderr)
+		}
+		if srv.Requests() != before {
+			t.Errorf("-o %s: requests made", o)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "newdir")); !os.IsNotExist(err) {
+		t.Errorf("-o newdir/ created it (%v)", err)
+	}
+	writeList(t, dir, srv.FileURL, srv.FileURL+" renamed.bin")
+	if stderr, code := run(t, dir, "get", "-q", "-i", "list", "-d", "batch"); code != 0 {
+		t.Fatalf("-i with -d: exit %d: %s", code, stderr)
+	}
+	sameFile(t, filepath.Join(dir, "batch", "file.bin"), data)
+	sameFile(t, filepath.Join(dir, "batch", "renamed.bin"), data)
 }
