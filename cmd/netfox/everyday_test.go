@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,8 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/netfox/netfox/internal/ftptest"
 	"github.com/netfox/netfox/internal/testserver"
@@ -238,4 +243,147 @@ func TestDirFlag(t *testing.T) {
 	}
 	sameFile(t, filepath.Join(dir, "batch", "file.bin"), data)
 	sameFile(t, filepath.Join(dir, "batch", "renamed.bin"), data)
+}
+
+// TestBatchInterruptNamesFiles: Ctrl-C in a batch names each file by its
+// output, the one begun as interrupted (its .part and .info kept), those
+// never begun as not started (nothing of them on disk); exit 130.
+func TestBatchInterruptNamesFiles(t *testing.T) {
+	srcDir := t.TempDir()
+	os.WriteFile(filepath.Join(srcDir, "f.bin"), content(8<<20, 298), 0o644)
+	url, _ := startServe(t, srcDir, 512<<10)
+	dir := t.TempDir()
+	writeList(t, dir, url+"/f.bin one.bin", url+"/f.bin two.bin", url+"/f.bin three.bin")
+	started := time.Now()
+	cmd := exec.Command(binary, "get", "-j", "1", "-n", "2", "-i", "list")
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForFile(t, filepath.Join(dir, "one.bin.info"), started)
+	cmd.Process.Signal(syscall.SIGINT)
+	err := cmd.Wait()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || exitErr.ExitCode() != exitInterrupted {
+		t.Fatalf("exit %v, want %d: %s", err, exitInterrupted, stderr.String())
+	}
+	t.Logf("stderr:\n%s", stderr.String())
+	states := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^  (interrupted|not started)\s+(\S+)$`).FindAllStringSubmatch(stderr.String(), -1) {
+		states[m[2]] = m[1]
+	}
+	want := map[string]string{"one.bin": "interrupted", "two.bin": "not started", "three.bin": "not started"}
+	if fmt.Sprint(states) != fmt.Sprint(want) {
+		t.Errorf("states %v, want %v", states, want)
+	}
+	for _, f := range []string{"one.bin.part", "one.bin.info"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("%s not kept: %v", f, err)
+		}
+	}
+	for _, f := range []string{"two.bin.part", "three.bin.part"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); !os.IsNotExist(err) {
+			t.Errorf("%s exists (%v)", f, err)
+		}
+	}
+}
+
+// TestPlainProgressOffTerminal: with stderr not a terminal, a batch and a
+// single download print a progress line every 5 s, with the batch's
+// files, bytes of the whole and a speed near the server's.
+func TestPlainProgressOffTerminal(t *testing.T) {
+	srcDir := t.TempDir()
+	os.WriteFile(filepath.Join(srcDir, "a.bin"), content(3<<20, 299), 0o644)
+	os.WriteFile(filepath.Join(srcDir, "b.bin"), content(3<<20, 300), 0o644)
+	url, _ := startServe(t, srcDir, 256<<10) // 2 files x 2 connections: 1 MiB/s, 6 s
+	dir := t.TempDir()
+	writeList(t, dir, url+"/a.bin", url+"/b.bin")
+	stderr, code := run(t, dir, "get", "-n", "2", "-j", "2", "-i", "list")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	t.Logf("stderr:\n%s", stderr)
+	line := regexp.MustCompile(`(?m)^netfox: (\d+)/(\d+) files, (\d+\.\d) MiB / 6\.0 MiB, (\d+\.\d) (KiB|MiB)/s, ETA \S+, \d+s$`)
+	m := line.FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("no batch progress line")
+	}
+	rate, _ := strconv.ParseFloat(m[4], 64)
+	if m[5] == "KiB" {
+		rate /= 1024
+	}
+	if m[2] != "2" || rate < 0.5 || rate > 1.5 {
+		t.Errorf("progress line %q: %s files in all, %.2f MiB/s, want 2 and about 1 MiB/s", m[0], m[2], rate)
+	}
+	os.Remove(filepath.Join(dir, "a.bin"))
+	stderr, code = run(t, dir, "get", "-n", "2", url+"/a.bin")
+	if code != 0 {
+		t.Fatalf("single: exit %d: %s", code, stderr)
+	}
+	if !regexp.MustCompile(`(?m)^netfox: \d+\.\d \S+ of 3\.0 MiB \(\d+%\), \d+\.\d \S+/s, ETA \S+$`).MatchString(stderr) {
+		t.Errorf("no progress line for a single download:\n%s", stderr)
+	}
+}
+
+// TestJSONProgressRate: --json progress events carry the rate (bytes/s,
+// near the server's) and the ETA (seconds, consistent with the rate).
+func TestJSONProgressRate(t *testing.T) {
+	srcDir := t.TempDir()
+	os.WriteFile(filepath.Join(srcDir, "f.bin"), content(4<<20, 301), 0o644)
+	url, _ := startServe(t, srcDir, 512<<10) // 2 connections: 1 MiB/s
+	events, code := getJSON(t, t.TempDir(), "-n", "2", url+"/f.bin")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	n := 0
+	for _, e := range events {
+		if e["event"] != "progress" {
+			continue
+		}
+		rate, _ := e["rate"].(float64)
+		eta, ok := e["eta"].(float64)
+		left := e["length"].(float64) - e["written"].(float64)
+		if !ok || rate <= 0 {
+			t.Errorf("progress event without rate or eta: %v", e)
+			continue
+		}
+		n++
+		if rate < 0.4*(1<<20) || rate > 2*(1<<20) {
+			t.Errorf("rate %.0f B/s, want about 1 MiB/s", rate)
+		}
+		if want := left / rate; eta < want-1.5 || eta > want+1.5 {
+			t.Errorf("eta %.1f s for %.0f bytes left at %.0f B/s", eta, left, rate)
+		}
+	}
+	if n < 2 {
+		t.Errorf("%d progress events with a rate", n)
+	}
+}
+
+// TestSummaryReplacedOnlyWhenSo: a download where no connection was
+// replaced reports none (--json done) and its summary names no
+// replacement; "1 file" in a batch of one.
+func TestSummaryReplacedOnlyWhenSo(t *testing.T) {
+	data := content(2<<20, 302)
+	srv := testserver.New(t, data)
+	events, code := getJSON(t, t.TempDir(), "-n", "4", srv.FileURL)
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	done := lastEvent(t, events, "done")
+	if done["reconnects"] != 0.0 || done["silent"] != 0.0 || done["retries"] != 0.0 {
+		t.Errorf("done: reconnects %v, silent %v, retries %v; want 0", done["reconnects"], done["silent"], done["retries"])
+	}
+	stderr, code := run(t, t.TempDir(), "get", "-n", "4", srv.FileURL)
+	if code != 0 || !regexp.MustCompile(`(?m)^netfox: saved file\.bin \(2\.0 MiB\) in \S+, \S+ \S+/s, \d+ connections$`).MatchString(stderr) {
+		t.Errorf("exit %d, summary with notes where nothing happened:\n%s", code, stderr)
+	}
+	dir := t.TempDir()
+	writeList(t, dir, srv.URL+"/missing.bin")
+	stderr, code = run(t, dir, "get", "-i", "list")
+	if code != exitHTTPStatus || !regexp.MustCompile(`(?m)^netfox: 1 file: 0 saved, 1 failed$`).MatchString(stderr) {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
 }

@@ -1,6 +1,11 @@
 package ui
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/netfox/netfox/internal/units"
+)
 
 // rateWindow is the span a meter measures over: long enough that bursts
 // (a server's first second, a connection replaced) average out, short
@@ -42,4 +47,17 @@ func (m *meter) rate() float64 {
 		return 0
 	}
 	return float64(last.total-first.total) / dt
+}
+
+// segRate is a segment bar's speed: its meter, and the text mpb's
+// goroutine draws.
+type segRate struct {
+	meter
+	text atomic.Pointer[string]
+}
+
+func (r *segRate) add(now time.Time, next int64) {
+	r.meter.add(now, next)
+	text := units.FormatSize(int64(r.rate())) + "/s"
+	r.text.Store(&text)
 }

@@ -65,6 +65,7 @@ type UI struct {
 	finishedWritten, finishedLength, finishedFetched int64
 	began                                            time.Time
 	rate                                             meter
+	ended                                            bool // the last frame: the batch's average speed, no ETA
 }
 
 // Item is one download on a UI.
@@ -215,6 +216,7 @@ func (u *UI) view(ctx context.Context) {
 			u.mu.Unlock()
 		case <-ctx.Done():
 			u.mu.Lock()
+			u.ended = true
 			u.redrawLocked(time.Now())
 			u.drawn = nil // the last frame stays
 			u.mu.Unlock()
@@ -279,6 +281,9 @@ func (u *UI) batchLocked(now time.Time) batchTotals {
 	t.unknown = max(u.files-known, 0)
 	u.rate.add(now, t.fetched)
 	t.rate = u.rate.rate()
+	if u.ended {
+		t.rate = float64(t.fetched) / max(t.elapsed.Seconds(), 1e-3)
+	}
 	return t
 }
 
@@ -298,7 +303,7 @@ func (u *UI) batchFieldsLocked(now time.Time) []field {
 			remaining += int64(t.unknown) * (t.length / int64(known))
 		}
 	}
-	return []field{
+	fields := []field{
 		{"total", keepName},
 		{fmt.Sprintf("%d/%s", t.finished, units.Count(t.files, "file")), keepState},
 		{units.FormatSize(t.written) + " / " + total, keepSize},
@@ -306,6 +311,11 @@ func (u *UI) batchFieldsLocked(now time.Time) []field {
 		{"ETA " + approx + eta(remaining, t.rate), keepETA},
 		{clock(t.elapsed), keepElapsed},
 	}
+	if u.ended {
+		// The speed of the whole run, and no ETA.
+		fields = append(fields[:4], fields[5])
+	}
+	return fields
 }
 
 // eraseLocked removes the frame on screen and leaves the cursor where it
@@ -476,33 +486,23 @@ func (u *UI) bars(ctx context.Context, prog *netfox.Progress) {
 }
 
 // plainBatch prints the batch's line every PlainEvery, as plain text,
-// while a file is at work.
-// segRate is a segment bar's speed: its meter, and the text mpb's
-// goroutine draws.
-type segRate struct {
-	meter
-	text atomic.Pointer[string]
-}
-
-func (r *segRate) add(now time.Time, next int64) {
-	r.meter.add(now, next)
-	text := units.FormatSize(int64(r.rate())) + "/s"
-	r.text.Store(&text)
-}
-
+// while a file is at work; its rate is sampled every sampleEvery.
 func (u *UI) plainBatch(ctx context.Context) {
 	defer close(u.done)
-	tick := time.NewTicker(u.opts.PlainEvery)
+	tick := time.NewTicker(min(sampleEvery, u.opts.PlainEvery))
 	defer tick.Stop()
+	last := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case now := <-tick.C:
 			u.mu.Lock()
-			if len(u.items) > 0 {
-				parts := []string{}
-				for _, f := range u.batchFieldsLocked(now)[1:] {
+			fields := u.batchFieldsLocked(now)
+			if len(u.items) > 0 && now.Sub(last) >= u.opts.PlainEvery-sampleEvery/2 {
+				last = now
+				var parts []string
+				for _, f := range fields[1:] {
 					parts = append(parts, f.text)
 				}
 				fmt.Fprintf(u.opts.Out, "netfox: %s\n", strings.Join(parts, ", "))
@@ -511,6 +511,9 @@ func (u *UI) plainBatch(ctx context.Context) {
 		}
 	}
 }
+
+// sampleEvery is how often a plain view samples the rate between lines.
+const sampleEvery = 500 * time.Millisecond
 
 func (u *UI) plain(ctx context.Context, prog *netfox.Progress) {
 	defer close(u.done)
