@@ -31,11 +31,11 @@ func placeOutput(dir, output, what string) (out, outDir string, err error) {
 	case output == "":
 		return "", dir, nil
 	}
+	if strings.HasSuffix(output, "/") || strings.HasSuffix(output, string(os.PathSeparator)) {
+		return "", "", usageError{fmt.Errorf("%s %s names a directory; to save into it under the server's name use -d %s", what, output, filepath.Join(dir, output))}
+	}
 	if !filepath.IsAbs(output) && dir != "" {
 		output = filepath.Join(dir, output)
-	}
-	if strings.HasSuffix(output, "/") || strings.HasSuffix(output, string(os.PathSeparator)) {
-		return "", "", usageError{fmt.Errorf("%s %s names a directory; to save into it under the server's name use -d %s", what, output, output)}
 	}
 	if fi, err := os.Stat(output); err == nil && fi.IsDir() {
 		return "", "", usageError{fmt.Errorf("%s %s is a directory; to save into it under the server's name use -d %s", what, output, output)}
