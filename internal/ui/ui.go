@@ -44,6 +44,10 @@ type Options struct {
 	Size func() (cols, rows int)
 }
 
+// narrowBars is the terminal width below which the --bars view leaves
+// out the byte counters.
+const narrowBars = 72
+
 // frameEvery is the redraw interval of the terminal views.
 const frameEvery = 150 * time.Millisecond
 
@@ -381,6 +385,14 @@ func (u *UI) bars(ctx context.Context, prog *netfox.Progress) {
 	defer tick.Stop()
 	none := ""
 	totalRate.Store(&none)
+	// On a narrow terminal the byte counters go, whole, so that the
+	// speeds and the ETA keep their digits (mpb would cut them).
+	counters := func() decor.Decorator {
+		if cols, _ := u.size(); cols < narrowBars {
+			return decor.Name("")
+		}
+		return decor.CountersKibiByte("% .1f / % .1f", decor.WC{W: 22})
+	}
 	update := func() {
 		snap := prog.Snapshot()
 		if snap.Path == "" {
@@ -393,7 +405,7 @@ func (u *UI) bars(ctx context.Context, prog *netfox.Progress) {
 			// draws its last frame with them.
 			total = u.bar.New(0, mpb.BarStyle(),
 				mpb.BarPriority(1<<30), // always last, below the segments
-				mpb.PrependDecorators(decor.Name("total ", decor.WC{W: 9}), decor.CountersKibiByte("% .1f / % .1f", decor.WC{W: 22})),
+				mpb.PrependDecorators(decor.Name("total ", decor.WC{W: 9}), counters()),
 				mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return *totalRate.Load() }, decor.WC{W: 24, C: decor.DindentRight})),
 			)
 			total.SetTotal(max(snap.Length, 0), false)
@@ -427,7 +439,7 @@ func (u *UI) bars(ctx context.Context, prog *netfox.Progress) {
 				sr := &segRate{}
 				sr.text.Store(&none)
 				b = u.bar.New(0, mpb.BarStyle(),
-					mpb.PrependDecorators(decor.Name(fmt.Sprintf("seg %d", s.ID), decor.WC{W: 9}), decor.CountersKibiByte("% .1f / % .1f", decor.WC{W: 22})),
+					mpb.PrependDecorators(decor.Name(fmt.Sprintf("seg %d", s.ID), decor.WC{W: 9}), counters()),
 					mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return *sr.text.Load() }, decor.WC{W: 12})),
 				)
 				b.SetTotal(size, false)
