@@ -129,7 +129,7 @@ func runBatch(c *cli.Context) error {
 	if !quiet {
 		view = ui.StartBatch(viewOptions(c), len(jobs))
 	}
-	b := &batch{jobs: jobs, reqs: reqs, progress: make([]*netfox.Progress, len(jobs)), results: make([]*netfox.Result, len(jobs))}
+	b := &batch{jobs: jobs, reqs: reqs, progress: make([]*netfox.Progress, len(jobs)), paths: make([]string, len(jobs)), ended: make([]bool, len(jobs))}
 	finishes := make([]func(netfox.Result, error), len(jobs))
 	items := make([]*ui.Item, len(jobs))
 	tag := func(i int) string { return fmt.Sprintf("[%d/%d]", i+1, len(jobs)) }
@@ -147,9 +147,9 @@ func runBatch(c *cli.Context) error {
 				}
 				req.Notify = func(msg string) { view.Notify(tag(i) + " " + printable(msg)) }
 			}
-			if req.Progress == nil {
-				req.Progress = new(netfox.Progress)
-			}
+			// Quiet, there is no Progress (DownloadAll keeps each
+			// request to the end): a file found busy is recognised as
+			// another line's once that one ends (final).
 			b.started(i, req.Progress)
 		},
 		OnDone: func(i int, res netfox.Result, err error) {
@@ -203,16 +203,19 @@ func runBatch(c *cli.Context) error {
 }
 
 // batch follows the files of a -i list as they run: the progress of each
-// (its file, once the server named it) and the results of those done, so
+// (its file, once the server named it) and the files of those done, so
 // that a file found busy or already there can be recognised as another
 // line's.
 type batch struct {
 	jobs []job
 	reqs []netfox.Request
 
-	mu       sync.Mutex
-	progress []*netfox.Progress // nil until started
-	results  []*netfox.Result   // nil until done
+	mu sync.Mutex
+	// progress is a running file's, nil before and after: a batch of
+	// thousands keeps no more than -j of them.
+	progress []*netfox.Progress
+	paths    []string // the files of those done ("" for none)
+	ended    []bool
 }
 
 func (b *batch) started(i int, p *netfox.Progress) {
@@ -227,7 +230,7 @@ func (b *batch) started(i int, p *netfox.Progress) {
 func (b *batch) done(i int, res netfox.Result, err error) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.results[i] = &res
+	b.progress[i], b.paths[i], b.ended[i] = nil, res.Path, true
 	return b.collideLocked(i, res.Path, err)
 }
 
@@ -248,8 +251,8 @@ func (b *batch) collideLocked(i int, path string, err error) error {
 		var other string
 		switch {
 		case j == i:
-		case b.results[j] != nil:
-			other = b.results[j].Path
+		case b.ended[j]:
+			other = b.paths[j]
 		case b.progress[j] != nil:
 			other = b.progress[j].Snapshot().Path
 		}
