@@ -238,6 +238,7 @@ func (u *UI) frameLocked(now time.Time, cols, rows int) []string {
 		lines = append(lines, layout(u.batchFieldsLocked(now), width))
 	}
 	for _, it := range u.items {
+		it.ended = u.ended
 		snap := it.sample(now)
 		if snap.Path == "" && !u.batch {
 			continue

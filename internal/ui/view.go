@@ -41,6 +41,7 @@ type item struct {
 	lastFetched int64
 	lastAt      time.Time
 	speed       float64 // bytes/s, decaying while nothing arrives
+	ended       bool    // the last frame: the run's average speed, no ETA
 	// moved is when each segment's Next last moved: a connection is at
 	// work while its segment moves.
 	moved map[int]segMove
@@ -233,10 +234,14 @@ func (it *item) status(snap netfox.Snapshot, now time.Time, width int) string {
 	} else {
 		fields = append(fields, field{units.FormatSize(snap.Written), keepSize})
 	}
-	if st == stateRetrying {
+	switch {
+	case it.ended:
+		avg := float64(snap.Fetched) / max(now.Sub(it.began).Seconds(), 1e-3)
+		fields = append(fields, field{units.FormatSize(int64(avg)) + "/s", keepSpeed})
+	case st == stateRetrying:
 		wait := max(retryAt.Sub(now), 0)
 		fields = append(fields, field{"retrying in " + clock(wait+time.Second/2), keepState})
-	} else {
+	default:
 		fields = append(fields, field{units.FormatSize(int64(it.speed)) + "/s", keepSpeed})
 		if snap.Length >= 0 {
 			fields = append(fields, field{"ETA " + eta(snap.Length-snap.Written, it.speed), keepETA})
