@@ -1,10 +1,15 @@
 GO ?= go
 STATICCHECK_VERSION ?= v0.8.2
+# netfox's version, of --version and the User-Agent: the tag or commit
+# the tree is at; a go build or go install without it falls back to the
+# build information (cmd/netfox/cmdline.go: buildVersion).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
+LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: build test test-linux test-windows demo vet lint fuzz bench clean
 
 build:
-	$(GO) build -o bin/netfox ./cmd/netfox
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/netfox ./cmd/netfox
 
 # The whole test suite, with the race detector. A test that needs nginx or
 # vsftpd fails when it is missing (NETFOX_REQUIRE_SERVERS=1); a bare

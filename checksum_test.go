@@ -20,11 +20,17 @@ import (
 func TestChecksum(t *testing.T) {
 	content := randomBytes(300_000, 80)
 	s256, s512, s1, m5 := sha256.Sum256(content), sha512.Sum512(content), sha1.Sum(content), md5.Sum(content)
+	s384, s224 := sha512.Sum384(content), sha256.Sum224(content)
 	good := []string{
 		"sha256=" + hex.EncodeToString(s256[:]),
 		"SHA512=" + hex.EncodeToString(s512[:]),
 		"sha1=" + hex.EncodeToString(s1[:]),
 		"md5=" + strings.ToUpper(hex.EncodeToString(m5[:])),
+		// aria2c's spellings.
+		"sha-256=" + hex.EncodeToString(s256[:]),
+		"SHA-1=" + hex.EncodeToString(s1[:]),
+		"sha-384=" + hex.EncodeToString(s384[:]),
+		"sha-224=" + hex.EncodeToString(s224[:]),
 	}
 	srv := testserver.New(t, content)
 	for _, flag := range good {
@@ -59,7 +65,7 @@ func TestChecksum(t *testing.T) {
 }
 
 func TestParseChecksumErrors(t *testing.T) {
-	for _, in := range []string{"", "sha256", "sha256=", "sha256=xyz", "sha256=abcd", "crc32=00000000", "=00"} {
+	for _, in := range []string{"", "sha256", "sha256=", "sha256=xyz", "sha256=abcd", "crc32=00000000", "=00", "sha-2=00", "sha--256=00"} {
 		if _, err := netfox.ParseChecksum(in); !errors.Is(err, netfox.ErrUsage) {
 			t.Errorf("ParseChecksum(%q) = %v, want ErrUsage", in, err)
 		}

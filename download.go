@@ -60,8 +60,10 @@ type Result struct {
 	// first at the start, with AutoConnections; nil otherwise.
 	ParallelSteps []ParallelStep
 	// Reconnects counts connections replaced because they ran far below
-	// the others; Retries the retries after failed attempts.
-	Reconnects, Retries int
+	// the others or went silent; Silent is how many of them went silent
+	// (sent nothing for much longer than the others take). Retries counts
+	// the retries after failed attempts.
+	Reconnects, Silent, Retries int
 	// Sources are the bytes fetched in this run from URL and from each
 	// mirror still in use, in the order of the Request.
 	Sources []Source
@@ -431,7 +433,7 @@ func (d *downloader) verify(part *fileaccess.File, p paths, info siteinfo.Info) 
 // counters are what a download's workers count as they go, for its
 // Result: one set for a download and a stream alike.
 type counters struct {
-	fetched, reconnects, retries atomic.Int64
+	fetched, reconnects, silent, retries atomic.Int64
 	// parallel is the connections allowed at once: lowered when the
 	// server says it is overloaded.
 	parallel atomic.Int64
@@ -451,6 +453,7 @@ func newCounters(parallel int) *counters {
 func (c *counters) fill(res *Result) {
 	res.Fetched = c.fetched.Load()
 	res.Reconnects = int(c.reconnects.Load())
+	res.Silent = int(c.silent.Load())
 	res.Retries = int(c.retries.Load())
 	res.Parallel = int(c.parallel.Load())
 	res.Connections = res.Parallel
@@ -479,8 +482,11 @@ func (d *downloader) newFetcher(c *counters, out io.WriterAt) *segment.Fetcher {
 				c.log.overloaded()
 			}
 		},
-		OnReconnect: func(*segment.Segment, float64, float64) {
+		OnReconnect: func(_ *segment.Segment, rate, _ float64) {
 			c.reconnects.Add(1)
+			if rate == 0 {
+				c.silent.Add(1) // segment reports a silent connection's rate as 0
+			}
 		},
 		OnRetry: func(s *segment.Segment, err error, wait time.Duration) {
 			c.retries.Add(1)
@@ -630,8 +636,17 @@ func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fet
 	err := segment.Run(ctx, table, fetcher, d.connectionsFor(table.Remaining()))
 	close(stop)
 	<-cpDone
-	if err == nil {
+	if err == nil && d.req.Checksum == nil {
 		return nil // finish flushes the data; the .info is about to go
+	}
+	if err == nil {
+		// The checksum may yet refuse the data, which then stays as the
+		// .part: its .info must say that every byte is here, so that a
+		// run with the right checksum only verifies it again.
+		if saveErr := cp.save(true); saveErr != nil {
+			d.notify(NoticeSaveFailed, "cannot save progress to %s: %v", infoPath, saveErr)
+		}
+		return nil
 	}
 	// After a failure the last save is durable: it is what the next run
 	// resumes from.

@@ -70,6 +70,17 @@ func ftpError(what, host string, err error) error {
 	return &NetError{Host: host, Err: err}
 }
 
+// ftpFileError is ftpError for a command on the file of u: a 550 reply
+// there says the file is not available (RFC 959: "file not found, no
+// access"), which the error's message names as not found.
+func ftpFileError(what string, u *url.URL, err error) error {
+	err = ftpError(what, u.Host, err)
+	if se, ok := err.(*StatusError); ok {
+		se.file = ftpPath(u)
+	}
+	return err
+}
+
 // ftpPath is the file's path on the server, as the URL spells it.
 func ftpPath(u *url.URL) string {
 	p := u.Path
@@ -93,7 +104,7 @@ func (c *Client) probeFTP(ctx context.Context, u *url.URL) (Info, error) {
 	if err != nil {
 		var tpErr *textproto.Error
 		if errors.As(err, &tpErr) && tpErr.Code == ftp.StatusFileUnavailable {
-			return Info{}, ftpError("SIZE", u.Host, err)
+			return Info{}, ftpFileError("SIZE", u, err)
 		}
 		// No SIZE: one stream, read to its end.
 		return info, nil
@@ -144,7 +155,7 @@ func (rm *Remote) openFTP(ctx context.Context, r byterange.Range) (io.ReadCloser
 		now, err := ftpVersion(conn, p)
 		if err != nil {
 			conn.Quit()
-			return nil, ftpError("SIZE", u.Host, err)
+			return nil, ftpFileError("SIZE", u, err)
 		}
 		if CompareVersions(rm.Info, now) == VersionChanged {
 			conn.Quit()
@@ -158,7 +169,7 @@ func (rm *Remote) openFTP(ctx context.Context, r byterange.Range) (io.ReadCloser
 		if r.Start > 0 && errors.As(err, &tpErr) && (tpErr.Code == ftp.StatusNotImplemented || tpErr.Code == ftp.StatusNotImplementedParameter || tpErr.Code == ftp.StatusBadArguments) {
 			return nil, retry.Permanent(fmt.Errorf("%w: the FTP server refused REST %d", ErrRangeNotSupported, r.Start))
 		}
-		return nil, ftpError(fmt.Sprintf("REST %d + RETR", r.Start), u.Host, err)
+		return nil, ftpFileError(fmt.Sprintf("REST %d + RETR", r.Start), u, err)
 	}
 	body := &ftpBody{conn: conn, resp: resp, left: -1}
 	if r.End >= 0 {

@@ -170,14 +170,24 @@ type StatusError struct {
 	retryAfter time.Duration
 	// ftp is the FTP command refused, empty for HTTP.
 	ftp string
+	// file is the path of the file the FTP command was about, empty
+	// when it was about the session (login, TYPE).
+	file string
 }
 
 func (e *StatusError) Error() string {
+	if e.ftp != "" && e.file != "" && e.Code == ftpFileUnavailable {
+		return fmt.Sprintf("not found: FTP server %s has no file %s (%s: %s)", safetext.Escape(e.URL), safetext.Escape(e.file), e.ftp, safetext.Escape(e.Status))
+	}
 	if e.ftp != "" {
 		return fmt.Sprintf("FTP server %s refused %s: %s", safetext.Escape(e.URL), e.ftp, safetext.Escape(e.Status))
 	}
 	return fmt.Sprintf("server answered %s for %s", safetext.Escape(e.Status), safetext.Escape(e.URL))
 }
+
+// ftpFileUnavailable is FTP's reply 550 (RFC 959): "Requested action not
+// taken. File unavailable (e.g., file not found, no access)", FTP's 404.
+const ftpFileUnavailable = 550
 
 // Permanent reports whether retrying the request cannot help: client
 // errors other than timeouts and rate limits.

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -19,6 +21,7 @@ import (
 
 // job is one line of a -i list.
 type job struct {
+	line        int // its number in the list, from 1
 	url, output string
 }
 
@@ -36,7 +39,7 @@ func readList(r io.Reader) ([]job, error) {
 		if len(fields) > 2 {
 			return nil, fmt.Errorf("line %d: want URL [OUTPUT], got %d fields", n, len(fields))
 		}
-		j := job{url: withScheme(fields[0])}
+		j := job{line: n, url: withScheme(fields[0])}
 		if len(fields) == 2 {
 			j.output = fields[1]
 		}
@@ -105,17 +108,33 @@ func runBatch(c *cli.Context) error {
 		// --overwrite, not by a line's OUTPUT.
 		base.Protected = append(base.Protected, name)
 	}
+	dir := c.String("dir")
 	reqs := make([]netfox.Request, len(jobs))
 	for i, j := range jobs {
 		reqs[i] = base
-		reqs[i].URL, reqs[i].Output = j.url, j.output
+		reqs[i].URL = j.url
+		if reqs[i].Output, reqs[i].Dir, err = placeOutput(dir, j.output, fmt.Sprintf("line %d: OUTPUT", j.line)); err != nil {
+			return err
+		}
+		if reqs[i].Output == "-" {
+			return usageError{fmt.Errorf("line %d: OUTPUT - (stdout) is for a single download, not a list", j.line)}
+		}
+	}
+	if err := duplicateOutputs(jobs, reqs); err != nil {
+		return err
+	}
+	for _, req := range reqs {
+		if err := makeDir(dir, req); err != nil {
+			return err
+		}
 	}
 	// The per-file lines go above the view on a terminal (one line per
 	// file being downloaded), straight to stderr otherwise.
 	var view *ui.UI
 	if !quiet {
-		view = ui.StartBatch(viewOptions(c))
+		view = ui.StartBatch(viewOptions(c), len(jobs))
 	}
+	b := &batch{jobs: jobs, reqs: reqs, progress: make([]*netfox.Progress, len(jobs)), paths: make([]string, len(jobs)), ended: make([]bool, len(jobs))}
 	finishes := make([]func(netfox.Result, error), len(jobs))
 	items := make([]*ui.Item, len(jobs))
 	tag := func(i int) string { return fmt.Sprintf("[%d/%d]", i+1, len(jobs)) }
@@ -126,15 +145,20 @@ func runBatch(c *cli.Context) error {
 				finishes[i] = events.watch(req)
 			} else if view != nil {
 				req.Progress = new(netfox.Progress)
-				item := view.Add(tag(i), req.Progress)
+				item := view.Add(tag(i), filepath.Base(b.path(i, netfox.Result{})), req.Progress)
 				items[i] = item
 				req.OnRetry = func(offset int64, cause error, wait time.Duration) {
 					item.Retry(offset, errors.New(message(cause)), wait)
 				}
 				req.Notify = func(msg string) { view.Notify(tag(i) + " " + printable(msg)) }
 			}
+			// Quiet, there is no Progress (DownloadAll keeps each
+			// request to the end): a file found busy is recognised as
+			// another line's once that one ends (final).
+			b.started(i, req.Progress)
 		},
 		OnDone: func(i int, res netfox.Result, err error) {
+			err = b.done(i, res, err)
 			if finishes[i] != nil {
 				finishes[i](res, err)
 			}
@@ -145,8 +169,9 @@ func runBatch(c *cli.Context) error {
 				return
 			}
 			switch {
+			case errors.Is(err, context.Canceled):
 			case err != nil:
-				view.Notify(fmt.Sprintf("%s %s: %s", tag(i), printable(jobs[i].url), message(err)))
+				view.Notify(fmt.Sprintf("%s %s: %s", tag(i), printable(b.path(i, res)), message(err)))
 			case res.AlreadyComplete:
 				view.Notify(tag(i) + " " + alreadyComplete(res))
 			default:
@@ -156,6 +181,9 @@ func runBatch(c *cli.Context) error {
 	})
 	if view != nil {
 		view.Stop()
+	}
+	for i := range outcomes {
+		outcomes[i].Err = b.final(i, outcomes[i])
 	}
 
 	worst, failed, interrupted := 0, 0, 0
@@ -169,41 +197,122 @@ func runBatch(c *cli.Context) error {
 			worst = max(worst, exitCode(o.Err))
 		}
 	}
-	printBatchSummary(os.Stderr, jobs, outcomes, failed, interrupted, c.Bool("quiet"))
+	printBatchSummary(os.Stderr, b, outcomes, failed, interrupted, c.Bool("quiet"))
 	if c.Context.Err() != nil {
 		return c.Context.Err()
 	}
 	if failed > 0 {
-		return exitError{code: worst, msg: fmt.Sprintf("%d of %d files failed", failed, len(jobs))}
+		return exitError{code: worst, msg: fmt.Sprintf("%d of %s failed", failed, units.Count(len(jobs), "file"))}
 	}
 	return nil
+}
+
+// batch follows the files of a -i list as they run: the progress of each
+// (its file, once the server named it) and the files of those done, so
+// that a file found busy or already there can be recognised as another
+// line's.
+type batch struct {
+	jobs []job
+	reqs []netfox.Request
+
+	mu sync.Mutex
+	// progress is a running file's, nil before and after: a batch of
+	// thousands keeps no more than -j of them.
+	progress []*netfox.Progress
+	paths    []string // the files of those done ("" for none)
+	ended    []bool
+}
+
+func (b *batch) started(i int, p *netfox.Progress) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.progress[i] = p
+}
+
+// done records the outcome of file i, and returns its error, replaced
+// when the file it found busy or already there is another line's (as far
+// as known yet: one still probing has no file; final tells at the end).
+func (b *batch) done(i int, res netfox.Result, err error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.progress[i], b.paths[i], b.ended[i] = nil, res.Path, true
+	return b.collideLocked(i, res.Path, err)
+}
+
+// final is done's verdict once every file has ended, for the summary
+// and the exit code.
+func (b *batch) final(i int, o netfox.BatchResult) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.collideLocked(i, o.Result.Path, o.Err)
+}
+
+func (b *batch) collideLocked(i int, path string, err error) error {
+	if err == nil || path == "" {
+		return err
+	}
+	key := samePath(path)
+	for j := range b.jobs {
+		var other string
+		switch {
+		case j == i:
+		case b.ended[j]:
+			other = b.paths[j]
+		case b.progress[j] != nil:
+			other = b.progress[j].Snapshot().Path
+		}
+		if other != "" && samePath(other) == key {
+			return sameOutput(err, b.jobs[i].line, b.jobs[j].line, path)
+		}
+	}
+	return err
+}
+
+// path is the file of line i: the one it wrote, else the one it was to
+// write as far as the list tells, else its URL.
+func (b *batch) path(i int, res netfox.Result) string {
+	if res.Path != "" {
+		return res.Path
+	}
+	if p := plannedPath(b.reqs[i]); p != "" {
+		return p
+	}
+	return b.jobs[i].url
 }
 
 // quietFailures is how many failed files a -q summary names.
 const quietFailures = 10
 
-// printBatchSummary ends a batch: a count, then a line per file: saved,
-// complete (already there), failed (with its exit code) or interrupted
-// (resumable by running the same command again). With -q (quiet) only
-// the failed files are named, the first quietFailures of them, and
-// nothing is printed when none failed.
-func printBatchSummary(w io.Writer, jobs []job, outcomes []netfox.BatchResult, failed, interrupted int, quiet bool) {
+// printBatchSummary ends a batch: a count, then a line per file, named
+// by its output: saved, complete (already there), failed (with its exit
+// code), interrupted (begun, and resumable by running the same command
+// again) or not started. With -q (quiet) only the failed files are
+// named, the first quietFailures of them, and nothing is printed when
+// none failed.
+func printBatchSummary(w io.Writer, b *batch, outcomes []netfox.BatchResult, failed, interrupted int, quiet bool) {
 	if quiet && failed == 0 {
 		return
 	}
-	already := 0
+	already, notStarted := 0, 0
 	for _, o := range outcomes {
-		if o.Err == nil && o.Result.AlreadyComplete {
+		switch {
+		case o.Err == nil && o.Result.AlreadyComplete:
 			already++
+		case errors.Is(o.Err, context.Canceled) && o.Result.Path == "":
+			notStarted++
 		}
 	}
-	saved := len(jobs) - failed - interrupted - already
-	head := fmt.Sprintf("netfox: %d files: %d saved, %d failed", len(jobs), saved, failed)
+	interrupted -= notStarted
+	saved := len(outcomes) - failed - interrupted - notStarted - already
+	head := fmt.Sprintf("netfox: %s: %d saved, %d failed", units.Count(len(outcomes), "file"), saved, failed)
 	if already > 0 {
 		head += fmt.Sprintf(", %d already complete", already)
 	}
 	if interrupted > 0 {
 		head += fmt.Sprintf(", %d interrupted", interrupted)
+	}
+	if notStarted > 0 {
+		head += fmt.Sprintf(", %d not started", notStarted)
 	}
 	fmt.Fprintln(w, head)
 	named := 0
@@ -214,19 +323,23 @@ func printBatchSummary(w io.Writer, jobs []job, outcomes []netfox.BatchResult, f
 			fmt.Fprintf(w, "  complete     %s (%s, already here)\n", printable(o.Result.Path), units.FormatSize(o.Result.Size))
 		case o.Err == nil:
 			fmt.Fprintf(w, "  saved        %s (%s)\n", printable(o.Result.Path), units.FormatSize(o.Result.Size))
+		case errors.Is(o.Err, context.Canceled) && o.Result.Path == "":
+			if !quiet {
+				fmt.Fprintf(w, "  not started  %s\n", printable(b.path(i, o.Result)))
+			}
 		case errors.Is(o.Err, context.Canceled):
 			if !quiet {
-				fmt.Fprintf(w, "  interrupted  %s\n", printable(jobs[i].url))
+				fmt.Fprintf(w, "  interrupted  %s\n", printable(o.Result.Path))
 			}
 		case !quiet || named < quietFailures:
 			named++
-			fmt.Fprintf(w, "  failed       %s (exit %d): %s\n", printable(jobs[i].url), exitCode(o.Err), message(o.Err))
+			fmt.Fprintf(w, "  failed       %s (exit %d): %s\n", printable(b.path(i, o.Result)), exitCode(o.Err), message(o.Err))
 		}
 	}
 	if named < failed {
 		fmt.Fprintf(w, "  and %d more failed\n", failed-named)
 	}
-	if interrupted > 0 && !quiet {
-		fmt.Fprintln(w, "netfox: run the same command again to resume the interrupted files")
+	if (interrupted > 0 || notStarted > 0) && !quiet {
+		fmt.Fprintln(w, "netfox: run the same command again to resume the interrupted files and start the others")
 	}
 }

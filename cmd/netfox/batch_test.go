@@ -15,7 +15,8 @@ import (
 )
 
 // TestBatch: three files, one of them missing: two correct files, the
-// 404's exit code, and a summary naming each.
+// 404's exit code, and a summary naming each file (the missing one by
+// the name its URL gives, the URL once, in the server's answer).
 func TestBatch(t *testing.T) {
 	a, b := content(150_000, 30), content(250_000, 31)
 	srvA := testserver.New(t, a, testserver.Named("a.bin"))
@@ -40,7 +41,7 @@ func TestBatch(t *testing.T) {
 	want := []string{
 		"netfox: 3 files: 2 saved, 1 failed",
 		"  saved        a.bin (" + units.FormatSize(int64(len(a))) + ")",
-		"  failed       " + srvA.URL + "/missing.bin (exit 4): ",
+		"  failed       missing.bin (exit 4): ",
 		"  saved        renamed.bin (" + units.FormatSize(int64(len(b))) + ")",
 		"netfox: 1 of 3 files failed",
 	}
@@ -48,6 +49,10 @@ func TestBatch(t *testing.T) {
 		if !strings.HasPrefix(summary[i], want[i]) || (i != 2 && summary[i] != want[i]) {
 			t.Errorf("summary line %d = %q, want %q", i+1, summary[i], want[i])
 		}
+	}
+	// A line names the file, the message the URL: once.
+	if n := strings.Count(summary[2], srvA.URL+"/missing.bin"); n != 1 {
+		t.Errorf("the failed line names the URL %d times: %q", n, summary[2])
 	}
 	for _, line := range lines {
 		if !strings.HasPrefix(line, "netfox: ") && !strings.HasPrefix(line, "  ") {

@@ -80,6 +80,9 @@ func runBench(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	if header.Get("User-Agent") == "" {
+		header.Set("User-Agent", userAgent())
+	}
 
 	url := c.Args().First()
 	remember := url != "" // not the embedded server's address

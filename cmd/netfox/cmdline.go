@@ -92,33 +92,51 @@ func withScheme(rawURL string) string {
 	return "http://" + rawURL
 }
 
-// buildVersion is the version line of --version: the module version when
-// installed with go install, else the VCS revision the binary was built
-// from.
+// version is netfox's version, set at build time by the Makefile
+// (-ldflags "-X main.version=..."); empty in a plain go build or go
+// install, where buildVersion finds one in the build information.
+var version string
+
+// buildVersion is netfox's one version string, of --version and of the
+// User-Agent: the one set at build time; else the module's version (go
+// install netfox@v1.2.3); else the VCS revision the binary was built
+// from (go build in a checkout), "-modified" when the tree had changes;
+// else "devel".
 func buildVersion() string {
+	if version != "" {
+		return version
+	}
 	bi, ok := debug.ReadBuildInfo()
 	if !ok {
-		return "unknown"
+		return "devel"
 	}
-	v := bi.Main.Version
-	var rev, when, modified string
+	return versionOf(bi)
+}
+
+// versionOf is buildVersion's choice among the facts of bi.
+func versionOf(bi *debug.BuildInfo) string {
+	if v := bi.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	var rev, modified string
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
 			rev = s.Value
-		case "vcs.time":
-			when = s.Value
 		case "vcs.modified":
 			if s.Value == "true" {
-				modified = ", modified"
+				modified = "-modified"
 			}
 		}
 	}
 	if rev != "" {
-		v += fmt.Sprintf(" (%.12s %s%s)", rev, when, modified)
+		return fmt.Sprintf("%.12s%s", rev, modified)
 	}
-	return v + " " + bi.GoVersion
+	return "devel"
 }
+
+// userAgent is the default User-Agent: netfox and its version.
+func userAgent() string { return "netfox/" + buildVersion() }
 
 // suggest returns the candidate closest to typed, if it is close enough
 // to be a typo of it.

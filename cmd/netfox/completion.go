@@ -79,6 +79,8 @@ _netfox() {
     case $prev in
         -o|--output|-i|--input-file|--ca-cert|--load-cookies|--netrc-file|--plot)
             COMPREPLY=($(compgen -f -- "$cur")); return ;;
+        -d|--dir)
+            COMPREPLY=($(compgen -d -- "$cur")); return ;;
     esac
     local flags
     case ${COMP_WORDS[1]} in

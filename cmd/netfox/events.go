@@ -128,6 +128,7 @@ func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
 		}
 		done := map[string]any{"url": url, "path": printable(res.Path), "size": res.Size, "seconds": res.Elapsed.Seconds(),
 			"fetched": res.Fetched, "resumed": res.Resumed, "connections": res.Connections, "retries": res.Retries,
+			"reconnects": res.Reconnects, "silent": res.Silent,
 			"already_complete": res.AlreadyComplete,
 			"parallel":         res.Parallel, "parallel_reason": res.ParallelReason}
 		if res.ParallelSteps != nil {
@@ -200,7 +201,15 @@ func (g *gate) follow(url string, progress *netfox.Progress, stop <-chan struct{
 			}
 			if now.Sub(lastProgress) >= time.Second {
 				lastProgress = now
-				g.emit("progress", map[string]any{"url": url, "written": snap.Written, "length": snap.Length, "fetched": snap.Fetched, "segments": segs})
+				// rate: bytes per second over the last few seconds (as the
+				// plain progress line); eta: seconds left at that rate, -1
+				// when unknown (no length, nothing arriving).
+				eta := -1.0
+				if snap.ETA >= 0 {
+					eta = snap.ETA.Seconds()
+				}
+				g.emit("progress", map[string]any{"url": url, "written": snap.Written, "length": snap.Length, "fetched": snap.Fetched,
+					"rate": snap.Rate, "eta": eta, "segments": segs})
 			}
 		}
 	}

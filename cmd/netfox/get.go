@@ -30,11 +30,12 @@ interruption (Ctrl-C, kill, network loss, reboot) the same command resumes.
 Examples:
    netfox get https://example.com/big.iso
    netfox get -n 16 -o /tmp/big.iso https://example.com/big.iso
+   netfox get -d ~/Downloads https://example.com/big.iso  # into ~/Downloads, created when missing
    netfox get -n auto https://example.com/big.iso      # N found by measurement, remembered per host
    netfox get --restart https://example.com/big.iso     # discard the partial download
    netfox get -c https://example.com/big.iso            # continue a partial big.iso from a browser, curl or wget
    netfox get https://a.example/f.iso ftp://b.example/pub/f.iso   # two mirrors of one file
-   netfox get --checksum sha256=9f86d08... https://example.com/f.iso
+   netfox get --checksum sha256=9f86d08... https://example.com/f.iso   # or sha-256=, as aria2c
    netfox get example.com/f.tar.gz -o - | tar xz       # stream to stdout, in order
 
 Several URLs are mirrors of one file: the connections are spread over them,
@@ -42,7 +43,8 @@ more work goes to the faster ones, and a mirror that fails is dropped.`,
 		Flags: []cli.Flag{
 			&cli.GenericFlag{Name: "connections", Aliases: []string{"n"}, Value: &connectionsValue{n: netfox.DefaultConnections}, Usage: "parallel connections (1-256), or auto: found by measurement and remembered per host"},
 			&cli.IntFlag{Name: "max-connections", Value: netfox.DefaultAutoMax, Usage: "the most connections -n auto uses (1-256)"},
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `PATH` (default: the server's name for the file, in the current directory); - streams to stdout, in order, within 32 MiB of memory (no resume)"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "output `PATH` (default: the server's name for the file, in the current directory or -d); relative to -d when given; - streams to stdout, in order, within 32 MiB of memory (no resume)"},
+			&cli.StringFlag{Name: "dir", Aliases: []string{"d"}, Usage: "save into `DIR` (created when missing), under the server's name or a relative -o"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no progress output; errors still go to stderr"},
 			&cli.BoolFlag{Name: "bars", Usage: "on a terminal, a progress bar per segment instead of the segment map"},
 			&cli.BoolFlag{Name: "restart", Usage: "discard PATH.part and PATH.info and start over"},
@@ -53,7 +55,7 @@ more work goes to the faster ones, and a mirror that fails is dropped.`,
 			&cli.IntFlag{Name: "jobs", Aliases: []string{"j"}, Value: 1, Usage: "files downloaded at once with -i"},
 			&cli.IntFlag{Name: "max-connections-per-host", Value: netfox.DefaultMaxConnectionsPerHost, Usage: "connections open at once to one host by all the files of a -i batch together (a single download: by default at least -n)"},
 			&cli.StringFlag{Name: "limit-rate", Usage: "cap the whole download at `RATE` per second (e.g. 5MiB, 500K; 0 means no limit)"},
-			&cli.StringFlag{Name: "checksum", Usage: "verify the result: `ALGO=HEX` with ALGO sha256, sha512, sha1 or md5"},
+			&cli.StringFlag{Name: "checksum", Usage: "verify the result: `ALGO=HEX` with ALGO sha256, sha512, sha384, sha224, sha1 or md5 (also spelt sha-256 etc., as aria2c)"},
 			&cli.StringFlag{Name: "user", Usage: "login `USER:PASSWORD` for FTP and HTTP basic auth (default: the URL's, else ~/.netrc, else anonymous FTP)"},
 			&cli.StringFlag{Name: "min-split", Value: "1MiB", Usage: "smallest `SIZE` cut off a running segment for an idle connection"},
 			&cli.IntFlag{Name: "max-tries", Value: netfox.DefaultMaxTries, Usage: "attempts per segment without progress before giving up"},
@@ -61,7 +63,7 @@ more work goes to the faster ones, and a mirror that fails is dropped.`,
 			&cli.StringFlag{Name: "stall-speed", Value: "1KiB", Usage: "a connection slower than `RATE` per second for --stall-time is cut and retried"},
 			&cli.DurationFlag{Name: "stall-time", Value: netfox.DefaultStallWindow, Usage: "window for --stall-speed (0 turns the check off)"},
 			&cli.StringSliceFlag{Name: "header", Aliases: []string{"H"}, Usage: "extra request header, 'Name: value' (repeatable)"},
-			&cli.StringFlag{Name: "user-agent", Value: "netfox/0.1", Usage: "User-Agent header"},
+			&cli.StringFlag{Name: "user-agent", Value: userAgent(), Usage: "User-Agent header"},
 			&cli.StringFlag{Name: "proxy", Usage: "proxy `URL` for every request (default: HTTP_PROXY, HTTPS_PROXY, NO_PROXY)"},
 			&cli.BoolFlag{Name: "insecure", Aliases: []string{"k"}, Usage: "do not verify HTTPS certificates"},
 			&cli.StringFlag{Name: "ca-cert", Usage: "trust the CA certificates in `FILE` (PEM) for HTTPS"},
@@ -88,7 +90,13 @@ func runGet(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	req.URL, req.Output = withScheme(c.Args().First()), c.String("output")
+	req.URL = withScheme(c.Args().First())
+	if req.Output, req.Dir, err = placeOutput(c.String("dir"), c.String("output"), "-o"); err != nil {
+		return err
+	}
+	if err := makeDir(c.String("dir"), req); err != nil {
+		return err
+	}
 	for _, m := range c.Args().Tail() {
 		req.Mirrors = append(req.Mirrors, withScheme(m))
 	}
@@ -265,21 +273,15 @@ func printSummary(res netfox.Result) {
 		return
 	}
 	secs := res.Elapsed.Seconds()
-	extra := replaced(res.Reconnects)
-	if res.Retries > 0 {
-		extra += fmt.Sprintf(", %d retries", res.Retries)
-	}
-	if res.ParallelSteps != nil {
-		extra += fmt.Sprintf(", -n auto settled at %d (%s)", res.Parallel, res.ParallelReason)
+	extra := ""
+	for _, why := range summaryNotes(res) {
+		extra += "; " + why
 	}
 	speed := units.FormatSize(int64(float64(res.Fetched)/max(secs, 1e-3))) + "/s" // on the bytes fetched now
 	if res.Resumed > 0 {
 		speed = fmt.Sprintf("%s fetched now at %s, %s resumed", units.FormatSize(res.Fetched), speed, units.FormatSize(res.Resumed))
 	}
-	conns := fmt.Sprintf("%d connections", res.Connections)
-	if res.Connections == 1 {
-		conns = "1 connection"
-	}
+	conns := units.Count(res.Connections, "connection")
 	saved := "saved " + printable(res.Path)
 	if res.Path == netfox.StreamPath {
 		saved = "streamed to stdout"
@@ -330,14 +332,24 @@ func isTerminal(f *os.File) bool {
 	return term.IsTerminal(int(f.Fd())) && enableVT(f)
 }
 
-func replaced(n int) string {
-	switch n {
-	case 0:
-		return ""
-	case 1:
-		return " (1 slow one replaced)"
+// summaryNotes are what happened to the connections of a download, each
+// said once and only when it happened: connections replaced and why,
+// retries, where -n auto settled.
+func summaryNotes(res netfox.Result) []string {
+	var notes []string
+	if slow := res.Reconnects - res.Silent; slow > 0 {
+		notes = append(notes, fmt.Sprintf("%d replaced for running far below the others", slow))
 	}
-	return fmt.Sprintf(" (%d slow ones replaced)", n)
+	if res.Silent > 0 {
+		notes = append(notes, fmt.Sprintf("%d replaced for going silent", res.Silent))
+	}
+	if res.Retries > 0 {
+		notes = append(notes, units.Count(res.Retries, "retry")+" after errors")
+	}
+	if res.ParallelSteps != nil {
+		notes = append(notes, fmt.Sprintf("-n auto settled at %d (%s)", res.Parallel, res.ParallelReason))
+	}
+	return notes
 }
 
 // download runs one download: over a Client with the per-host budget

@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/netfox/netfox/internal/daemon"
+	"github.com/netfox/netfox/internal/units"
 )
 
 // tmuxSession runs shell in a detached tmux session of cols x rows and
@@ -116,10 +117,98 @@ func TestBarsInTmux(t *testing.T) {
 		after = tmux("capture-pane", "-p", "-t", "t")
 		return strings.Contains(after, "EXIT=")
 	})
-	if !strings.Contains(after, "EXIT=0") || !regexp.MustCompile(`netfox: saved f\.bin \(8\.0 MiB\) in .*, .*/s, 4 connections`).MatchString(after) {
-		t.Errorf("no summary line or a failure at the end:\n%s", after)
+	t.Logf("screen at the end:\n%s", strings.TrimRight(after, "\n"))
+	summary := regexp.MustCompile(`netfox: saved f\.bin \(8\.0 MiB\) in .*, (\d+\.\d \S+)/s, 4 connections`).FindStringSubmatch(after)
+	if !strings.Contains(after, "EXIT=0") || summary == nil {
+		t.Fatalf("no summary line or a failure at the end")
+	}
+	// The total's speed is the arrivals' (about the summary's while it
+	// runs, burst and all), and at the end the summary's own figure.
+	average := parseSize(t, summary[1])
+	running := parseSize(t, regexp.MustCompile(`(?m)^\s*total\s.*\]\s+(\d+\.\d+ \S+)/s`).FindStringSubmatch(during)[1])
+	if running < average/2 || running > average*2 {
+		t.Errorf("total speed %.0f B/s while running, the run's average %.0f B/s", running, average)
+	}
+	final := regexp.MustCompile(`(?m)^\s*total\s.*\]\s+(\d+\.\d+ \S+)/s  in `).FindStringSubmatch(after)
+	if final == nil {
+		t.Fatalf("no total line at the end")
+	}
+	if got := parseSize(t, final[1]); got < average*0.97 || got > average*1.03 {
+		t.Errorf("total speed at the end %.0f B/s, the summary's %.0f B/s", got, average)
 	}
 	sameFile(t, filepath.Join(dir, "f.bin"), data)
+}
+
+// parseSize reads a size as units.FormatSize writes it ("1.5 MiB").
+func parseSize(t *testing.T, s string) float64 {
+	t.Helper()
+	n, err := units.ParseSize(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		t.Fatalf("size %q: %v", s, err)
+	}
+	return float64(n)
+}
+
+// TestBatchWaitingInTmux: a batch whose second file waits for the one
+// connection the host allows shows it connecting or waiting, claiming no
+// connection,
+// under the batch's line (files, bytes, speed, ETA), the other with its
+// one connection.
+func TestBatchWaitingInTmux(t *testing.T) {
+	srcDir := t.TempDir()
+	for _, name := range []string{"a.bin", "b.bin"} {
+		os.WriteFile(filepath.Join(srcDir, name), content(1<<20, 42), 0o644)
+	}
+	url, _ := startServe(t, srcDir, 256<<10) // one connection at a time: 4 s a file
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "list"), []byte(url+"/a.bin\n"+url+"/b.bin\n"), 0o644)
+	tmux := tmuxSession(t, "cd "+dir+" && "+binary+" get -n 2 -j 2 --max-connections-per-host 1 -i list; echo EXIT=$?; sleep 60", 100, 20)
+
+	total := regexp.MustCompile(`(?m)^total  0/2 files  \d+(\.\d)? \S+ / \d+\.\d MiB\+?  \d+(\.\d)? \S+/s  ETA ~?\S+  \d+s\s*$`)
+	// Whether the probe of the waiting file is the one waiting, or its
+	// first range after the probe, depends on which file gets the
+	// connection first.
+	waiting := regexp.MustCompile(`(?m)^\[\d/2\] [ab]\.bin  (connecting|0 B / 1\.0 MiB  waiting for a connection)  \d+s\s*$`)
+	working := regexp.MustCompile(`(?m)^\[\d/2\] [ab]\.bin  .*/s  ETA \S+  \d+s  1 conn\s*$`)
+	var during string
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("last screen:\n%s", during)
+		}
+	})
+	poll(t, func() bool {
+		during = tmux("capture-pane", "-p", "-t", "t")
+		return total.MatchString(during) && waiting.MatchString(during) && working.MatchString(during)
+	})
+	t.Logf("screen while downloading:\n%s", strings.TrimRight(during, "\n"))
+	var after string
+	poll(t, func() bool {
+		after = tmux("capture-pane", "-p", "-J", "-t", "t")
+		return strings.Contains(after, "EXIT=")
+	})
+	if !strings.Contains(after, "EXIT=0") || !regexp.MustCompile(`(?m)^total  2/2 files  2\.0 MiB / 2\.0 MiB  \d+\.\d \S+/s  \d+s\s*$`).MatchString(after) {
+		t.Errorf("a failure, or no batch line at the end:\n%s", after)
+	}
+}
+
+// TestViewNarrowInTmux: at 40 columns the status line keeps whole
+// fields: every field it shows is complete, none cut mid-number.
+func TestViewNarrowInTmux(t *testing.T) {
+	srcDir := t.TempDir()
+	os.WriteFile(filepath.Join(srcDir, "f.bin"), content(4<<20, 43), 0o644)
+	url, _ := startServe(t, srcDir, 256<<10)
+	dir := t.TempDir()
+	tmux := tmuxSession(t, "cd "+dir+" && "+binary+" get -n 4 "+url+"/f.bin; echo EXIT=$?; sleep 60", 40, 10)
+	whole := regexp.MustCompile(`(?m)^f\.bin((  \d+\.\d \S+ / 4\.0 MiB)|(  +\d+%)|(  \d+(\.\d)? \S+/s)|(  ETA \S+)|(  \d+s)|(  \d conns?)|(  \d+ retr(y|ies)))+\s*$`)
+	var during string
+	poll(t, func() bool {
+		during = tmux("capture-pane", "-p", "-t", "t")
+		return whole.MatchString(during) && strings.Contains(during, "%  ")
+	})
+	t.Logf("screen at 40 columns:\n%s", strings.TrimRight(during, "\n"))
+	if line := whole.FindString(during); utf8.RuneCountInString(strings.TrimRight(line, " ")) > 39 {
+		t.Errorf("status line wider than 39 columns: %q", line)
+	}
 }
 
 // poll checks cond every 50ms for up to 20 s: a terminal screen offers

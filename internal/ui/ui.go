@@ -1,8 +1,10 @@
 // Package ui shows running downloads on a terminal: by default one block
-// per download (a status line and a segment map of the whole file), one
-// line per active file in a batch, or with Bars a bar per active segment
-// (github.com/vbauerster/mpb/v8). When the output is not a terminal it
-// prints a plain progress line every few seconds.
+// per download (a status line and a segment map of the whole file); for
+// a batch a line for the whole batch (files done, bytes, speed, ETA) and
+// one per active file, saying whether it is connecting, waiting for a
+// connection, downloading or retrying; or with Bars a bar per active
+// segment (github.com/vbauerster/mpb/v8). When the output is not a
+// terminal it prints a plain progress line every few seconds.
 package ui
 
 import (
@@ -31,7 +33,7 @@ type Options struct {
 	Terminal bool
 	// Bars selects a bar per segment instead of the segment map.
 	Bars bool
-	// PlainEvery is the interval of plain progress lines; zero means 3s.
+	// PlainEvery is the interval of plain progress lines; zero means 5s.
 	PlainEvery time.Duration
 	// MaxBars is the most segment bars drawn at once with Bars; the others
 	// are counted on one line. Zero means 16.
@@ -41,6 +43,10 @@ type Options struct {
 	// 80x24.
 	Size func() (cols, rows int)
 }
+
+// narrowBars is the terminal width below which the --bars view leaves
+// out the byte counters.
+const narrowBars = 72
 
 // frameEvery is the redraw interval of the terminal views.
 const frameEvery = 150 * time.Millisecond
@@ -56,6 +62,14 @@ type UI struct {
 	items []*Item
 	drawn []int // the widths of the lines of the frame on screen
 	bar   *mpb.Progress
+	// A batch's totals: its files, those finished (saved, failed or
+	// already complete), their bytes, and the rate of the whole batch.
+	files                                            int
+	finished                                         int
+	finishedWritten, finishedLength, finishedFetched int64
+	began                                            time.Time
+	rate                                             meter
+	ended                                            bool // the last frame: the batch's average speed, no ETA
 }
 
 // Item is one download on a UI.
@@ -72,21 +86,23 @@ func Start(prog *netfox.Progress, opts Options) *UI {
 	return u
 }
 
-// StartBatch begins showing a batch: one line per file added with Add.
-func StartBatch(opts Options) *UI {
+// StartBatch begins showing a batch of files: a line for the whole
+// batch, and one line per file added with Add until it is removed.
+func StartBatch(opts Options, files int) *UI {
 	u := newUI(opts, true)
+	u.files = files
 	u.run()
 	return u
 }
 
 func newUI(opts Options, batch bool) *UI {
 	if opts.PlainEvery <= 0 {
-		opts.PlainEvery = 3 * time.Second
+		opts.PlainEvery = 5 * time.Second
 	}
 	if opts.MaxBars <= 0 {
 		opts.MaxBars = 16
 	}
-	return &UI{opts: opts, done: make(chan struct{}), batch: batch}
+	return &UI{opts: opts, done: make(chan struct{}), batch: batch, began: time.Now()}
 }
 
 func (u *UI) run() {
@@ -99,22 +115,24 @@ func (u *UI) run() {
 	case u.opts.Terminal:
 		go u.view(ctx)
 	case u.batch:
-		close(u.done) // a batch prints its per-file lines only
+		go u.plainBatch(ctx)
 	default:
 		go u.plain(ctx, u.items[0].prog)
 	}
 }
 
-// Add puts a download of a batch on the view, labelled label.
-func (u *UI) Add(label string, prog *netfox.Progress) *Item {
-	it := &Item{item: item{label: label, prog: prog, began: time.Now()}, ui: u}
+// Add puts a download of a batch on the view, labelled label, called
+// planned until the server names its file.
+func (u *UI) Add(label, planned string, prog *netfox.Progress) *Item {
+	it := &Item{item: item{label: label, planned: planned, prog: prog, began: time.Now()}, ui: u}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	u.items = append(u.items, it)
 	return it
 }
 
-// Remove takes the item off the view.
+// Remove takes the item of a finished download off the view; the batch's
+// line counts it as finished, with its bytes.
 func (it *Item) Remove() {
 	u := it.ui
 	u.mu.Lock()
@@ -122,6 +140,13 @@ func (it *Item) Remove() {
 	for i, x := range u.items {
 		if x == it {
 			u.items = append(u.items[:i:i], u.items[i+1:]...)
+			snap := it.prog.Snapshot()
+			u.finished++
+			u.finishedWritten += snap.Written
+			u.finishedFetched += snap.Fetched
+			if snap.Length > 0 {
+				u.finishedLength += snap.Length
+			}
 			break
 		}
 	}
@@ -132,6 +157,7 @@ func (it *Item) Remove() {
 // view, a line otherwise.
 func (it *Item) Retry(offset int64, cause error, wait time.Duration) {
 	it.retries.Add(1)
+	it.retryAt.Store(time.Now().Add(wait).UnixNano())
 	if !it.ui.opts.Terminal || it.ui.opts.Bars {
 		it.ui.Notify(fmt.Sprintf("retrying byte %d in %v: %v", offset, wait.Round(time.Millisecond), cause))
 	}
@@ -194,6 +220,7 @@ func (u *UI) view(ctx context.Context) {
 			u.mu.Unlock()
 		case <-ctx.Done():
 			u.mu.Lock()
+			u.ended = true
 			u.redrawLocked(time.Now())
 			u.drawn = nil // the last frame stays
 			u.mu.Unlock()
@@ -203,15 +230,20 @@ func (u *UI) view(ctx context.Context) {
 }
 
 // frameLocked is the block to draw: for one download its status line and
-// segment map; for a batch a status line per active file.
+// segment map; for a batch its line and a status line per active file.
 func (u *UI) frameLocked(now time.Time, cols, rows int) []string {
 	var lines []string
+	width := cols - 1
+	if u.batch {
+		lines = append(lines, layout(u.batchFieldsLocked(now), width))
+	}
 	for _, it := range u.items {
+		it.ended = u.ended
 		snap := it.sample(now)
-		if snap.Path == "" {
+		if snap.Path == "" && !u.batch {
 			continue
 		}
-		lines = append(lines, it.status(snap, now))
+		lines = append(lines, it.status(snap, now, width))
 		if !u.batch {
 			if m := segmentMap(snap, min(cols-3, 100)); m != "" {
 				lines = append(lines, "["+m+"]")
@@ -223,6 +255,72 @@ func (u *UI) frameLocked(now time.Time, cols, rows int) []string {
 		lines = append(lines[:max(rows-2, 0)], fmt.Sprintf("+%d more", n))
 	}
 	return lines
+}
+
+// batchTotals are the figures of a batch's line at one instant.
+type batchTotals struct {
+	files, finished  int
+	written, fetched int64
+	// length is the sum of the lengths known; unknown counts the files
+	// whose length is not known yet (not started, or no length given).
+	length  int64
+	unknown int
+	rate    float64
+	elapsed time.Duration
+}
+
+// batchLocked sums the batch's files up at now and updates its rate.
+func (u *UI) batchLocked(now time.Time) batchTotals {
+	t := batchTotals{files: u.files, finished: u.finished, written: u.finishedWritten,
+		fetched: u.finishedFetched, length: u.finishedLength, elapsed: now.Sub(u.began)}
+	known := u.finished
+	for _, it := range u.items {
+		snap := it.prog.Snapshot()
+		t.written += snap.Written
+		t.fetched += snap.Fetched
+		if snap.Length >= 0 {
+			t.length += snap.Length
+			known++
+		}
+	}
+	t.unknown = max(u.files-known, 0)
+	u.rate.add(now, t.fetched)
+	t.rate = u.rate.rate()
+	if u.ended {
+		t.rate = float64(t.fetched) / max(t.elapsed.Seconds(), 1e-3)
+	}
+	return t
+}
+
+// batchFieldsLocked is the batch's line: files finished of all, bytes,
+// speed, ETA, elapsed time. While some files' lengths are unknown the
+// total reads "N MiB+" and the ETA, "~" in front, counts each of them
+// as long as the average file known.
+func (u *UI) batchFieldsLocked(now time.Time) []field {
+	t := u.batchLocked(now)
+	total := units.FormatSize(t.length)
+	remaining := t.length - t.written
+	approx := ""
+	if t.unknown > 0 {
+		total += "+"
+		approx = "~"
+		if known := t.files - t.unknown; known > 0 {
+			remaining += int64(t.unknown) * (t.length / int64(known))
+		}
+	}
+	fields := []field{
+		{"total", keepName},
+		{fmt.Sprintf("%d/%s", t.finished, units.Count(t.files, "file")), keepState},
+		{units.FormatSize(t.written) + " / " + total, keepSize},
+		{units.FormatSize(int64(t.rate)) + "/s", keepSpeed},
+		{"ETA " + approx + eta(remaining, t.rate), keepETA},
+		{clock(t.elapsed), keepElapsed},
+	}
+	if u.ended {
+		// The speed of the whole run, and no ETA.
+		fields = append(fields[:4], fields[5])
+	}
+	return fields
 }
 
 // eraseLocked removes the frame on screen and leaves the cursor where it
@@ -263,7 +361,7 @@ func (u *UI) redrawLocked(now time.Time) {
 	b.WriteString(u.upLocked(cols) + "\r\x1b[J")
 	u.drawn = u.drawn[:0]
 	for _, l := range lines {
-		l = fit(l, cols-1)
+		l = fit(l, cols-1) // the segment map's, and a last resort
 		b.WriteString(l + "\n")
 		u.drawn = append(u.drawn, utf8.RuneCountInString(l))
 	}
@@ -273,16 +371,29 @@ func (u *UI) redrawLocked(now time.Time) {
 func (u *UI) bars(ctx context.Context, prog *netfox.Progress) {
 	defer close(u.done)
 	var (
-		total *mpb.Bar
-		segs  = map[int]*mpb.Bar{}
-		last  = time.Now()
-		tick  = time.NewTicker(150 * time.Millisecond)
+		total     *mpb.Bar
+		totalRate atomic.Pointer[string] // its speed and ETA, read by mpb's goroutine
+		rate      meter
+		began     = u.items[0].began
+		segs      = map[int]*mpb.Bar{}
+		segRates  = map[int]*segRate{}
+		tick      = time.NewTicker(frameEvery)
 		// The segments beyond MaxBars, summed up on one line; read by
 		// mpb's drawing goroutine, hence atomic.
 		more                          *mpb.Bar
 		hidden, hiddenDone, hiddenAll atomic.Int64
 	)
 	defer tick.Stop()
+	none := ""
+	totalRate.Store(&none)
+	// On a narrow terminal the byte counters go, whole, so that the
+	// speeds and the ETA keep their digits (mpb would cut them).
+	counters := func() decor.Decorator {
+		if cols, _ := u.size(); cols < narrowBars {
+			return decor.Name("")
+		}
+		return decor.CountersKibiByte("% .1f / % .1f", decor.WC{W: 22})
+	}
 	update := func() {
 		snap := prog.Snapshot()
 		if snap.Path == "" {
@@ -295,15 +406,24 @@ func (u *UI) bars(ctx context.Context, prog *netfox.Progress) {
 			// draws its last frame with them.
 			total = u.bar.New(0, mpb.BarStyle(),
 				mpb.BarPriority(1<<30), // always last, below the segments
-				mpb.PrependDecorators(decor.Name("total ", decor.WC{W: 9}), decor.CountersKibiByte("% .1f / % .1f", decor.WC{W: 22})),
-				mpb.AppendDecorators(decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 0, decor.WC{W: 12}), decor.Name(" ETA "), decor.EwmaETA(decor.ET_STYLE_GO, 0)),
+				mpb.PrependDecorators(decor.Name("total ", decor.WC{W: 9}), counters()),
+				mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return *totalRate.Load() }, decor.WC{W: 24, C: decor.DindentRight})),
 			)
 			total.SetTotal(max(snap.Length, 0), false)
-			total.SetCurrent(snap.Written)
-		} else {
-			total.EwmaSetCurrent(snap.Written, now.Sub(last))
 		}
-		last = now
+		total.SetCurrent(snap.Written)
+		// The total's speed is the bytes that arrived over the last few
+		// seconds (meter), its ETA the bytes left at that speed; once
+		// every byte is here, the average of the run, as the summary.
+		rate.add(now, snap.Fetched)
+		text := fmt.Sprintf("%s/s  ETA %s", units.FormatSize(int64(rate.rate())), eta(snap.Length-snap.Written, rate.rate()))
+		if snap.Length >= 0 && snap.Written >= snap.Length {
+			avg := float64(snap.Fetched) / max(now.Sub(began).Seconds(), 1e-3)
+			text = fmt.Sprintf("%s/s  in %s", units.FormatSize(int64(avg)), clock(now.Sub(began)))
+		} else if snap.Length < 0 {
+			text = units.FormatSize(int64(rate.rate())) + "/s"
+		}
+		totalRate.Store(&text)
 		var nHidden, nHiddenDone, nHiddenAll int64
 		for _, s := range snap.Segments {
 			b, ok := segs[s.ID]
@@ -317,19 +437,25 @@ func (u *UI) bars(ctx context.Context, prog *netfox.Progress) {
 				// Created with total 0, a bar does not complete by itself
 				// when it reaches its total (mpb's rule), so that a done
 				// segment can be dropped rather than left at 100%.
+				sr := &segRate{}
+				sr.text.Store(&none)
 				b = u.bar.New(0, mpb.BarStyle(),
-					mpb.PrependDecorators(decor.Name(fmt.Sprintf("seg %d", s.ID), decor.WC{W: 9}), decor.CountersKibiByte("% .1f / % .1f", decor.WC{W: 22})),
-					mpb.AppendDecorators(decor.EwmaSpeed(decor.SizeB1024(0), "% .1f", 0, decor.WC{W: 12})),
+					mpb.PrependDecorators(decor.Name(fmt.Sprintf("seg %d", s.ID), decor.WC{W: 9}), counters()),
+					mpb.AppendDecorators(decor.Any(func(decor.Statistics) string { return *sr.text.Load() }, decor.WC{W: 12})),
 				)
 				b.SetTotal(size, false)
 				b.SetCurrent(s.Next - s.Start)
 				segs[s.ID] = b
+				segRates[s.ID] = sr
+				sr.add(now, s.Next)
 			case ok:
 				b.SetTotal(size, false)
-				b.EwmaSetCurrent(s.Next-s.Start, 150*time.Millisecond)
+				b.SetCurrent(s.Next - s.Start)
+				segRates[s.ID].add(now, s.Next)
 				if s.Next >= s.End {
 					b.Abort(true) // drop it: the total shows what it did
 					delete(segs, s.ID)
+					delete(segRates, s.ID)
 				}
 			}
 		}
@@ -340,7 +466,7 @@ func (u *UI) bars(ctx context.Context, prog *netfox.Progress) {
 		case nHidden > 0 && more == nil:
 			more = u.bar.New(0, mpb.NopStyle(), mpb.BarPriority(1<<30-1),
 				mpb.PrependDecorators(decor.Any(func(decor.Statistics) string {
-					return fmt.Sprintf("   +%d more segments  %s / %s", hidden.Load(),
+					return fmt.Sprintf("   +%s  %s / %s", units.Count(int(hidden.Load()), "more segment"),
 						units.FormatSize(hiddenDone.Load()), units.FormatSize(hiddenAll.Load()))
 				})))
 		case nHidden == 0 && more != nil:
@@ -371,6 +497,36 @@ func (u *UI) bars(ctx context.Context, prog *netfox.Progress) {
 		}
 	}
 }
+
+// plainBatch prints the batch's line every PlainEvery, as plain text,
+// while a file is at work; its rate is sampled every sampleEvery.
+func (u *UI) plainBatch(ctx context.Context) {
+	defer close(u.done)
+	tick := time.NewTicker(min(sampleEvery, u.opts.PlainEvery))
+	defer tick.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-tick.C:
+			u.mu.Lock()
+			fields := u.batchFieldsLocked(now)
+			if len(u.items) > 0 && now.Sub(last) >= u.opts.PlainEvery-sampleEvery/2 {
+				last = now
+				var parts []string
+				for _, f := range fields[1:] {
+					parts = append(parts, f.text)
+				}
+				fmt.Fprintf(u.opts.Out, "netfox: %s\n", strings.Join(parts, ", "))
+			}
+			u.mu.Unlock()
+		}
+	}
+}
+
+// sampleEvery is how often a plain view samples the rate between lines.
+const sampleEvery = 500 * time.Millisecond
 
 func (u *UI) plain(ctx context.Context, prog *netfox.Progress) {
 	defer close(u.done)

@@ -40,3 +40,93 @@ func TestSpeedDecays(t *testing.T) {
 		t.Errorf("eta with no speed %q", got)
 	}
 }
+
+// TestMeterBursts: bytes arriving in bursts (a big frame, then near-empty
+// ones) are measured at the rate they arrive on the whole, over the
+// window, not dragged down by the empty frames.
+func TestMeterBursts(t *testing.T) {
+	t0 := time.Unix(1_700_000_000, 0)
+	var m meter
+	var total int64
+	// 8 MiB/s on the whole: a frame of 150ms carries 8 MiB/s * 0.6 s
+	// every fourth frame, nothing in between.
+	for i := 0; i <= 100; i++ {
+		if i%4 == 0 && i > 0 {
+			total += 8 << 20 * 6 / 10
+		}
+		m.add(t0.Add(time.Duration(i)*150*time.Millisecond), total)
+	}
+	if got, want := m.rate(), float64(8<<20); got < want*0.9 || got > want*1.1 {
+		t.Errorf("rate %.0f B/s, want %.0f ±10%%", got, want)
+	}
+	// The window forgets: after 6 s at 1 MiB/s, the rate is 1 MiB/s.
+	at := t0.Add(100 * 150 * time.Millisecond)
+	for i := 1; i <= 40; i++ {
+		total += 1 << 20 * 15 / 100
+		m.add(at.Add(time.Duration(i)*150*time.Millisecond), total)
+	}
+	if got, want := m.rate(), float64(1<<20); got < want*0.99 || got > want*1.01 {
+		t.Errorf("rate after the change %.0f B/s, want %.0f", got, want)
+	}
+	var empty meter
+	empty.add(t0, 100)
+	if empty.rate() != 0 {
+		t.Errorf("one sample: rate %v, want 0", empty.rate())
+	}
+}
+
+// TestLayoutDropsWholeFields: a status line narrower than its fields
+// loses whole fields, the least wanted first, never half a number.
+func TestLayoutDropsWholeFields(t *testing.T) {
+	fields := func() []field {
+		return []field{{"f.bin", keepName}, {"56.0 MiB / 256.0 MiB", keepSize}, {" 21%", keepPercent},
+			{"8.0 MiB/s", keepSpeed}, {"ETA 25s", keepETA}, {"7s", keepElapsed}, {"8 conns", keepConns}, {"0 retries", keepRetries}}
+	}
+	full := "f.bin  56.0 MiB / 256.0 MiB   21%  8.0 MiB/s  ETA 25s  7s  8 conns  0 retries"
+	tests := []struct {
+		width int
+		want  string
+	}{
+		{120, full},
+		{len(full), full},
+		{len(full) - 1, "f.bin  56.0 MiB / 256.0 MiB   21%  8.0 MiB/s  ETA 25s  7s  8 conns"},
+		{60, "f.bin  56.0 MiB / 256.0 MiB   21%  8.0 MiB/s  ETA 25s"},
+		{39, "f.bin   21%  8.0 MiB/s  ETA 25s"},
+		{20, "f.bin   21%"},
+	}
+	for _, tt := range tests {
+		if got := layout(fields(), tt.width); got != tt.want {
+			t.Errorf("width %d:\n got %q\nwant %q", tt.width, got, tt.want)
+		}
+	}
+	if got := layout([]field{{"a-very-long-file-name-indeed.iso", keepName}, {" 21%", keepPercent}}, 30); got != "a-very-long-fi…   21%" {
+		t.Errorf("long name: %q", got)
+	}
+}
+
+// TestStateOf: what a file's line says it is doing.
+func TestStateOf(t *testing.T) {
+	now := time.Unix(1_700_000_000, 0)
+	planned := netfox.Snapshot{Path: "f.bin", Length: 100}
+	fetching := netfox.Snapshot{Path: "f.bin", Length: 100, Fetched: 10}
+	tests := []struct {
+		name    string
+		snap    netfox.Snapshot
+		working int
+		retryAt time.Time
+		want    state
+	}{
+		{"probing", netfox.Snapshot{Length: -1}, 0, time.Time{}, stateConnecting},
+		{"planned, no connection yet", planned, 0, time.Time{}, stateWaiting},
+		{"first bytes", planned, 1, time.Time{}, stateDownloading},
+		{"bytes came, connections quiet", fetching, 0, time.Time{}, stateDownloading},
+		{"retry pending", fetching, 0, now.Add(time.Second), stateRetrying},
+		{"retry pending, others at work", fetching, 2, now.Add(time.Second), stateDownloading},
+		{"retry wait over", fetching, 0, now.Add(-time.Second), stateDownloading},
+	}
+	for _, tt := range tests {
+		if got := stateOf(tt.snap, tt.working, tt.retryAt, now); got != tt.want {
+			t.Errorf("%s: state %d, want %d", tt.name, got, tt.want)
+		}
+	}
+}

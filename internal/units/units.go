@@ -1,5 +1,5 @@
 // Package units parses and formats byte sizes and rates as people write
-// them on a command line.
+// them on a command line, and counts of things ("1 file", "2 files").
 package units
 
 import (
@@ -48,4 +48,16 @@ func FormatSize(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
+}
+
+// Count writes n and word, plural unless n is 1: "1 file", "2 files",
+// "0 retries" (a word in y takes ies).
+func Count(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	if strings.HasSuffix(word, "y") {
+		return fmt.Sprintf("%d %sies", n, strings.TrimSuffix(word, "y"))
+	}
+	return fmt.Sprintf("%d %ss", n, word)
 }

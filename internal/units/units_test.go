@@ -48,3 +48,15 @@ func TestFormatSize(t *testing.T) {
 		}
 	}
 }
+
+func TestCount(t *testing.T) {
+	for _, tt := range []struct {
+		n    int
+		word string
+		want string
+	}{{0, "file", "0 files"}, {1, "file", "1 file"}, {2, "file", "2 files"}, {1, "retry", "1 retry"}, {3, "retry", "3 retries"}, {1, "connection", "1 connection"}} {
+		if got := Count(tt.n, tt.word); got != tt.want {
+			t.Errorf("Count(%d, %q) = %q, want %q", tt.n, tt.word, got, tt.want)
+		}
+	}
+}
