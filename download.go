@@ -56,8 +56,10 @@ type Result struct {
 	// ParallelSteps are the changes of Parallel over the download, the
 	// first at the start, with AutoConnections; nil otherwise.
 	ParallelSteps []ParallelStep
-	// Reconnects counts connections replaced because they ran far below
-	// the others; Retries the retries after failed attempts.
+	// Reconnects counts connections closed and replaced by a new one
+	// because they stayed far below the others at their steady rate, or
+	// went silent while the others delivered; Retries the retries after
+	// failed attempts.
 	Reconnects, Retries int
 	// Sources are the bytes fetched in this run from URL and from each
 	// mirror still in use, in the order of the Request.

@@ -83,10 +83,12 @@ type Fetcher struct {
 	StallWindow time.Duration
 
 	// SlowWindow is the window over which each connection's rate is
-	// measured; a connection below the median rate / SlowRatio for a
-	// whole window is closed and its range goes on over a new one (a
-	// server or path that caps connections unevenly often gives the new
-	// one a better lot). Zero means DefaultSlowWindow and
+	// measured; a connection whose steady rate (from a window after its
+	// answer on) stays below the median rate / SlowRatio for two windows
+	// in a row is closed and its range goes on over a new one (a server
+	// or path that caps connections unevenly often gives the new one a
+	// better lot), unless an earlier replacement on the same server gave
+	// a successor no faster (see slow.go). Zero means DefaultSlowWindow and
 	// DefaultSlowRatio; a negative SlowWindow
 	// turns these reconnects off, though rates are still measured for
 	// work stealing. (Connections silent far longer than the others are
@@ -278,6 +280,7 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	opener := f.Opener
 	if w != nil && w.mirror != nil {
 		opener = w.mirror.Opener
+		s.server.Store(w.mirror)
 	}
 	if f.Gate != nil {
 		release, err := f.Gate(ctx, r, opener)

@@ -43,6 +43,9 @@ type Segment struct {
 	// slowestBatch the longest its connection took for a batch (ns, 0
 	// before the first): what the silence watch judges a request on.
 	began, answered, slowestBatch atomic.Int64
+	// server is the mirror the current or last attempt fetches from,
+	// nil without mirrors: the slow rule judges servers apart.
+	server atomic.Pointer[Mirror]
 }
 
 // New returns a segment over [start, end) with next bytes already written
