@@ -363,6 +363,9 @@ func (d *downloader) fetch(ctx context.Context, part *fileaccess.File, info site
 				d.primed.close() // a worker on a mirror could claim it
 			}
 			d.useSources(fetcher, sources)
+			// The first request's answer is the first piece of the
+			// segment at zero, if it is still there.
+			fetcher.FirstPiece = d.primed.firstPiece()
 			d.autoPerMirror(fetcher, sources, c.log)
 			err = d.fetchRanges(ctx, part, fetcher, info, table, p.info)
 		} else {

@@ -109,6 +109,13 @@ type Fetcher struct {
 	// slow-connection monitor sees a request that has not been sent.
 	Gate func(ctx context.Context, r byterange.Range, o Opener) (release func(), err error)
 
+	// FirstPiece, when set, is where the first request for a range
+	// starting at byte zero ends: the download's first request, whose
+	// answer is kept, holds the file's bytes up to there (netfox's
+	// probe). The segment at zero reads them as its first piece and asks
+	// for the rest with new requests on the same connection.
+	FirstPiece int64
+
 	// Auto, when set, makes Run search for its number of connections
 	// rather than keep the one it is given (-n auto).
 	Auto *Auto
@@ -274,6 +281,9 @@ func (f *Fetcher) backoff(failures int, err error) time.Duration {
 // error occurs, or the segment is done (End may have moved down meanwhile).
 func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error) {
 	r := byterange.Range{Start: s.Next(), End: s.End()}
+	if r.Start == 0 && f.FirstPiece > 0 {
+		r.End = min(r.End, f.FirstPiece)
+	}
 	if r.Len() <= 0 {
 		return nil
 	}
@@ -289,7 +299,7 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 		}
 		defer release()
 		// End may have moved while waiting.
-		if r.End = s.End(); r.Len() <= 0 {
+		if r.End = min(r.End, s.End()); r.Len() <= 0 {
 			return nil
 		}
 		if w != nil && w.retired() {
@@ -324,7 +334,10 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	}
 
 	in := &reading{body: body, received: &s.received, slowest: &s.slowestBatch, w: w}
-	return f.copyBody(attemptCtx, in, s.Remaining, func(p []byte) (bool, error) {
+	// What is still wanted of this request: its range, as far as the
+	// segment still owns it.
+	want := func() int64 { return min(s.End(), r.End) - s.Next() }
+	err = f.copyBody(attemptCtx, in, want, func(p []byte) (bool, error) {
 		// Claim the bytes only now that they are here, so that while a
 		// read waits on the network the range can still be cut short
 		// (a steal, a hedge); what lies beyond a new End is dropped.
@@ -342,7 +355,23 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	}, func() error {
 		return fmt.Errorf("connection closed at byte %d of range %v: %w", s.Next(), r, io.ErrUnexpectedEOF)
 	})
+	if err == nil && s.Next() >= r.End {
+		// The whole answer was read: see its end, so that its
+		// connection is kept for the next request.
+		finishBody(body)
+	}
+	return err
 }
+
+// finishBody reads what is left of a body whose bytes were all used, up
+// to maxDrain: an HTTP connection goes back to the pool for the next
+// request only once its body was read to its end before it is closed.
+func finishBody(body io.Reader) {
+	io.Copy(io.Discard, io.LimitReader(body, maxDrain))
+}
+
+// maxDrain bounds the bytes read and dropped to keep a connection.
+const maxDrain = 64 << 10
 
 // reading is one response body being read, and where its arrivals are
 // counted: the segment's (or hedge's) counter that the stall watch and
