@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -366,6 +367,7 @@ func (d *downloader) fetch(ctx context.Context, part *fileaccess.File, info site
 			// The first request's answer is the first piece of the
 			// segment at zero, if it is still there.
 			fetcher.FirstPiece = d.primed.firstPiece()
+			fetcher.Pieces = d.pieces(sources)
 			d.autoPerMirror(fetcher, sources, c.log)
 			err = d.fetchRanges(ctx, part, fetcher, info, table, p.info)
 		} else {
@@ -392,6 +394,23 @@ func (d *downloader) fetch(ctx context.Context, part *fileaccess.File, info site
 			return info, resumed, markedError{classify(err), ErrResumable}
 		}
 		return info, resumed, nil
+	}
+}
+
+// pieces is how the connections of a ranged download size their
+// requests (segment.Pieces): at least MinSplit each, over HTTP(S); nil,
+// one request per range, when a source is FTP, whose data connection
+// ends with its answer.
+func (d *downloader) pieces(sources []*source) *segment.Pieces {
+	for _, s := range sources {
+		if strings.HasPrefix(strings.ToLower(s.remote.Info.URL), "ftp:") {
+			return nil
+		}
+	}
+	return &segment.Pieces{
+		Min:   d.req.MinSplit,
+		First: max(segment.DefaultFirstPiece, d.req.MinSplit),
+		Max:   max(segment.DefaultMaxPiece, d.req.MinSplit),
 	}
 }
 

@@ -109,6 +109,13 @@ type Fetcher struct {
 	// slow-connection monitor sees a request that has not been sent.
 	Gate func(ctx context.Context, r byterange.Range, o Opener) (release func(), err error)
 
+	// Pieces, when set, makes each connection ask for its range in
+	// pieces sized to what it delivers in a few seconds, back to back,
+	// so that an idle connection takes bytes nobody asked for yet rather
+	// than cut a running request (pieces.go). For HTTP, whose
+	// connections carry one request after another; not for FTP, whose
+	// data connection ends with its answer.
+	Pieces *Pieces
 	// FirstPiece, when set, is where the first request for a range
 	// starting at byte zero ends: the download's first request, whose
 	// answer is kept, holds the file's bytes up to there (netfox's
@@ -277,14 +284,12 @@ func (f *Fetcher) backoff(failures int, err error) time.Duration {
 	return retry.Backoff(failures, f.RetryBase, f.RetryWait, err)
 }
 
-// attempt opens [Next, End) once and copies it until the body ends, an
-// error occurs, or the segment is done (End may have moved down meanwhile).
+// attempt fetches [Next, End) over one connection: in one request, or
+// with f.Pieces in pieces requested back to back (pieces.go), until the
+// segment is done (End may have moved down meanwhile), an answer ends
+// short, or an error occurs.
 func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error) {
-	r := byterange.Range{Start: s.Next(), End: s.End()}
-	if r.Start == 0 && f.FirstPiece > 0 {
-		r.End = min(r.End, f.FirstPiece)
-	}
-	if r.Len() <= 0 {
+	if s.Remaining() <= 0 {
 		return nil
 	}
 	opener := f.Opener
@@ -292,23 +297,24 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 		opener = w.mirror.Opener
 		s.server.Store(w.mirror)
 	}
+	pieces := f.newPieces(s, w)
 	if f.Gate != nil {
+		r := byterange.Range{Start: s.Next(), End: s.End()}
+		if n := pieces.first(); n > 0 {
+			r.End = min(r.End, r.Start+n)
+		}
 		release, err := f.Gate(ctx, r, opener)
 		if err != nil {
 			return err
 		}
 		defer release()
-		// End may have moved while waiting.
-		if r.End = min(r.End, s.End()); r.Len() <= 0 {
-			return nil
-		}
 		if w != nil && w.retired() {
 			return errRetired // given back while it waited
 		}
 	}
 	attemptCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	s.beginAttempt(cancel, r.End)
+	s.beginAttempt(cancel)
 	defer s.endAttempt()
 	// The segment's arrival counter is cumulative; the watchdog looks at
 	// its growth, which is this attempt's.
@@ -322,22 +328,42 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 			err = cause
 		}
 	}()
+	for n := 0; ; n++ {
+		size := pieces.first()
+		if n > 0 {
+			size = pieces.next()
+		}
+		r, ok := s.askPiece(size)
+		if !ok {
+			return nil
+		}
+		began := time.Now()
+		kept, err := f.request(attemptCtx, s, w, opener, r, n == 0)
+		if err != nil || !kept || f.Pieces == nil || s.Done() {
+			return err
+		}
+		pieces.measured(s.Next()-r.Start, time.Since(began))
+	}
+}
 
-	body, err := opener.OpenRange(attemptCtx, r)
+// request asks for r of s over opener and copies the answer, the
+// attempt's first when first is set. It reports whether the answer was
+// read to its end, so that its connection can carry the next request.
+func (f *Fetcher) request(ctx context.Context, s *Segment, w *worker, opener Opener, r byterange.Range, first bool) (kept bool, err error) {
+	body, err := opener.OpenRange(ctx, r)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer body.Close()
-	if w != nil {
+	if w != nil && first {
 		w.silence.answered(s)
 		defer w.silence.ended(s)
 	}
-
 	in := &reading{body: body, received: &s.received, slowest: &s.slowestBatch, w: w}
 	// What is still wanted of this request: its range, as far as the
 	// segment still owns it.
 	want := func() int64 { return min(s.End(), r.End) - s.Next() }
-	err = f.copyBody(attemptCtx, in, want, func(p []byte) (bool, error) {
+	err = f.copyBody(ctx, in, want, func(p []byte) (bool, error) {
 		// Claim the bytes only now that they are here, so that while a
 		// read waits on the network the range can still be cut short
 		// (a steal, a hedge); what lies beyond a new End is dropped.
@@ -355,19 +381,25 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	}, func() error {
 		return fmt.Errorf("connection closed at byte %d of range %v: %w", s.Next(), r, io.ErrUnexpectedEOF)
 	})
-	if err == nil && s.Next() >= r.End {
-		// The whole answer was read: see its end, so that its
-		// connection is kept for the next request.
-		finishBody(body)
+	if err != nil {
+		return false, err
 	}
-	return err
+	// Read the answer to its end, so that its connection is kept for
+	// the next request: all of it was used, or a steal took a few bytes
+	// of it that are cheaper to read than a new connection.
+	if r.End-s.Next() <= maxDrain {
+		return finishBody(body), nil
+	}
+	return false, nil
 }
 
-// finishBody reads what is left of a body whose bytes were all used, up
-// to maxDrain: an HTTP connection goes back to the pool for the next
-// request only once its body was read to its end before it is closed.
-func finishBody(body io.Reader) {
-	io.Copy(io.Discard, io.LimitReader(body, maxDrain))
+// finishBody reads what is left of a body, up to maxDrain, and reports
+// whether it got to its end: an HTTP connection goes back to the pool for
+// the next request only once its body was read to its end before it is
+// closed.
+func finishBody(body io.Reader) bool {
+	_, err := io.CopyN(io.Discard, body, maxDrain+1)
+	return err == io.EOF
 }
 
 // maxDrain bounds the bytes read and dropped to keep a connection.

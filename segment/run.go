@@ -37,6 +37,7 @@ import (
 // search of its own, measured on the bytes its connections bring.
 func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	conns = max(conns, 1)
+	table.pieces = f.Pieces != nil
 	p := &pool{onLower: f.OnLower, table: table}
 	ms := newMirrorSet(f.Mirrors, f.OnMirrorDropped)
 	reports := &silence{}
