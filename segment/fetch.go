@@ -102,8 +102,10 @@ type Fetcher struct {
 	// Limit, when set, caps the bytes per second of all the segments
 	// that share it (--limit-rate).
 	Limit *rate.Limiter
-	// Gate, when set, is asked for a connection before each request for
-	// r to o and returns the function that gives it back. It bounds the
+	// Gate, when set, is asked for a connection before each attempt,
+	// whose first request is for r to o (with Pieces, the attempt's
+	// later requests go over the same connection), and returns the
+	// function that gives it back. It bounds the
 	// connections open at once to a host across downloads. The wait for
 	// it is not part of the attempt: neither the stall watchdog nor the
 	// slow-connection monitor sees a request that has not been sent.

@@ -11,10 +11,12 @@ import "time"
 // connection as soon as the last has arrived (HTTP keep-alive). The bytes
 // of a segment beyond its running request belong to no request yet: an
 // idle connection takes them (Segment.cutUnrequested) without cutting
-// anything. Toward the end, pieces shrink to an even share of what is
-// left, so that the connections finish together; a running request is
-// cut only when it would finish far after the others (endgameSeconds),
-// and then on a slow connection, whose bytes in flight are few.
+// anything. A connection's first piece is small (1 MiB), so that a slow
+// one holds little before its rate is known. Toward the end, pieces
+// shrink to an even share of what is left, so that the connections
+// finish together; a running request is cut only when it would run on
+// for long (endgameSeconds) at its measured rate, which happens on a
+// slow connection, whose bytes in flight are few.
 
 // Pieces sizes the requests of a Fetcher's connections. A zero field
 // means its default.
@@ -31,13 +33,13 @@ type Pieces struct {
 const (
 	DefaultMinPiece     = 1 << 20
 	DefaultMaxPiece     = 64 << 20
-	DefaultFirstPiece   = 4 << 20
-	DefaultPieceSeconds = 3
+	DefaultFirstPiece   = 1 << 20
+	DefaultPieceSeconds = 2
 )
 
 // endgameSeconds is how long a request must be expected to run on for an
 // idle connection to cut it, with pieces.
-const endgameSeconds = 2.0
+const endgameSeconds = 1.0
 
 // withDefaults is p with its zero fields set to their defaults.
 func (p Pieces) withDefaults() Pieces {

@@ -18,12 +18,12 @@ func TestPieceLen(t *testing.T) {
 		want  int64
 	}{
 		{"no rate yet: the first piece", 0, 1 << 30, 8, DefaultFirstPiece},
-		{"three seconds at 2 MiB/s", 2 * mib, 1 << 30, 8, 6 * mib},
+		{"two seconds at 2 MiB/s", 2 * mib, 1 << 30, 8, 4 * mib},
 		{"a slow connection: the smallest piece", 100 << 10, 1 << 30, 8, mib},
 		{"a fast one: the largest", 1 << 30, 1 << 40, 8, DefaultMaxPiece},
 		{"an even share of what is left", 8 * mib, 32 * mib, 8, 4 * mib},
 		{"the share never below the smallest", 8 * mib, 2 * mib, 8, mib},
-		{"outside a Run: no share", 2 * mib, 0, 0, 6 * mib},
+		{"outside a Run: no share", 2 * mib, 0, 0, 4 * mib},
 	}
 	for _, tt := range tests {
 		if got := p.pieceLen(tt.rate, tt.left, tt.conns); got != tt.want {
