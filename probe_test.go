@@ -87,6 +87,7 @@ func TestFirstRequestIsTheFirstPiece(t *testing.T) {
 			if res.Connections > 4 {
 				t.Errorf("%d TCP connections for 4 segments", res.Connections)
 			}
+			srv.Close() // waits for the handlers, which log as they end
 			log := srv.Log()
 			if tt.requests > 0 && len(log) != tt.requests {
 				t.Errorf("%d requests, want %d: %q", len(log), tt.requests, log)

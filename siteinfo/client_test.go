@@ -236,6 +236,7 @@ func TestProbeOpenFirstPiece(t *testing.T) {
 			if info.Length != int64(len(content)) || info.Ranges != tt.ranges {
 				t.Errorf("length %d ranges %v, want %d %v", info.Length, info.Ranges, len(content), tt.ranges)
 			}
+			srv.Close() // waits for the handlers, which log as they end
 			var reqs []string
 			for _, line := range srv.Log() {
 				var method, rng string
