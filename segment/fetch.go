@@ -330,6 +330,11 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 			err = cause
 		}
 	}()
+	if w != nil {
+		// The slowest batch of all its requests, once the connection
+		// is done with.
+		defer w.silence.ended(s)
+	}
 	for n := 0; ; n++ {
 		size := pieces.first()
 		if n > 0 {
@@ -359,7 +364,6 @@ func (f *Fetcher) request(ctx context.Context, s *Segment, w *worker, opener Ope
 	defer body.Close()
 	if w != nil && first {
 		w.silence.answered(s)
-		defer w.silence.ended(s)
 	}
 	in := &reading{body: body, received: &s.received, slowest: &s.slowestBatch, w: w}
 	// What is still wanted of this request: its range, as far as the
