@@ -206,7 +206,7 @@ func TestProbeOpenFirstPiece(t *testing.T) {
 		piece    int64
 		wantEnd  int64
 		ranges   bool
-		requests []string // methods and ranges, in order
+		requests []string // methods and ranges
 	}{
 		{"piece of a larger file", nil, 4000, 4000, true, []string{"GET bytes=0-3999"}},
 		{"file within the piece", nil, 1 << 20, 10000, true, []string{"GET bytes=0-1048575"}},
@@ -243,7 +243,10 @@ func TestProbeOpenFirstPiece(t *testing.T) {
 				fmt.Sscanf(line, "%s range=%q", &method, &rng)
 				reqs = append(reqs, method+" "+rng)
 			}
-			if !slices.Equal(reqs, tt.requests) {
+			// Logged as each answer ends: the GET's body, read last, may
+			// end after the HEAD.
+			slices.Sort(reqs)
+			if !slices.Equal(reqs, slices.Sorted(slices.Values(tt.requests))) {
 				t.Errorf("requests %q, want %q", reqs, tt.requests)
 			}
 		})
