@@ -285,29 +285,47 @@ func hostSlot(ctx context.Context, slots *semaphore.Weighted) (func(), error) {
 	return func() { once.Do(func() { slots.Release(1) }) }, nil
 }
 
-// primed is the body of the download's first request, the file from
-// byte zero, with the connection slot it holds. The segment that starts
-// at zero reads it instead of asking again.
+// primed is the body of the download's first request, the file's bytes
+// [0, end) (end < 0: a stream of unknown length), with the connection
+// slot it holds. The segment that starts at zero reads it as its first
+// piece instead of asking again (segment.Fetcher.FirstPiece).
 type primed struct {
 	mu      sync.Mutex
 	body    io.ReadCloser // nil once handed on or closed
+	end     int64
 	release func()
 	claimed bool
 }
 
 // claim reserves the body for an attempt at r, and reports whether it
-// did: then the attempt needs no slot of its own.
-func (p *primed) claim(r byterange.Range) bool {
+// did, with the function that gives its slot back: the attempt takes
+// the slot over, for the pieces it asks for after this one.
+func (p *primed) claim(r byterange.Range) (func(), bool) {
 	if p == nil {
-		return false
+		return nil, false
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.body == nil || p.claimed || r.Start != 0 {
-		return false
+		return nil, false
 	}
 	p.claimed = true
-	return true
+	return p.release, true
+}
+
+// firstPiece is the end of the bytes the body holds, for
+// segment.Fetcher.FirstPiece: 0 when there is no body or its end is not
+// known.
+func (p *primed) firstPiece() int64 {
+	if p == nil {
+		return 0
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.body == nil || p.end < 0 {
+		return 0
+	}
+	return p.end
 }
 
 // take hands on the claimed body, limited to r, or returns nil. The
@@ -322,13 +340,14 @@ func (p *primed) take(ctx context.Context, r byterange.Range) io.ReadCloser {
 	if p.body == nil || !p.claimed || r.Start != 0 {
 		return nil
 	}
-	body, release := p.body, p.release
+	body := p.body
 	p.body = nil
 	stop := context.AfterFunc(ctx, func() { body.Close() })
-	return &primedBody{r: io.LimitReader(body, r.Len()), body: body, release: release, stop: stop}
+	return &primedBody{r: io.LimitReader(body, r.Len()), body: body, stop: stop}
 }
 
-// close drops the body if nobody took it, freeing its slot.
+// close drops the body if nobody took it, freeing its slot (unless an
+// attempt claimed it, which gives the slot back itself).
 func (p *primed) close() {
 	if p == nil {
 		return
@@ -338,24 +357,23 @@ func (p *primed) close() {
 	if p.body != nil {
 		p.body.Close()
 		p.body = nil
-		p.release()
+		if !p.claimed {
+			p.release()
+		}
 	}
 }
 
 type primedBody struct {
-	r       io.Reader
-	body    io.Closer
-	release func()
-	stop    func() bool
+	r    io.Reader
+	body io.Closer
+	stop func() bool
 }
 
 func (b *primedBody) Read(p []byte) (int, error) { return b.r.Read(p) }
 
 func (b *primedBody) Close() error {
 	b.stop()
-	err := b.body.Close()
-	b.release()
-	return err
+	return b.body.Close()
 }
 
 // gate is the segment.Fetcher Gate of a download: the primed body's slot
@@ -365,8 +383,8 @@ func (d *downloader) gate(ctx context.Context, r byterange.Range, o segment.Open
 	if s, ok := o.(*source); ok && s.slots != nil {
 		return hostSlot(ctx, s.slots)
 	}
-	if d.primed.claim(r) {
-		return func() {}, nil
+	if release, ok := d.primed.claim(r); ok {
+		return release, nil
 	}
 	return hostSlot(ctx, d.slots)
 }

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,10 +60,11 @@ type Result struct {
 	// ParallelSteps are the changes of Parallel over the download, the
 	// first at the start, with AutoConnections; nil otherwise.
 	ParallelSteps []ParallelStep
-	// Reconnects counts connections replaced because they ran far below
-	// the others or went silent; Silent is how many of them went silent
-	// (sent nothing for much longer than the others take). Retries counts
-	// the retries after failed attempts.
+	// Reconnects counts connections closed and replaced by a new one
+	// because they stayed far below the others at their steady rate, or
+	// went silent while the others delivered; Silent is how many of them
+	// went silent (sent nothing for much longer than the others take).
+	// Retries counts the retries after failed attempts.
 	Reconnects, Silent, Retries int
 	// Sources are the bytes fetched in this run from URL and from each
 	// mirror still in use, in the order of the Request.
@@ -381,6 +383,10 @@ func (d *downloader) fetch(ctx context.Context, part *fileaccess.File, info site
 				d.primed.close() // a worker on a mirror could claim it
 			}
 			d.useSources(fetcher, sources)
+			// The first request's answer is the first piece of the
+			// segment at zero, if it is still there.
+			fetcher.FirstPiece = d.primed.firstPiece()
+			fetcher.Pieces = d.pieces(sources)
 			d.autoPerMirror(fetcher, sources, c.log)
 			err = d.fetchRanges(ctx, part, fetcher, info, table, p.info)
 		} else {
@@ -407,6 +413,23 @@ func (d *downloader) fetch(ctx context.Context, part *fileaccess.File, info site
 			return info, resumed, markedError{classify(err), ErrResumable}
 		}
 		return info, resumed, nil
+	}
+}
+
+// pieces is how the connections of a ranged download size their
+// requests (segment.Pieces): at least MinSplit each, over HTTP(S); nil,
+// one request per range, when a source is FTP, whose data connection
+// ends with its answer.
+func (d *downloader) pieces(sources []*source) *segment.Pieces {
+	for _, s := range sources {
+		if strings.HasPrefix(strings.ToLower(s.remote.Info.URL), "ftp:") {
+			return nil
+		}
+	}
+	return &segment.Pieces{
+		Min:   d.req.MinSplit,
+		First: max(segment.DefaultFirstPiece, d.req.MinSplit),
+		Max:   max(segment.DefaultMaxPiece, d.req.MinSplit),
 	}
 }
 

@@ -18,12 +18,12 @@ import (
 )
 
 // probeFirst asks the remote about the file with the download's first
-// request. For a file no larger than one segment (MinSplit) by HEAD's
-// word, the GET asks for all of it, and its body, the file from byte zero,
-// is kept in d.primed for the segment that starts there: a small file
-// costs two requests (siteinfo.Client.ProbeOpen). The request waits for
-// a connection of the host's budget; the body keeps it until it is read
-// or dropped.
+// request, a GET of its first piece (MinSplit bytes from byte zero,
+// siteinfo.Client.ProbeOpen), whose body is kept in d.primed for the
+// segment that starts there: the first byte of data comes one round trip
+// after the first request, and a file no larger than a piece costs one
+// request. The request waits for a connection of the host's budget; the
+// body keeps it until it is read or dropped.
 //
 // A download that is likely to resume or re-check (its output or .info
 // is there, see partialThere), that takes over a partial file (Continue)
@@ -35,9 +35,9 @@ func (d *downloader) probeFirst(ctx context.Context) (siteinfo.Info, error) {
 	if len(d.req.Mirrors) > 0 || d.req.Continue || d.partialThere() {
 		return d.probeURL(ctx, d.req.URL)
 	}
-	info, body, release, err := d.probe(ctx, d.req.URL, d.req.MinSplit)
-	if body != nil {
-		d.primed = &primed{body: body, release: release}
+	info, first, release, err := d.probe(ctx, d.req.URL, d.req.MinSplit)
+	if first != nil {
+		d.primed = &primed{body: first.Body, end: first.End, release: release}
 	}
 	return info, err
 }
@@ -45,27 +45,27 @@ func (d *downloader) probeFirst(ctx context.Context) (siteinfo.Info, error) {
 // probeURL asks the remote at rawURL about the file (a mirror's), without
 // keeping any of its bytes.
 func (d *downloader) probeURL(ctx context.Context, rawURL string) (siteinfo.Info, error) {
-	info, body, release, err := d.probe(ctx, rawURL, 0)
-	if body != nil {
-		body.Close()
+	info, first, release, err := d.probe(ctx, rawURL, 1)
+	if first != nil {
+		first.Close()
 		release()
 	}
 	return info, err
 }
 
-// probe asks the remote at rawURL about the file, retrying transient
-// failures (a 503, a reset) as the segments do, each try on a connection
-// of the host's budget. When the answer's body is returned (see
-// siteinfo.Client.ProbeOpen for small), release gives its connection
-// back once the body is done with.
-func (d *downloader) probe(ctx context.Context, rawURL string, small int64) (info siteinfo.Info, body io.ReadCloser, release func(), err error) {
+// probe asks the remote at rawURL about the file with a GET of its first
+// piece bytes, retrying transient failures (a 503, a reset) as the
+// segments do, each try on a connection of the host's budget. When the
+// answer's body is returned (see siteinfo.Client.ProbeOpen), release
+// gives its connection back once the body is done with.
+func (d *downloader) probe(ctx context.Context, rawURL string, piece int64) (info siteinfo.Info, first *siteinfo.FirstPiece, release func(), err error) {
 	err = d.retry(ctx, "the first request", func() error {
 		var err error
 		if release, err = hostSlot(ctx, d.slots); err != nil {
 			return err
 		}
-		info, body, err = d.probeOnce(ctx, rawURL, small)
-		if body == nil {
+		info, first, err = d.probeOnce(ctx, rawURL, piece)
+		if first == nil {
 			release()
 		}
 		return err
@@ -73,7 +73,7 @@ func (d *downloader) probe(ctx context.Context, rawURL string, small int64) (inf
 	if head, ok := info.HeadContradicted(); err == nil && ok {
 		d.notify(NoticeHeadContradicted, "%s: HEAD said %d bytes, a GET serves %d; trusting the GET", info.URL, head, info.Length)
 	}
-	return info, body, release, err
+	return info, first, release, err
 }
 
 // retry runs a single request until it succeeds, fails for good or has
@@ -118,16 +118,16 @@ const (
 const probeHedges = 2
 
 // probeOnce is one probe of rawURL (siteinfo.Client.ProbeOpen with
-// small), hedged (not for FTP, whose login may take long and whose
+// piece), hedged (not for FTP, whose login may take long and whose
 // servers count connections). The winner's body, if any, is returned;
 // the losers' are closed.
-func (d *downloader) probeOnce(ctx context.Context, rawURL string, small int64) (siteinfo.Info, io.ReadCloser, error) {
+func (d *downloader) probeOnce(ctx context.Context, rawURL string, piece int64) (siteinfo.Info, *siteinfo.FirstPiece, error) {
 	if strings.HasPrefix(strings.ToLower(rawURL), "ftp:") {
-		return d.client.ProbeOpen(ctx, rawURL, small)
+		return d.client.ProbeOpen(ctx, rawURL, piece)
 	}
 	type result struct {
 		info siteinfo.Info
-		body io.ReadCloser
+		body *siteinfo.FirstPiece
 		err  error
 		id   int // index in cancels
 	}
@@ -140,7 +140,7 @@ func (d *downloader) probeOnce(ctx context.Context, rawURL string, small int64) 
 		id := len(cancels)
 		cancels = append(cancels, cancel)
 		go func() {
-			info, body, err := d.client.ProbeOpen(ctx, rawURL, small)
+			info, body, err := d.client.ProbeOpen(ctx, rawURL, piece)
 			results <- result{info, body, err, id}
 		}()
 	}
@@ -179,7 +179,8 @@ func (d *downloader) probeOnce(ctx context.Context, rawURL string, small int64) 
 			if r.body == nil {
 				return r.info, nil, r.err
 			}
-			return r.info, &cancelOnClose{ReadCloser: r.body, cancel: cancels[r.id]}, r.err
+			r.body.Body = &cancelOnClose{ReadCloser: r.body.Body, cancel: cancels[r.id]}
+			return r.info, r.body, r.err
 		case every := <-wait:
 			wait = nil
 			t := time.NewTicker(every)

@@ -90,6 +90,7 @@ func (d *downloader) stream(ctx context.Context, w io.Writer, window int64) (res
 			return res, err
 		}
 		d.useSources(fetcher, sources)
+		fetcher.Pieces = d.pieces(sources)
 		written, err = d.streamWindows(ctx, w, fetcher, info.Length, window, &c.fetched)
 		if err != nil {
 			return res, markedError{classify(err), ErrNotResumable}

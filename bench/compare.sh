@@ -17,6 +17,14 @@
 #                  of its answer (it stops mid-body and stays open)
 #   batch          1,500 files of 64 KiB in one list, 8 at once, under
 #                  ulimit -n 256; netfox -i and aria2c -i (-x1)
+#   open           OPEN_MIB (64) MiB, no cap (the size of issue 28's table)
+#   wan            WAN_MIB MiB over HTTP behind a simulated WAN link: 40 ms
+#                  and 2 MiB/s per TCP connection, no burst; netfox, aria2c, axel
+#   small-wan      100 files of 64 KiB in one list, 8 at once, behind 40 ms
+#                  of latency (no cap): one GET per file is what pays
+#   continue       -c on a partial file of a third of SMALL_MIB (its first
+#                  bytes, as another program left them), capped as uniform;
+#                  netfox and aria2c (wget -c's peers)
 # Each case runs every tool RUNS times, interleaved (A B C D, A B C D, ...)
 # so that machine noise hits all tools alike. Every run is timed (wall via
 # date +%s.%N, CPU and peak RSS via GNU time -v), its output sha256-checked,
@@ -34,7 +42,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 RUNS=${RUNS:-5}
-CASES=${CASES:-uniform mixed nocap nocap-n16-rss https-wan silent silent-body batch}
+CASES=${CASES:-uniform mixed nocap nocap-n16-rss https-wan silent silent-body batch open wan small-wan continue}
 OUT=${OUT:-bench/RESULTS.md}
 SMALL_MIB=${SMALL_MIB:-256} # uniform, mixed (override only for smoke tests)
 BIG_MIB=${BIG_MIB:-1024}   # nocap, nocap-n16-rss
@@ -42,6 +50,8 @@ WAN_MIB=${WAN_MIB:-64}     # https-wan
 BATCH_FILES=${BATCH_FILES:-1500} # batch: files of BATCH_KIB KiB
 BATCH_KIB=64
 BATCH_NOFILE=256                 # batch: ulimit -n of each tool
+OPEN_MIB=${OPEN_MIB:-64}         # open
+SMALLWAN_FILES=${SMALLWAN_FILES:-100} # small-wan: files of BATCH_KIB KiB
 WAN_LATENCY=40ms           # https-wan: per connection
 WAN_RATE_MIB=2             # https-wan: per connection
 SILENT_MIB=${SILENT_MIB:-64} # silent, silent-body
@@ -55,8 +65,8 @@ N=8
 
 for c in $CASES; do
   case $c in
-    uniform | mixed | nocap | nocap-n16-rss | https-wan | silent | silent-body | batch) ;;
-    *) echo "compare.sh: unknown case '$c' (want: uniform mixed nocap nocap-n16-rss https-wan silent silent-body batch)" >&2; exit 2 ;;
+    uniform | mixed | nocap | nocap-n16-rss | https-wan | silent | silent-body | batch | open | wan | small-wan | continue) ;;
+    *) echo "compare.sh: unknown case '$c' (want: uniform mixed nocap nocap-n16-rss https-wan silent silent-body batch open wan small-wan continue)" >&2; exit 2 ;;
   esac
 done
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || { echo "compare.sh: RUNS must be a positive integer" >&2; exit 2; }
@@ -88,15 +98,22 @@ mkfile() { # mkfile NAME MIB
   head -c $(($2 << 20)) /dev/urandom > "$work/srv/$1"
   want_sha[$1]=$(sha256sum < "$work/srv/$1" | cut -d' ' -f1)
 }
-if wants uniform || wants mixed; then mkfile small.bin "$SMALL_MIB"; fi
+if wants uniform || wants mixed || wants continue; then mkfile small.bin "$SMALL_MIB"; fi
+if wants open; then mkfile open.bin "$OPEN_MIB"; fi
 if wants nocap || wants nocap-n16-rss; then mkfile big.bin "$BIG_MIB"; fi
-if wants https-wan; then mkfile wan.bin "$WAN_MIB"; fi
+if wants https-wan || wants wan; then mkfile wan.bin "$WAN_MIB"; fi
 if wants silent || wants silent-body; then mkfile silent.bin "$SILENT_MIB"; fi
 if wants batch; then # the batch's sha256 is that of its files in name order
   echo "creating $BATCH_FILES files of $BATCH_KIB KiB ..." >&2
   mkdir -p "$work/srv/batch"
   for i in $(seq -w 0 $((BATCH_FILES - 1))); do head -c $((BATCH_KIB << 10)) /dev/urandom > "$work/srv/batch/f$i.bin"; done
   want_sha[batch]=$(cat "$work/srv/batch"/f*.bin | sha256sum | cut -d' ' -f1)
+fi
+if wants small-wan; then
+  echo "creating $SMALLWAN_FILES files of $BATCH_KIB KiB ..." >&2
+  mkdir -p "$work/srv/smallwan"
+  for i in $(seq -w 0 $((SMALLWAN_FILES - 1))); do head -c $((BATCH_KIB << 10)) /dev/urandom > "$work/srv/smallwan/f$i.bin"; done
+  want_sha[smallwan]=$(cat "$work/srv/smallwan"/f*.bin | sha256sum | cut -d' ' -f1)
 fi
 
 # Servers. Each gets its own TMPDIR so that nginxtest's private dir (and its
@@ -124,10 +141,12 @@ start_server() { # start_server NAME ARGS...
   access_log[$name]=${logs[0]}
   [ -f "${access_log[$name]}" ] || { echo "compare.sh: no access log for '$name'" >&2; exit 1; }
 }
-if wants uniform || wants mixed; then
+if wants uniform || wants mixed || wants continue; then
   start_server capped -rate "${CAP_MIB}MiB" -mixed "${SLOW_MIB}MiB,${FAST_MIB}MiB"
 fi
-if wants nocap || wants nocap-n16-rss || wants batch; then start_server free -rate 0; fi
+if wants nocap || wants nocap-n16-rss || wants batch || wants open; then start_server free -rate 0; fi
+if wants wan; then start_server plainwan -rate 0 -wan-latency "$WAN_LATENCY" -wan-rate "${WAN_RATE_MIB}MiB"; fi
+if wants small-wan; then start_server latency -rate 0 -wan-latency "$WAN_LATENCY"; fi
 if wants https-wan; then start_server wan -rate 0 -tls -wan-latency "$WAN_LATENCY" -wan-rate "${WAN_RATE_MIB}MiB"; fi
 if wants silent; then start_server silent -rate 0 -wan-silent "$SILENT_SHARE"; fi
 if wants silent-body; then start_server silent-body -rate 0 -wan-silent "$SILENT_SHARE" -wan-silent-after "$SILENT_AFTER"; fi
@@ -172,8 +191,22 @@ stats() {
 }
 
 # Per case: server, path, file, tools; "curl-skip" is a row without runs.
-case_server() { case $1 in uniform | mixed) echo capped ;; https-wan) echo wan ;; silent | silent-body) echo "$1" ;; *) echo free ;; esac; }
-case_file() { case $1 in uniform | mixed) echo small.bin ;; https-wan) echo wan.bin ;; silent | silent-body) echo silent.bin ;; batch) echo batch ;; *) echo big.bin ;; esac; }
+case_server() { case $1 in uniform | mixed | continue) echo capped ;; https-wan) echo wan ;; wan) echo plainwan ;; small-wan) echo latency ;; silent | silent-body) echo "$1" ;; *) echo free ;; esac; }
+case_file() { case $1 in uniform | mixed | continue) echo small.bin ;; https-wan | wan) echo wan.bin ;; silent | silent-body) echo silent.bin ;; batch) echo batch ;; small-wan) echo smallwan ;; open) echo open.bin ;; *) echo big.bin ;; esac; }
+# case_mib: the MiB a case needs fetched (the file, or the files; for
+# continue, what the partial file lacks).
+case_mib() {
+  case $1 in
+    uniform | mixed) echo "$SMALL_MIB" ;;
+    continue) echo "$SMALL_MIB - $SMALL_MIB / 3" | bc -l ;;
+    https-wan | wan) echo "$WAN_MIB" ;;
+    silent | silent-body) echo "$SILENT_MIB" ;;
+    batch) echo "$BATCH_FILES * $BATCH_KIB / 1024" | bc -l ;;
+    small-wan) echo "$SMALLWAN_FILES * $BATCH_KIB / 1024" | bc -l ;;
+    open) echo "$OPEN_MIB" ;;
+    *) echo "$BIG_MIB" ;;
+  esac
+}
 case_url() {
   local s; s=$(case_server "$1")
   case $1 in mixed) echo "${base_url[$s]}/mixed/$(case_file "$1")" ;; *) echo "${base_url[$s]}/$(case_file "$1")" ;; esac
@@ -184,20 +217,22 @@ case_tools() {
     uniform | mixed) echo "netfox aria2c axel curl-skip" ;;
     nocap) echo "netfox aria2c axel curl" ;;
     nocap-n16-rss) echo "netfox-n16" ;;
-    https-wan | batch) echo "netfox aria2c" ;;
+    https-wan | batch | small-wan | continue) echo "netfox aria2c" ;;
+    open | wan) echo "netfox aria2c axel" ;;
     silent | silent-body) echo "netfox aria2c axel" ;;
   esac
 }
 tool_cmd() { # tool_cmd TOOL DIR NAME URL -> sets cmd=(...)
   local d=$2 name=$3 url=$4
-  if [ "$name" = batch ]; then # URL is the directory; DIR/batch gets the files
-    local list=$work/list-$1.txt i
-    mkdir -p "$d/batch"
+  if [ "$name" = batch ] || [ "$name" = smallwan ]; then # URL is the directory; DIR/NAME gets the files
+    local list=$work/list-$1.txt i files=$BATCH_FILES
+    [ "$name" = smallwan ] && files=$SMALLWAN_FILES
+    mkdir -p "$d/$name"
     : > "$list"
-    for i in $(seq -w 0 $((BATCH_FILES - 1))); do
+    for i in $(seq -w 0 $((files - 1))); do
       case $1 in
-        netfox) echo "$url/f$i.bin $d/batch/f$i.bin" ;;
-        aria2c) printf '%s\n  dir=%s\n  out=f%s.bin\n' "$url/f$i.bin" "$d/batch" "$i" ;;
+        netfox) echo "$url/f$i.bin $d/$name/f$i.bin" ;;
+        aria2c) printf '%s\n  dir=%s\n  out=f%s.bin\n' "$url/f$i.bin" "$d/$name" "$i" ;;
       esac
     done >> "$list"
     case $1 in
@@ -242,6 +277,19 @@ run_one() {
   rm -rf "$d"; mkdir -p "$d"
   tool_cmd "$tool" "$d" "$file" "$url"
   case $c in silent | silent-body) cmd=(timeout "$TIMEOUT" "${cmd[@]}") ;; esac
+  if [ "$c" = continue ]; then
+    # The first third of the file, as another program left it; each tool
+    # is told to continue it (aria2c: without --allow-overwrite, which
+    # would start over for want of a control file).
+    head -c $(((SMALL_MIB << 20) / 3)) "$work/srv/$file" > "$d/$file"
+    case $tool in
+      netfox*) cmd=("${cmd[@]:0:2}" -c "${cmd[@]:2}") ;;
+      aria2c)
+        local a=() x
+        for x in "${cmd[@]}"; do [ "$x" = --allow-overwrite=true ] || a+=("$x"); done
+        cmd=("${a[0]}" -c "${a[@]:1}") ;;
+    esac
+  fi
   sync
   off=$(loglines "$srv")
   s=$(date +%s.%N)
@@ -385,21 +433,23 @@ table() {
 }
 
 conntable() {
-  local c=$1 t
+  local c=$1 t needed served
+  needed=$(printf %.2f "$(case_mib "$c")")
   if [ "$c" = mixed ]; then
-    echo "| tool | median connections | median requests | median MiB served | median MiB via slow (even) conns | median MiB via fast (odd) conns |"
-    echo "|---|---|---|---|---|---|"
+    echo "| tool | median connections | median requests | median MiB served | served / needed ($needed MiB) | median MiB via slow (even) conns | median MiB via fast (odd) conns |"
+    echo "|---|---|---|---|---|---|---|"
   else
-    echo "| tool | median connections | median requests | median MiB served |"
-    echo "|---|---|---|---|"
+    echo "| tool | median connections | median requests | median MiB served | served / needed ($needed MiB) |"
+    echo "|---|---|---|---|---|"
   fi
   for t in $(case_tools "$c"); do
     [ "$t" = curl-skip ] && continue
+    served=$(med "$c" "$t" 11)
     if [ "$c" = mixed ]; then
-      printf '| %s | %s | %s | %s | %s | %s |\n' "$(tool_label "$t")" "$(medmed "$c" "$t" 9)" "$(medmed "$c" "$t" 10)" \
-        "$(med "$c" "$t" 11)" "$(med "$c" "$t" 12)" "$(med "$c" "$t" 13)"
+      printf '| %s | %s | %s | %s | %s | %s | %s |\n' "$(tool_label "$t")" "$(medmed "$c" "$t" 9)" "$(medmed "$c" "$t" 10)" \
+        "$served" "$(div "$served" "$needed")" "$(med "$c" "$t" 12)" "$(med "$c" "$t" 13)"
     else
-      printf '| %s | %s | %s | %s |\n' "$(tool_label "$t")" "$(medmed "$c" "$t" 9)" "$(medmed "$c" "$t" 10)" "$(med "$c" "$t" 11)"
+      printf '| %s | %s | %s | %s | %s |\n' "$(tool_label "$t")" "$(medmed "$c" "$t" 9)" "$(medmed "$c" "$t" 10)" "$served" "$(div "$served" "$needed")"
     fi
   done
   echo
@@ -415,6 +465,10 @@ case_title() {
     silent) echo "silent: $SILENT_MIB MiB, a share of $SILENT_SHARE of the TCP connections silent for good (toxiproxy timeout toxic), headers included" ;;
     silent-body) echo "silent-body: $SILENT_MIB MiB, a share of $SILENT_SHARE of the TCP connections silent for good after $SILENT_AFTER of their answer" ;;
     batch) echo "batch: $BATCH_FILES files of $BATCH_KIB KiB in one list, $N at once, ulimit -n $BATCH_NOFILE (targets: at most 2 requests per file, peak RSS <= 48 MiB, no slower than aria2c)" ;;
+    open) echo "open: $OPEN_MIB MiB, uncapped" ;;
+    wan) echo "wan: $WAN_MIB MiB over HTTP behind $WAN_LATENCY + $WAN_RATE_MIB MiB/s per TCP connection (toxiproxy, no burst)" ;;
+    small-wan) echo "small-wan: $SMALLWAN_FILES files of $BATCH_KIB KiB in one list, $N at once, behind $WAN_LATENCY per connection (one GET per file is what pays)" ;;
+    continue) echo "continue: -c on a partial file holding the first third of $SMALL_MIB MiB, capped $CAP_MIB MiB/s per connection" ;;
   esac
 }
 
@@ -456,6 +510,9 @@ elapsed=$(($(date +%s) - started))
   echo "bin/bench-nginx -root SRV -rate 0                          # nocap"
   echo "bin/bench-nginx -root SRV -rate 0 -tls -wan-latency $WAN_LATENCY -wan-rate ${WAN_RATE_MIB}MiB   # https-wan; netfox gets --ca-cert CA, aria2c --ca-certificate=CA"
   echo "bin/bench-nginx -root SRV -rate 0 -wan-silent $SILENT_SHARE                       # silent; every command under timeout $TIMEOUT"
+  echo "bin/bench-nginx -root SRV -rate 0 -wan-latency $WAN_LATENCY -wan-rate ${WAN_RATE_MIB}MiB   # wan (HTTP)"
+  echo "bin/bench-nginx -root SRV -rate 0 -wan-latency $WAN_LATENCY   # small-wan: netfox -i LIST -j $N, aria2c -i LIST -j $N -x1 as in batch"
+  echo "continue: the first third of the file in OUT, then netfox get -c ... and aria2c -c ... (without --allow-overwrite)"
   echo "bin/bench-nginx -root SRV -rate 0 -wan-silent $SILENT_SHARE -wan-silent-after $SILENT_AFTER   # silent-body; every command under timeout $TIMEOUT"
   echo '```'
   echo

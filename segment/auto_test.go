@@ -163,8 +163,9 @@ func TestGiveBackMerges(t *testing.T) {
 	if tb.Take() != a {
 		t.Fatal("Take did not return the only segment")
 	}
-	a.beginAttempt(func(error) {}, 1000) // a request for [100, 1000)
-	cut := tb.Take()                     // steals the far half
+	a.beginAttempt(func(error) {})
+	a.askPiece(0)    // a request for [100, 1000)
+	cut := tb.Take() // steals the far half
 	if cut == nil || cut.Start != a.End() || cut.End() != 1000 {
 		t.Fatalf("steal: got %+v, a ends at %d", cut, a.End())
 	}

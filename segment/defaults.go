@@ -11,8 +11,9 @@ const (
 	DefaultStallSpeed  = 1 << 10
 	DefaultStallWindow = 10 * time.Second
 	// DefaultSlowWindow and DefaultSlowRatio define a slow connection:
-	// below a third of the median rate for half a second.
-	DefaultSlowWindow = 500 * time.Millisecond
+	// at its steady rate (measured from a window after its answer on),
+	// below a third of the median for two windows in a row (slow.go).
+	DefaultSlowWindow = time.Second
 	DefaultSlowRatio  = 3
 	// reconnectsPerConnection bounds the reconnects of slow and silent
 	// connections in one Run, per connection, when MaxReconnects is zero.

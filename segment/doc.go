@@ -1,10 +1,13 @@
 // Package segment is netfox's scheduler: it fetches the segments of a
 // Table (byte ranges of one file, each with the offset it has reached)
 // from an Opener into a positional writer, with one worker per
-// connection (Run). A worker that finishes takes over the far half of
-// the largest range still being fetched (stealing); the last ranges,
+// connection (Run). With Pieces, a connection asks for its range a piece
+// at a time, back to back (pieces.go). A worker that finishes takes over
+// the far half of the bytes no request asked for yet, else of the
+// largest range still being fetched (stealing); the last ranges,
 // too small to split, are raced by a second request (hedging); a
-// connection far slower than the others, or silent, is replaced; one
+// connection that stays far slower than the others at its steady rate
+// (unless a new one proved no faster), or silent, is replaced; one
 // that stalls is cut and its range retried at the byte reached; 429 and
 // 503 lower the number of workers; with mirrors, workers are spread over
 // them and a mirror that keeps failing is dropped. The retry policy it

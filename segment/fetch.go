@@ -83,10 +83,12 @@ type Fetcher struct {
 	StallWindow time.Duration
 
 	// SlowWindow is the window over which each connection's rate is
-	// measured; a connection below the median rate / SlowRatio for a
-	// whole window is closed and its range goes on over a new one (a
-	// server or path that caps connections unevenly often gives the new
-	// one a better lot). Zero means DefaultSlowWindow and
+	// measured; a connection whose steady rate (from a window after its
+	// answer on) stays below the median rate / SlowRatio for two windows
+	// in a row is closed and its range goes on over a new one (a server
+	// or path that caps connections unevenly often gives the new one a
+	// better lot), unless an earlier replacement on the same server gave
+	// a successor no faster (see slow.go). Zero means DefaultSlowWindow and
 	// DefaultSlowRatio; a negative SlowWindow
 	// turns these reconnects off, though rates are still measured for
 	// work stealing. (Connections silent far longer than the others are
@@ -100,12 +102,28 @@ type Fetcher struct {
 	// Limit, when set, caps the bytes per second of all the segments
 	// that share it (--limit-rate).
 	Limit *rate.Limiter
-	// Gate, when set, is asked for a connection before each request for
-	// r to o and returns the function that gives it back. It bounds the
+	// Gate, when set, is asked for a connection before each attempt,
+	// whose first request is for r to o (with Pieces, the attempt's
+	// later requests go over the same connection), and returns the
+	// function that gives it back. It bounds the
 	// connections open at once to a host across downloads. The wait for
 	// it is not part of the attempt: neither the stall watchdog nor the
 	// slow-connection monitor sees a request that has not been sent.
 	Gate func(ctx context.Context, r byterange.Range, o Opener) (release func(), err error)
+
+	// Pieces, when set, makes each connection ask for its range in
+	// pieces sized to what it delivers in a few seconds, back to back,
+	// so that an idle connection takes bytes nobody asked for yet rather
+	// than cut a running request (pieces.go). For HTTP, whose
+	// connections carry one request after another; not for FTP, whose
+	// data connection ends with its answer.
+	Pieces *Pieces
+	// FirstPiece, when set, is where the first request for a range
+	// starting at byte zero ends: the download's first request, whose
+	// answer is kept, holds the file's bytes up to there (netfox's
+	// probe). The segment at zero reads them as its first piece and asks
+	// for the rest with new requests on the same connection.
+	FirstPiece int64
 
 	// Auto, when set, makes Run search for its number of connections
 	// rather than keep the one it is given (-n auto).
@@ -268,34 +286,37 @@ func (f *Fetcher) backoff(failures int, err error) time.Duration {
 	return retry.Backoff(failures, f.RetryBase, f.RetryWait, err)
 }
 
-// attempt opens [Next, End) once and copies it until the body ends, an
-// error occurs, or the segment is done (End may have moved down meanwhile).
+// attempt fetches [Next, End) over one connection: in one request, or
+// with f.Pieces in pieces requested back to back (pieces.go), until the
+// segment is done (End may have moved down meanwhile), an answer ends
+// short, or an error occurs.
 func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error) {
-	r := byterange.Range{Start: s.Next(), End: s.End()}
-	if r.Len() <= 0 {
+	if s.Remaining() <= 0 {
 		return nil
 	}
 	opener := f.Opener
 	if w != nil && w.mirror != nil {
 		opener = w.mirror.Opener
+		s.server.Store(w.mirror)
 	}
+	pieces := f.newPieces(s, w)
 	if f.Gate != nil {
+		r := byterange.Range{Start: s.Next(), End: s.End()}
+		if n := pieces.first(); n > 0 {
+			r.End = min(r.End, r.Start+n)
+		}
 		release, err := f.Gate(ctx, r, opener)
 		if err != nil {
 			return err
 		}
 		defer release()
-		// End may have moved while waiting.
-		if r.End = s.End(); r.Len() <= 0 {
-			return nil
-		}
 		if w != nil && w.retired() {
 			return errRetired // given back while it waited
 		}
 	}
 	attemptCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	s.beginAttempt(cancel, r.End)
+	s.beginAttempt(cancel)
 	defer s.endAttempt()
 	// The segment's arrival counter is cumulative; the watchdog looks at
 	// its growth, which is this attempt's.
@@ -309,19 +330,46 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 			err = cause
 		}
 	}()
-
-	body, err := opener.OpenRange(attemptCtx, r)
-	if err != nil {
-		return err
-	}
-	defer body.Close()
 	if w != nil {
-		w.silence.answered(s)
+		// The slowest batch of all its requests, once the connection
+		// is done with.
 		defer w.silence.ended(s)
 	}
+	for n := 0; ; n++ {
+		size := pieces.first()
+		if n > 0 {
+			size = pieces.next()
+		}
+		r, ok := s.askPiece(size)
+		if !ok {
+			return nil
+		}
+		began := time.Now()
+		kept, err := f.request(attemptCtx, s, w, opener, r, n == 0)
+		if err != nil || !kept || f.Pieces == nil || s.Done() {
+			return err
+		}
+		pieces.measured(s.Next()-r.Start, time.Since(began))
+	}
+}
 
+// request asks for r of s over opener and copies the answer, the
+// attempt's first when first is set. It reports whether the answer was
+// read to its end, so that its connection can carry the next request.
+func (f *Fetcher) request(ctx context.Context, s *Segment, w *worker, opener Opener, r byterange.Range, first bool) (kept bool, err error) {
+	body, err := opener.OpenRange(ctx, r)
+	if err != nil {
+		return false, err
+	}
+	defer body.Close()
+	if w != nil && first {
+		w.silence.answered(s)
+	}
 	in := &reading{body: body, received: &s.received, slowest: &s.slowestBatch, w: w}
-	return f.copyBody(attemptCtx, in, s.Remaining, func(p []byte) (bool, error) {
+	// What is still wanted of this request: its range, as far as the
+	// segment still owns it.
+	want := func() int64 { return min(s.End(), r.End) - s.Next() }
+	err = f.copyBody(ctx, in, want, func(p []byte) (bool, error) {
 		// Claim the bytes only now that they are here, so that while a
 		// read waits on the network the range can still be cut short
 		// (a steal, a hedge); what lies beyond a new End is dropped.
@@ -339,7 +387,29 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	}, func() error {
 		return fmt.Errorf("connection closed at byte %d of range %v: %w", s.Next(), r, io.ErrUnexpectedEOF)
 	})
+	if err != nil {
+		return false, err
+	}
+	// Read the answer to its end, so that its connection is kept for
+	// the next request: all of it was used, or a steal took a few bytes
+	// of it that are cheaper to read than a new connection.
+	if r.End-s.Next() <= maxDrain {
+		return finishBody(body), nil
+	}
+	return false, nil
 }
+
+// finishBody reads what is left of a body, up to maxDrain, and reports
+// whether it got to its end: an HTTP connection goes back to the pool for
+// the next request only once its body was read to its end before it is
+// closed.
+func finishBody(body io.Reader) bool {
+	_, err := io.CopyN(io.Discard, body, maxDrain+1)
+	return err == io.EOF
+}
+
+// maxDrain bounds the bytes read and dropped to keep a connection.
+const maxDrain = 64 << 10
 
 // reading is one response body being read, and where its arrivals are
 // counted: the segment's (or hedge's) counter that the stall watch and

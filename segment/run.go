@@ -37,6 +37,7 @@ import (
 // search of its own, measured on the bytes its connections bring.
 func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	conns = max(conns, 1)
+	table.pieces = f.Pieces != nil
 	p := &pool{onLower: f.OnLower, table: table}
 	ms := newMirrorSet(f.Mirrors, f.OnMirrorDropped)
 	reports := &silence{}
@@ -154,7 +155,7 @@ const monitorTick = 100 * time.Millisecond
 
 // monitor measures the rate of every segment's connection, for the
 // choice of which segment to split, and reconnects the connections that
-// run far below the others or stay silent (silent.go).
+// stay far below the others (slow.go) or silent (silent.go).
 type monitor struct {
 	table         *Table
 	pool          *pool
@@ -166,7 +167,9 @@ type monitor struct {
 
 	autos      []*autoDriver     // one per crew with Auto; none for a fixed count
 	samples    map[int][]sample  // per entry ID, oldest first, one attempt
-	lastCut    map[int]time.Time // per entry ID: last reconnect
+	slowSince  map[int]slowStart // per entry ID: since when its connection runs slow
+	trials     map[int]slowTrial // per entry ID: a replacement whose successor is not measured yet
+	futile     map[*Mirror]bool  // servers where a replacement gave no faster successor
 	reconnects int
 	silence    *silenceWatch
 }
@@ -183,7 +186,9 @@ func newMonitor(table *Table, f *Fetcher, p *pool, conns int, reports *silence) 
 		window: f.SlowWindow, ratio: f.SlowRatio, reconnect: f.SlowWindow >= 0,
 		reconnectsMax: f.MaxReconnects,
 		samples:       map[int][]sample{},
-		lastCut:       map[int]time.Time{},
+		slowSince:     map[int]slowStart{},
+		trials:        map[int]slowTrial{},
+		futile:        map[*Mirror]bool{},
 		silence:       newSilenceWatch(reports),
 	}
 	if m.window <= 0 {
@@ -220,8 +225,8 @@ func (m *monitor) run(stop <-chan struct{}) {
 }
 
 // sample cuts the silent connections, records each busy segment's
-// progress, updates its rate, and reconnects those far below the median
-// over a full window.
+// progress, updates its rate, and replaces those the slow rule judges
+// worth it (judgeSlow).
 func (m *monitor) sample(now time.Time) {
 	var progress time.Time // when bytes last arrived anywhere; zero: never
 	if since, ok := m.pool.observe(now); ok {
@@ -234,10 +239,6 @@ func (m *monitor) sample(now time.Time) {
 	}
 	busy := m.table.busyEntries()
 	m.cutSilent(now, progress, busy)
-	type measured struct {
-		e    *Entry
-		rate float64
-	}
 	var full []measured
 	seen := make(map[int]bool, len(busy))
 	for _, e := range busy {
@@ -261,39 +262,100 @@ func (m *monitor) sample(now time.Time) {
 		rate := float64(last.next-first.next) / span.Seconds()
 		e.setRate(rate)
 		if span >= m.window-monitorTick/2 {
-			full = append(full, measured{e, rate})
+			// Steady once the window began a window after the answer:
+			// past a first-second burst or slow start.
+			answered := e.answered.Load()
+			steady := answered != 0 && !first.at.Before(time.Unix(0, answered).Add(m.window))
+			full = append(full, measured{e: e, attempt: attempt, rate: rate, steady: steady})
 		}
 	}
 	for id := range m.samples {
 		if !seen[id] {
 			delete(m.samples, id)
+			delete(m.slowSince, id)
+			delete(m.trials, id) // finished before its successor was measured
 		}
 	}
-	if !m.reconnect || len(full) < 3 {
-		return
-	}
-	rates := make([]float64, len(full))
-	for i, f := range full {
-		rates[i] = f.rate
+	m.judgeSlow(now, full)
+}
+
+// judgeSlow replaces the connections that the slow-connection rule
+// (slow.go) judges worth it, and settles the trials of earlier
+// replacements whose successors are now measured.
+func (m *monitor) judgeSlow(now time.Time, full []measured) {
+	rule := slowRule{Window: m.window, Ratio: m.ratio}
+	var rates []float64
+	for _, f := range full {
+		if f.steady {
+			rates = append(rates, f.rate)
+		}
 	}
 	median := medianOf(rates)
 	for _, f := range full {
-		if m.reconnects >= m.reconnectsMax {
-			return
+		if !f.steady {
+			continue
 		}
-		slow := f.rate < median/m.ratio
-		// Not worth a new connection if this one finishes within a window.
-		worth := float64(f.e.Remaining()) > f.rate*m.window.Seconds()
-		rested := now.Sub(m.lastCut[f.e.ID]) >= m.window
-		if slow && worth && rested && f.e.Reconnect(ErrSlowConnection) {
-			m.reconnects++
-			m.lastCut[f.e.ID] = now
-			delete(m.samples, f.e.ID)
-			if m.fetcher.OnReconnect != nil {
-				m.fetcher.OnReconnect(f.e.Segment, f.rate, median)
+		id := f.e.ID
+		if t, ok := m.trials[id]; ok && f.attempt > t.attempt {
+			if !successorFaster(t.rate, f.rate) {
+				m.futile[t.server] = true
 			}
+			delete(m.trials, id)
+		}
+		st := m.slowSince[id]
+		if !rule.isSlow(f.rate, median) || st.attempt != f.attempt {
+			delete(m.slowSince, id)
+			if rule.isSlow(f.rate, median) {
+				m.slowSince[id] = slowStart{attempt: f.attempt, at: now}
+			}
+			st = m.slowSince[id]
+		}
+		var slowFor time.Duration
+		if !st.at.IsZero() {
+			slowFor = now.Sub(st.at) + m.window // the window that showed it first
+		}
+		server := f.e.server.Load()
+		verdict := judgeSlow(slowFacts{
+			Steady: true, Rate: f.rate, Median: median, Peers: len(rates), SlowFor: slowFor,
+			Remaining: f.e.Remaining(), Futile: m.futile[server], Budget: m.reconnects < m.reconnectsMax,
+		}, rule)
+		if verdict != slowReplace || !m.reconnect || !f.e.Reconnect(ErrSlowConnection) {
+			continue
+		}
+		m.reconnects++
+		delete(m.samples, id)
+		delete(m.slowSince, id)
+		m.trials[id] = slowTrial{attempt: f.attempt, rate: f.rate, server: server}
+		if m.fetcher.OnReconnect != nil {
+			m.fetcher.OnReconnect(f.e.Segment, f.rate, median)
 		}
 	}
+}
+
+// slowStart is when a connection (an attempt of a segment) was first
+// measured slow, without a break since.
+type slowStart struct {
+	attempt int64
+	at      time.Time
+}
+
+// slowTrial is a replacement whose successor is not measured yet: the
+// attempt replaced, its steady rate, and its server (nil for the one
+// source of a Run without mirrors).
+type slowTrial struct {
+	attempt int64
+	rate    float64
+	server  *Mirror
+}
+
+// measured is a busy segment's connection as the monitor measured it
+// over a full window: its rate, and whether that window lay past the
+// connection's warm-up (its steady rate, what the slow rule judges).
+type measured struct {
+	e       *Entry
+	attempt int64
+	rate    float64
+	steady  bool
 }
 
 // pool is how many of a Run's workers may go on, in crews, and when the

@@ -43,6 +43,9 @@ type Segment struct {
 	// slowestBatch the longest its connection took for a batch (ns, 0
 	// before the first): what the silence watch judges a request on.
 	began, answered, slowestBatch atomic.Int64
+	// server is the mirror the current or last attempt fetches from,
+	// nil without mirrors: the slow rule judges servers apart.
+	server atomic.Pointer[Mirror]
 }
 
 // New returns a segment over [start, end) with next bytes already written
@@ -88,16 +91,34 @@ func (s *Segment) commit(n int64) {
 	s.mu.Unlock()
 }
 
-// beginAttempt records the cancel function of a new attempt and the end
-// of the range it asks for.
-func (s *Segment) beginAttempt(cut context.CancelCauseFunc, asked int64) {
+// beginAttempt records the cancel function of a new attempt (a
+// connection); its requests are recorded by askPiece.
+func (s *Segment) beginAttempt(cut context.CancelCauseFunc) {
 	s.mu.Lock()
-	s.cut, s.asked = cut, asked
+	s.cut, s.asked = cut, 0
 	s.mu.Unlock()
 	s.answered.Store(0)
 	s.slowestBatch.Store(0)
 	s.began.Store(time.Now().UnixNano())
 	s.attempts.Add(1)
+}
+
+// askPiece records a request of the current attempt for up to max bytes
+// from Next and returns its range; ok is false when the segment is done.
+// Under the lock, so that a steal sees either the request or none: the
+// bytes beyond it are free to take without cutting it (cutUnrequested).
+func (s *Segment) askPiece(max int64) (r byterange.Range, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r = byterange.Range{Start: s.next.Load(), End: s.end.Load()}
+	if r.Len() <= 0 {
+		return byterange.Range{}, false
+	}
+	if max > 0 {
+		r.End = min(r.End, r.Start+max)
+	}
+	s.asked = r.End
+	return r, true
 }
 
 // endAttempt forgets the attempt's cancel function.
@@ -140,6 +161,29 @@ func (s *Segment) Reconnect(cause error) bool {
 	}
 	s.cut(cause)
 	return true
+}
+
+// cutUnrequested moves End down so as to cut off bytes that no running
+// request of the segment asked for, and returns the range cut off: the
+// far half of them when that holds at least minSplit bytes, else all of
+// them when they do and a request is running. A request is never cut short by it, so no byte the
+// server already sent is dropped and its connection is kept.
+func (s *Segment) cutUnrequested(minSplit int64) (byterange.Range, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	end := s.end.Load()
+	from := max(s.reserved, s.asked)
+	free := end - from
+	switch {
+	case free/2 >= minSplit && free/2 > 0:
+		from = end - free/2
+	case free < minSplit || free <= 0 || s.asked <= s.reserved:
+		// Too little, or no request running that would leave its
+		// owner something to do.
+		return byterange.Range{}, false
+	}
+	s.end.Store(from)
+	return byterange.Range{Start: from, End: end}, true
 }
 
 // cutFarHalf moves End down to the middle of the bytes not yet reserved,

@@ -240,7 +240,6 @@ func (m *monitor) cutSilent(now, progress time.Time, busy []*Entry) {
 		}
 		m.silence.conns[e.ID].cut = true
 		m.reconnects++
-		m.lastCut[e.ID] = now
 		delete(m.samples, e.ID)
 		if m.fetcher.OnReconnect != nil {
 			var rates []float64

@@ -17,6 +17,10 @@ type Table struct {
 	// smaller one costs a request for too little. Zero means 1 MiB.
 	MinSplit int64
 
+	// pieces is set by Run when its connections ask in pieces: a
+	// running request is then cut only at the end-game.
+	pieces bool
+
 	mu     sync.Mutex
 	all    []*Entry
 	nextID int
@@ -86,34 +90,51 @@ func (t *Table) Take() *Entry {
 	return t.stealLocked()
 }
 
-// stealLocked cuts the far half off the busy segment that will take
-// longest to finish at its connection's measured rate (remaining bytes /
-// rate), and returns it as a new busy segment. Pieces are at least
-// MinSplit, or an eighth of it when the victim would otherwise hold up the
-// end for more than a second: the tail is where a download waits for its
-// slowest connection.
+// stealLocked gives an idle worker part of a busy segment, as a new busy
+// segment. First bytes that no running request asked for (with pieces,
+// see pieces.go): the far half of them, or all, off the busy segment
+// that will take longest to finish at its connection's measured rate
+// (remaining bytes / rate) and has at least MinSplit of them; nothing is
+// cut short. Else it cuts the far half off that segment's running
+// request. Pieces are at least MinSplit, or an eighth of it when the
+// victim would otherwise hold up the end for more than a second: the tail
+// is where a download waits for its slowest connection. With pieces, a
+// request is cut only when it would run on for endgameSeconds.
 func (t *Table) stealLocked() *Entry {
 	minSplit := t.MinSplit
 	if minSplit <= 0 {
 		minSplit = 1 << 20
 	}
 	typical := t.medianRateLocked()
-	var victim *Entry
-	var victimTime float64
+	var victims []*Entry
 	for _, e := range t.all {
-		if !e.busy {
-			continue
-		}
-		if secs := expectedSeconds(e, typical); victim == nil || secs > victimTime {
-			victim, victimTime = e, secs
+		if e.busy {
+			victims = append(victims, e)
 		}
 	}
-	if victim == nil {
+	if len(victims) == 0 {
 		return nil
 	}
+	slices.SortStableFunc(victims, func(a, b *Entry) int {
+		return cmp.Compare(expectedSeconds(b, typical), expectedSeconds(a, typical))
+	})
+	for _, v := range victims {
+		if r, ok := v.cutUnrequested(minSplit); ok {
+			e := t.addLocked(r.Start, r.Start, r.Start, r.End)
+			e.busy = true
+			return e
+		}
+	}
+	victim := victims[0]
+	victimTime := expectedSeconds(victim, typical)
 	// A piece that its owner will fetch within a moment is not worth a
 	// new request, whose bytes in flight on the old one are wasted.
 	if typical > 0 && victim.Rate() > 0 && victimTime < minStealSeconds {
+		return nil
+	}
+	// With pieces, a request is cut only when it is known to run on for
+	// long: unmeasured, it may well end in a moment, as on a fast link.
+	if t.pieces && (typical <= 0 || victimTime < endgameSeconds) {
 		return nil
 	}
 	smallest := minSplit
@@ -265,6 +286,20 @@ func (t *Table) MarkSynced(spans []Span) {
 			e.synced = n
 		}
 	}
+}
+
+// load is the number of bytes not yet written and of segments being
+// fetched: what a connection's next piece is an even share of.
+func (t *Table) load() (left int64, busy int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, e := range t.all {
+		left += e.Remaining()
+		if e.busy {
+			busy++
+		}
+	}
+	return left, busy
 }
 
 // Remaining is the number of bytes not yet written, over all segments.

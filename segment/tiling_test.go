@@ -62,7 +62,8 @@ func checkTiling(spans []Span, length int64) error {
 }
 
 // TestTableAlwaysTilesTheFile snapshots the table as fast as it can while
-// Run steals, hedges, reconnects and retries, and checks every snapshot
+// Run steals, hedges, reconnects and retries, in one request per range
+// and in pieces, and checks every snapshot
 // (what a checkpoint would save) accounts for every byte exactly once.
 func TestTableAlwaysTilesTheFile(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789abcdef"), 4<<20/16)
@@ -82,6 +83,10 @@ func TestTableAlwaysTilesTheFile(t *testing.T) {
 			SlowWindow:  200 * time.Millisecond,
 			OnReconnect: func(*Segment, float64, float64) { nReconnects.Add(1) },
 			OnRetry:     func(*Segment, error, time.Duration) { nRetries.Add(1) },
+		}
+		if seed%2 == 1 {
+			// Every other run asks in pieces, back to back.
+			f.Pieces = &Pieces{Min: 64 << 10, First: 128 << 10, Max: 1 << 20, Seconds: 0.2}
 		}
 		done := make(chan error, 1)
 		go func() { done <- Run(context.Background(), table, f, 4) }()

@@ -149,29 +149,53 @@ func CheckURL(rawURL string) error {
 	return nil
 }
 
-// Probe asks the remote about the file at rawURL. It sends HEAD, then a
-// GET of the first byte, which decides: a HEAD answer is only a hint
-// (some servers mishandle HEAD, give a length of 0 or of another version,
-// or leave Accept-Ranges out), and its length counts only once a GET
-// confirms it. A GET that contradicts it wins (see HeadContradicted).
+// Probe asks the remote about the file at rawURL with a GET of its first
+// byte (ProbeOpen with a piece of one byte), dropping the byte.
 func (c *Client) Probe(ctx context.Context, rawURL string) (Info, error) {
-	info, body, err := c.ProbeOpen(ctx, rawURL, 0)
-	if body != nil {
-		body.Close()
-	}
+	info, first, err := c.ProbeOpen(ctx, rawURL, 1)
+	first.Close()
 	return info, err
 }
 
-// ProbeOpen is Probe that, when HEAD says the file is at most small bytes
-// long (and not empty), asks the GET for the whole file instead of its
-// first byte and returns the answer's body, the file from byte 0 to its
-// end, for the caller to read as its first segment: a small file then
-// costs two requests in all. The body is nil when the answer cannot serve
-// as the file's bytes (no HEAD, a larger file, an answer labelled with
-// another range, a content coding HEAD did not announce, no ranges).
-// Larger files are asked for one byte, which alone shows a server that
-// answers every range with the whole file.
-func (c *Client) ProbeOpen(ctx context.Context, rawURL string, small int64) (Info, io.ReadCloser, error) {
+// FirstPiece is the body of the probe's answer kept as the file's first
+// bytes: [0, End), or with End < 0 the whole file in one stream of
+// unknown length.
+type FirstPiece struct {
+	Body io.ReadCloser
+	End  int64
+}
+
+// Close closes the body of a piece nobody read from; a nil FirstPiece is
+// already closed. A piece of a few bytes (the first byte, asked for by a
+// probe whose bytes are not wanted) is read out first, so that its
+// connection is kept: so few that they almost always came with the
+// headers.
+func (p *FirstPiece) Close() {
+	if p == nil {
+		return
+	}
+	if p.End >= 0 && p.End <= closeDrain {
+		io.Copy(io.Discard, io.LimitReader(p.Body, closeDrain))
+	}
+	p.Body.Close()
+}
+
+// ProbeOpen asks the remote about the file at rawURL with one GET, the
+// download's first: for its first piece bytes (Range: bytes=0-(piece-1)).
+// The answer decides (length, validators, ranges; see probeGet) and its
+// body, the file from byte 0, is returned for the caller to keep as its
+// first bytes, so that the first byte of data comes one round trip after
+// the request: no HEAD first (grab's headRequest, aria2 alike). The body
+// is nil when the answer cannot serve as the file's bytes (an answer
+// labelled with a range that does not start at 0, a content coding not
+// confirmed as the file's own). A 200, from a server without ranges, is
+// the whole file: its body is the download's one stream.
+//
+// A HEAD is sent only when the GET's answer carries a Content-Encoding:
+// a coding is the file's own (a stored .gz served as gzip) only when HEAD
+// labels it so too; on the GET alone it is a proxy compressing on the
+// way, and the ranges that carry it are refused (Remote.check).
+func (c *Client) ProbeOpen(ctx context.Context, rawURL string, piece int64) (Info, *FirstPiece, error) {
 	if err := CheckURL(rawURL); err != nil {
 		return Info{}, nil, err
 	}
@@ -179,34 +203,24 @@ func (c *Client) ProbeOpen(ctx context.Context, rawURL string, small int64) (Inf
 		info, err := c.probeFTP(ctx, u)
 		return info, nil, err
 	}
+	info, first, err := c.probeGet(ctx, rawURL, max(piece, 1))
+	if err != nil || info.Encoding == "" {
+		return info, first, err
+	}
 	head, headErr := c.probeHead(ctx, rawURL)
 	if ctx.Err() != nil {
+		first.Close()
 		return Info{}, nil, ctx.Err()
-	}
-	whole := headErr == nil && head.Length > 0 && head.Length <= small
-	info, body, err := c.probeGet(ctx, rawURL, whole)
-	if err == nil && whole && body == nil && info.Length != 0 {
-		// The whole file did not come as asked (a range labelled
-		// otherwise, no ranges): the first byte alone shows the rest.
-		info, _, err = c.probeGet(ctx, rawURL, false)
-	}
-	if err != nil {
-		return Info{}, nil, err
 	}
 	if headErr == nil {
 		info.headLength, info.headSaid = head.Length, true
 	}
-	// A content coding is the file's own only when HEAD and GET both
-	// label it so; on a range alone it is a proxy compressing on the way,
-	// refused by OpenRange and OpenStream.
 	if headErr != nil || head.Encoding != info.Encoding {
 		info.Encoding = ""
-		if body != nil {
-			body.Close()
-			body = nil
-		}
+		first.Close()
+		first = nil
 	}
-	return info, body, nil
+	return info, first, nil
 }
 
 func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
@@ -226,46 +240,45 @@ func (c *Client) probeHead(ctx context.Context, rawURL string) (Info, error) {
 	info.Requested = rawURL
 	info.Length = resp.ContentLength
 	info.Ranges = acceptsRanges(resp.Header)
-	info.rangesRefused = strings.EqualFold(strings.TrimSpace(resp.Header.Get("Accept-Ranges")), "none")
 	return info, nil
 }
+
+// closeDrain is the most a kept first piece reads out when it is closed.
+const closeDrain = 4 << 10
 
 // maxDrain bounds the body the probe reads out to keep its connection.
 const maxDrain = 64 << 10
 
-// probeGet asks for the first byte, or with whole for all of the file
-// (bytes=0-). A 206 gives the length in Content-Range and proves range
-// support; a 200 is the whole file from a server that ignores ranges; a
-// 416 "bytes */0" is an empty file. A 206 honestly labelled with another
-// range than the one asked for gives the length too, but ranges are then
-// used only when it starts at byte 0 and, for a first byte asked, is not
-// the whole file (OpenRange uses what such answers carry).
+// probeGet asks for the first piece bytes of the file (bytes=0-(piece-1)).
+// A 206 gives the length in Content-Range and proves range support; a 200
+// is the whole file from a server that ignores ranges; a 416 "bytes */0"
+// is an empty file. A 206 honestly labelled with another range than the
+// one asked for gives the length too, but ranges are then used only when
+// it starts at byte 0 and is not the whole file of a file longer than
+// the piece (a server that answers every range with the whole file)
+// (OpenRange uses what such answers carry).
 //
-// With whole, the body of a 206 from byte 0 is returned, limited to the
-// length it announced: the file's bytes for the caller to keep.
-func (c *Client) probeGet(ctx context.Context, rawURL string, whole bool) (Info, io.ReadCloser, error) {
+// The body of a 206 from byte 0, limited to the length it announced, and
+// that of a 200 are returned: the file's bytes for the caller to keep.
+func (c *Client) probeGet(ctx context.Context, rawURL string, piece int64) (Info, *FirstPiece, error) {
 	req, origin, err := c.newRequest(ctx, http.MethodGet, rawURL, rawURL)
 	if err != nil {
 		return Info{}, nil, err
 	}
-	if whole {
-		req.Header.Set("Range", "bytes=0-")
-	} else {
-		req.Header.Set("Range", "bytes=0-0")
-	}
+	req.Header.Set("Range", byterange.Range{Start: 0, End: piece}.Header())
 	resp, err := c.do(req, origin)
 	if err != nil {
 		return Info{}, nil, err
 	}
-	var keep io.ReadCloser
+	var keep *FirstPiece
 	defer func() {
 		if keep != nil {
 			return
 		}
-		// A short answer (the one byte asked for, a 416) is read out so
-		// that its connection is kept for the first range; closing
-		// without draining drops the connection, and a full body of an
-		// unranged answer is not worth reading to keep it.
+		// A short answer (a 416, a body not kept) is read out so that
+		// its connection is kept for the first range; closing without
+		// draining drops the connection, and a long body is not worth
+		// reading to keep it.
 		if resp.ContentLength >= 0 && resp.ContentLength <= maxDrain {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, maxDrain))
 		}
@@ -280,15 +293,16 @@ func (c *Client) probeGet(ctx context.Context, rawURL string, whole bool) (Info,
 			info.Length, info.Ranges = -1, false
 			return info, nil, nil
 		}
-		all := cr.Start == 0 && cr.End == cr.Complete && cr.Complete > 1
-		info.Length, info.Ranges = cr.Complete, cr.Start == 0 && (whole || !all)
-		if whole && info.Ranges && (resp.ContentLength < 0 || resp.ContentLength == cr.Len()) {
-			keep = &limitedBody{r: io.LimitReader(resp.Body, cr.Len()), c: resp.Body}
+		all := cr.Start == 0 && cr.End == cr.Complete && cr.Complete > piece
+		info.Length, info.Ranges = cr.Complete, cr.Start == 0 && !all
+		if cr.Start == 0 && (resp.ContentLength < 0 || resp.ContentLength == cr.Len()) {
+			keep = &FirstPiece{Body: &limitedBody{r: io.LimitReader(resp.Body, cr.Len()), c: resp.Body}, End: cr.End}
 		}
 	case http.StatusOK:
 		// An empty file has no range to ask for: some servers (Go's
 		// among them) answer 200 rather than 416 for it.
 		info.Length, info.Ranges = resp.ContentLength, resp.ContentLength == 0
+		keep = &FirstPiece{Body: resp.Body, End: resp.ContentLength}
 	case http.StatusRequestedRangeNotSatisfiable:
 		if resp.Header.Get("Content-Range") != "bytes */0" {
 			return Info{}, nil, newStatusError(resp, time.Now())

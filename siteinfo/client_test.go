@@ -1,11 +1,14 @@
 package siteinfo_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,5 +191,64 @@ func TestOpenRangeLengthMismatch(t *testing.T) {
 	_, err = (&siteinfo.Remote{Client: c, Info: info}).OpenRange(context.Background(), byterange.Range{Start: 100, End: 200})
 	if !errors.Is(err, siteinfo.ErrBadResponse) || !strings.Contains(err.Error(), "Content-Length 50") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// TestProbeOpenFirstPiece: the probe is one GET of the first piece, its
+// body the file's first bytes; a HEAD is sent only to confirm a
+// Content-Encoding; a server that ignores ranges gives the whole file as
+// the body of its 200.
+func TestProbeOpenFirstPiece(t *testing.T) {
+	content := []byte(strings.Repeat("0123456789", 1000))
+	tests := []struct {
+		name     string
+		opts     []testserver.Option
+		piece    int64
+		wantEnd  int64
+		ranges   bool
+		requests []string // methods and ranges
+	}{
+		{"piece of a larger file", nil, 4000, 4000, true, []string{"GET bytes=0-3999"}},
+		{"file within the piece", nil, 1 << 20, 10000, true, []string{"GET bytes=0-1048575"}},
+		// (These servers log the request as they took it.)
+		{"ignores ranges", []testserver.Option{testserver.IgnoreRanges()}, 4000, 10000, false, []string{"GET "}},
+		{"whole file as 206", []testserver.Option{testserver.WholeAs206()}, 4000, 10000, false, []string{"GET bytes=0-"}},
+		{"stored gzip", []testserver.Option{testserver.ContentEncoding("gzip", "gzip")}, 4000, 4000, true, []string{"GET bytes=0-3999", "HEAD "}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := testserver.New(t, content, tt.opts...)
+			info, first, err := (&siteinfo.Client{}).ProbeOpen(context.Background(), srv.FileURL, tt.piece)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first == nil {
+				t.Fatal("no first piece")
+			}
+			got, err := io.ReadAll(first.Body)
+			first.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if first.End != tt.wantEnd || !bytes.Equal(got, content[:tt.wantEnd]) {
+				t.Errorf("first piece ends at %d with %d bytes, want %d, the file's first", first.End, len(got), tt.wantEnd)
+			}
+			if info.Length != int64(len(content)) || info.Ranges != tt.ranges {
+				t.Errorf("length %d ranges %v, want %d %v", info.Length, info.Ranges, len(content), tt.ranges)
+			}
+			srv.Close() // waits for the handlers, which log as they end
+			var reqs []string
+			for _, line := range srv.Log() {
+				var method, rng string
+				fmt.Sscanf(line, "%s range=%q", &method, &rng)
+				reqs = append(reqs, method+" "+rng)
+			}
+			// Logged as each answer ends: the GET's body, read last, may
+			// end after the HEAD.
+			slices.Sort(reqs)
+			if !slices.Equal(reqs, slices.Sorted(slices.Values(tt.requests))) {
+				t.Errorf("requests %q, want %q", reqs, tt.requests)
+			}
+		})
 	}
 }

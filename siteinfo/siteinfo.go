@@ -42,10 +42,9 @@ type Info struct {
 	// label, and is saved as served.
 	Encoding string
 
-	// rangesRefused records an explicit "Accept-Ranges: none".
-	rangesRefused bool
 	// headLength is the length HEAD claimed (-1 for none), kept when a
-	// GET contradicts it; headSaid is set when HEAD answered at all.
+	// GET contradicts it; headSaid is set when HEAD answered at all (it
+	// is sent only to confirm a Content-Encoding: see ProbeOpen).
 	headLength int64
 	headSaid   bool
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/netfox/netfox/internal/nginxtest"
@@ -166,10 +167,11 @@ func TestStoredGzipNginx(t *testing.T) {
 	}
 }
 
-// probeRequest reports whether r is one of the probe's requests: its HEAD,
-// or its GET of the first byte, which every run sends before any range
-// since a HEAD answer is only a hint.
+// probeRequest reports whether r is one of the probe's requests: its GET
+// from byte 0 (of the first piece, or of the first byte for a resume),
+// which names the version and so carries no If-Range, or a HEAD (sent
+// only to confirm a Content-Encoding).
 func probeRequest(r *http.Request) bool {
-	rg := r.Header.Get("Range")
-	return r.Method == http.MethodHead || rg == "bytes=0-0" || rg == "bytes=0-"
+	return r.Method == http.MethodHead ||
+		strings.HasPrefix(r.Header.Get("Range"), "bytes=0-") && r.Header.Get("If-Range") == ""
 }
