@@ -362,6 +362,8 @@ func (q *Queue) startLocked(it *item) {
 		q.stopLocked(it, statusError, fmt.Errorf("%w: %w", netfox.ErrIO, err))
 		return
 	}
+	gid := it.gid
+	req.OnNotice = func(n netfox.Notice) { q.logf("%s: %s", gid, n.Text) }
 	it.status = statusActive
 	it.stopAs = ""
 	it.settled = make(chan struct{})
