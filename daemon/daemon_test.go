@@ -114,6 +114,22 @@ func (h *harness) status(gid string, keys ...string) map[string]any {
 	return st
 }
 
+// waitWritten polls until gid has written bytes, failing after 30s.
+func (h *harness) waitWritten(gid string) {
+	h.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := h.status(gid, "completedLength")
+		if st["completedLength"] != "0" {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("%s: nothing written after 30s", gid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -199,6 +215,8 @@ func TestPauseResumeRemove(t *testing.T) {
 	if len(active) != 1 || active[0]["gid"] != gid || active[0]["status"] != "active" {
 		t.Fatalf("tellActive %v", active)
 	}
+	// Once bytes are written the .info exists, and the pause keeps it.
+	h.waitWritten(gid)
 	h.mustCall(nil, "aria2.pause", gid)
 	if st := h.status(gid, "status"); st["status"] != "paused" {
 		t.Fatalf("after pause: %v", st)

@@ -218,4 +218,3 @@ func TestDaemonListenAllNeedsSecret(t *testing.T) {
 		t.Fatalf("the secret is in the log:\n%s", d.log())
 	}
 }
-
