@@ -135,11 +135,22 @@ func runDaemon(c *cli.Context) error {
 		_ = q.Close()
 		return fmt.Errorf("%w: cannot listen on port %d: %w", netfox.ErrUsage, port, err)
 	}
+	listeners := []net.Listener{ln}
+	if host != "" {
+		// As aria2, loopback is both 127.0.0.1 and ::1: clients (AriaNg,
+		// the npm aria2 client) default to "localhost", which may resolve
+		// to either. No IPv6 loopback is no error.
+		if ln6, err := net.Listen("tcp", net.JoinHostPort("::1", strconv.Itoa(ln.Addr().(*net.TCPAddr).Port))); err == nil {
+			listeners = append(listeners, ln6)
+		}
+	}
 	srv := &http.Server{Handler: server, ReadHeaderTimeout: 10 * time.Second}
 	// The secret is never logged: only whether there is one.
 	logLine(fmt.Sprintf("daemon listening on http://%s/jsonrpc (secret: %v), downloads in %s, queue in %s", ln.Addr(), secret != "", dir, state))
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	served := make(chan error, len(listeners))
+	for _, l := range listeners {
+		go func() { served <- srv.Serve(l) }()
+	}
 	select {
 	case <-ctx.Done():
 	case err = <-served:

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	idaemon "github.com/netfox/netfox/internal/daemon"
 )
 
 // daemonProc is a netfox daemon started by a test.
@@ -216,5 +218,35 @@ func TestDaemonListenAllNeedsSecret(t *testing.T) {
 	}
 	if strings.Contains(d.log(), secret) {
 		t.Fatalf("the secret is in the log:\n%s", d.log())
+	}
+}
+
+// TestDaemonNodeClient runs daemon/testdata/node under node's test runner:
+// the npm aria2 client (4.1.2) drives this build of netfox daemon over
+// HTTP and WebSocket (add, status while active, pause and resume, a 404's
+// error code and notification, multicall, a wrong token, remove, global
+// options, a kill -9 and restart mid-download). .ci/run installs node and
+// runs npm ci there.
+func TestDaemonNodeClient(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		idaemon.Missing(t, "node is not installed (apt-get install nodejs npm)")
+	}
+	dir, err := filepath.Abs(filepath.Join("..", "..", "daemon", "testdata", "node"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "aria2")); err != nil {
+		idaemon.Missing(t, "the npm aria2 client is not installed (cd daemon/testdata/node && npm ci)")
+	}
+	cmd := exec.Command(node, "--test")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "NETFOX_BIN="+binary)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, []byte("# fail 0")) || !bytes.Contains(out, []byte("# pass 8")) {
+		t.Fatalf("node --test did not pass its 8 tests:\n%s", out)
 	}
 }
