@@ -343,7 +343,6 @@ func (q *Queue) baseOptions() map[string]string {
 		"user-agent":                netfox.DefaultUserAgent,
 		"continue":                  "false",
 		"allow-overwrite":           "false",
-		"pause":                     "false",
 	}
 }
 

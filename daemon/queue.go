@@ -92,8 +92,9 @@ type item struct {
 	done    int64 // completed bytes when not running
 	errCode int
 	errMsg  string
-	order   int64 // when it stopped, for tellStopped's order
-	pos     int64 // its place in the queue as stored (active, then waiting)
+	order   int64         // when it stopped, for tellStopped's order
+	pos     int64         // its place in the queue as stored (active, then waiting)
+	spans   []netfox.Span // the segments when its last run ended, for the bitfield
 
 	run     *run
 	stopAs  string        // what the end of run means: "" its own end, statusPaused, statusRemoved, "restart", "shutdown"
@@ -402,6 +403,7 @@ func (q *Queue) ended(it *item, r *run) {
 		it.length = snap.Length
 	}
 	it.done = snap.Written
+	it.spans = snap.Segments
 	switch it.stopAs {
 	case "shutdown":
 		// Stays active in the database: the next start resumes it.
@@ -544,7 +546,8 @@ func (q *Queue) UnpauseAll() {
 }
 
 // Remove removes a download that has not stopped: a running one stops
-// (its .part and .info stay) and it becomes a removed result.
+// (its .part and .info stay) and becomes a removed result; a waiting or
+// paused one is forgotten, as aria2c does.
 func (q *Queue) Remove(gid string) error {
 	q.mu.Lock()
 	it, err := q.find(gid)
@@ -557,7 +560,12 @@ func (q *Queue) Remove(gid string) error {
 	case statusActive:
 		wait = q.stopRun(it, statusRemoved)
 	case statusWaiting, statusPaused:
-		q.stopLocked(it, statusRemoved, nil)
+		// As aria2c: a download removed before it ran leaves no result.
+		q.waiting = slices.DeleteFunc(q.waiting, func(w *item) bool { return w == it })
+		delete(q.items, it.gid)
+		q.deleteItems(it.gid)
+		q.emit(EventStop, it.gid)
+		q.logf("removed %s", it.gid)
 	default:
 		q.mu.Unlock()
 		return fmt.Errorf("%w: Active Download not found for GID#%s", ErrState, it.gid)

@@ -55,18 +55,17 @@ func (q *Queue) statusOf(it *item, keys []string) map[string]any {
 		"dir":             it.dir,
 		"files":           []any{q.fileOf(it, path, length, done)},
 	}
-	switch it.status {
-	case statusComplete:
+	switch {
+	case it.status == statusComplete || (length > 0 && done == length):
 		spans = []netfox.Span{{Start: 0, Next: length, End: length}}
-	case statusActive:
-	default:
-		if done > 0 && done == length {
-			spans = []netfox.Span{{Start: 0, Next: length, End: length}}
-		}
+	case it.run == nil:
+		spans = it.spans
 	}
+	// As aria2, a download whose length is known has a bitfield, whatever
+	// its state.
 	bits, pieces := bitfield(length, spans)
 	m["numPieces"] = itoa(pieces)
-	if pieces > 0 && (it.status == statusActive || it.status == statusComplete) {
+	if pieces > 0 {
 		m["bitfield"] = bits
 	}
 	switch it.status {
