@@ -36,7 +36,7 @@ func newHarness(t *testing.T, opts Options) *harness {
 		opts.Dir = t.TempDir()
 	}
 	h := &harness{t: t, dir: opts.Dir, events: make(chan event, 1000), seen: make(map[event]bool)}
-	opts.Notify = func(name, gid string) { h.events <- event{name, gid} }
+	opts.Notify = func(name, gid string) { h.events <- event{name: name, gid: gid} }
 	opts.Connections = 2
 	q, err := Open(opts)
 	if err != nil {
@@ -93,7 +93,7 @@ func (h *harness) mustCall(out any, method string, params ...any) {
 func (h *harness) waitEvent(name, gid string) {
 	h.t.Helper()
 	timeout := time.After(30 * time.Second)
-	for !h.seen[event{name, gid}] {
+	for !h.seen[event{name: name, gid: gid}] {
 		select {
 		case e := <-h.events:
 			h.seen[e] = true

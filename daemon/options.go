@@ -130,7 +130,7 @@ func buildRequest(cfg Config, uris []string, opts downloadOptions) (netfox.Reque
 		req.Overwrite = false
 	}
 	if p := opts["all-proxy"]; p != "" {
-		return netfox.Request{}, fmt.Errorf("%w: all-proxy per download is not supported yet; start the daemon with --proxy", ErrOption)
+		return netfox.Request{}, fmt.Errorf("%w: all-proxy is not supported yet (the daemon uses HTTP_PROXY, HTTPS_PROXY and NO_PROXY from its environment)", ErrOption)
 	}
 	return req, nil
 }

@@ -124,7 +124,10 @@ type Queue struct {
 	wg            sync.WaitGroup
 }
 
-type event struct{ name, gid string }
+// event is a notification (name and gid) or a log line (line), kept
+// while the lock is held and sent after it is released, so that a slow
+// WebSocket client or a stderr nobody reads cannot stop the queue.
+type event struct{ name, gid, line string }
 
 // Open opens the queue, loading the downloads of StatePath: those that
 // were active resume first, in their order, under their gids.
@@ -364,7 +367,7 @@ func (q *Queue) startLocked(it *item) {
 		return
 	}
 	gid := it.gid
-	req.OnNotice = func(n netfox.Notice) { q.logf("%s: %s", gid, n.Text) }
+	req.OnNotice = func(n netfox.Notice) { q.logNow("%s: %s", gid, n.Text) }
 	it.status = statusActive
 	it.stopAs = ""
 	it.settled = make(chan struct{})
@@ -582,7 +585,7 @@ func (q *Queue) Remove(gid string) error {
 // RemoveResult forgets a stopped download.
 func (q *Queue) RemoveResult(gid string) error {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer func() { events := q.takeEvents(); q.mu.Unlock(); q.send(events) }()
 	it, err := q.find(gid)
 	if err != nil {
 		return err
@@ -599,7 +602,7 @@ func (q *Queue) RemoveResult(gid string) error {
 // Purge forgets every stopped download.
 func (q *Queue) Purge() {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer func() { events := q.takeEvents(); q.mu.Unlock(); q.send(events) }()
 	gids := make([]string, 0, len(q.stopped))
 	for _, it := range q.stopped {
 		delete(q.items, it.gid)
@@ -620,7 +623,7 @@ const (
 // returns its new position.
 func (q *Queue) ChangePosition(gid string, pos int, how string) (int, error) {
 	q.mu.Lock()
-	defer q.mu.Unlock()
+	defer func() { events := q.takeEvents(); q.mu.Unlock(); q.send(events) }()
 	it, err := q.find(gid)
 	if err != nil {
 		return 0, err
@@ -729,7 +732,7 @@ func (q *Queue) changeOptions(gid string, opts map[string]string) error {
 }
 
 // emit records an event to send once the lock is released. Call with q.mu.
-func (q *Queue) emit(name, gid string) { q.events = append(q.events, event{name, gid}) }
+func (q *Queue) emit(name, gid string) { q.events = append(q.events, event{name: name, gid: gid}) }
 
 func (q *Queue) takeEvents() []event {
 	e := q.events
@@ -738,18 +741,32 @@ func (q *Queue) takeEvents() []event {
 }
 
 func (q *Queue) send(events []event) {
-	if q.opts.Notify == nil {
-		return
-	}
 	for _, e := range events {
-		q.opts.Notify(e.name, e.gid)
+		switch {
+		case e.line != "":
+			if q.opts.Log != nil {
+				q.opts.Log(e.line)
+			}
+		case q.opts.Notify != nil:
+			q.opts.Notify(e.name, e.gid)
+		}
 	}
 }
 
+// logf records a log line to write once the lock is released. Call with q.mu.
 func (q *Queue) logf(format string, args ...any) {
+	q.events = append(q.events, event{line: logLine(format, args...)})
+}
+
+// logNow writes a log line at once. Call without q.mu.
+func (q *Queue) logNow(format string, args ...any) {
 	if q.opts.Log != nil {
-		q.opts.Log(time.Now().Format("2006-01-02 15:04:05") + " " + fmt.Sprintf(format, args...))
+		q.opts.Log(logLine(format, args...))
 	}
+}
+
+func logLine(format string, args ...any) string {
+	return time.Now().Format("2006-01-02 15:04:05") + " " + fmt.Sprintf(format, args...)
 }
 
 // saveItem writes it to the store. Call with q.mu. A failed write is
