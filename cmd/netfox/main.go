@@ -38,7 +38,7 @@ func newApp() *cli.App {
 		Usage:           "a segmented, resumable downloader",
 		Version:         buildVersion(),
 		HideHelpCommand: false,
-		Commands:        []*cli.Command{getCommand(), serveCommand(), benchCommand(), completionCommand()},
+		Commands:        []*cli.Command{getCommand(), serveCommand(), benchCommand(), daemonCommand(), completionCommand()},
 		Flags: []cli.Flag{
 			// For the benchmarks' profiles (bench/RESULTS.md); not for users.
 			&cli.StringFlag{Name: "cpuprofile", Hidden: true},
