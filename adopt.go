@@ -28,9 +28,9 @@ import (
 // somewhere at its start, its end or in between: comparing only the end
 // let a file whose first MiB differed through.
 const (
-	sampleAll     = 1 << 20
-	sampleWindow  = 64 << 10
-	sampleTail    = 512 << 10
+	sampleAll     = 512 << 10
+	sampleWindow  = 32 << 10
+	sampleTail    = 256 << 10
 	sampleBetween = (sampleAll - sampleWindow - sampleTail) / sampleWindow // 7
 )
 

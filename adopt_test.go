@@ -25,10 +25,10 @@ func TestContinue(t *testing.T) {
 		err     error
 		fetched int64
 	}{
-		{"2 MiB partial", content[:2<<20], nil, 2 << 20},            // the last MiB and the 1 MiB overlap
+		{"2 MiB partial", content[:2<<20], nil, 1<<20 + 512<<10},    // the last MiB and the 512 KiB check
 		{"small partial", content[:1000], nil, int64(len(content))}, // all of it checked again
 		{"empty", nil, nil, int64(len(content))},
-		{"complete", content, nil, 1 << 20},
+		{"complete", content, nil, 512 << 10},
 		{"another file", randomBytes(2<<20, 181), netfox.ErrNotPartial, 0},
 		{"longer", append(append([]byte(nil), content...), 'x'), netfox.ErrNotPartial, 0},
 	}

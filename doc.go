@@ -71,7 +71,7 @@
 //
 // A partial file another program left at Output (or Output + ".part"
 // without its .info) is taken over with Request.Continue, but only after
-// 9 windows spread over it (1 MiB in all; all of it when smaller),
+// 9 windows spread over it (512 KiB in all; all of it when smaller),
 // fetched again, equal the remote's; otherwise Download returns
 // ErrNotPartial and leaves the file as it was.
 //

@@ -53,7 +53,7 @@ type Request struct {
 	Protected []string
 	// Continue takes over a partial file that another program (a browser,
 	// curl, wget) or a download that lost its .info left at Output or
-	// Output.part: 9 windows spread over it (1 MiB in all; all of it when
+	// Output.part: 9 windows spread over it (512 KiB in all; all of it when
 	// smaller) are fetched again, and when they equal the remote's bytes
 	// the rest is downloaded as if
 	// netfox had stopped there. A file as long as the remote that matches

@@ -104,7 +104,7 @@ func mustNotExist(t *testing.T, paths ...string) {
 
 // TestContinueAdoptsPartial is the acceptance: a 19 MiB partial of
 // a 64 MiB file, cut by head -c, is completed byte-identical with only
-// the rest fetched (plus the 1 MiB overlap check), from PATH and from a
+// the rest fetched (plus the 512 KiB check of its windows), from PATH and from a
 // lone PATH.part alike. The server's log shows that no byte below 19 MiB
 // but the overlap was sent.
 func TestContinueAdoptsPartial(t *testing.T) {
@@ -119,6 +119,7 @@ func TestContinueAdoptsPartial(t *testing.T) {
 		t.Fatal(err)
 	}
 	const have = 19 * mib
+	const check = mib / 2 // what -c compares again
 	rest := int64(len(data) - have)
 	for _, name := range []string{"f.iso", "f.iso.part"} {
 		t.Run(name, func(t *testing.T) {
@@ -137,8 +138,8 @@ func TestContinueAdoptsPartial(t *testing.T) {
 
 			events := parseEvents(t, stdout.Bytes())
 			done := events[len(events)-1]
-			if done["event"] != "done" || done["resumed"] != float64(have) || done["fetched"] != float64(rest+mib) {
-				t.Errorf("done event %v, want resumed %d and fetched %d (the rest and the overlap)", done, have, rest+mib)
+			if done["event"] != "done" || done["resumed"] != float64(have) || done["fetched"] != float64(rest+check) {
+				t.Errorf("done event %v, want resumed %d and fetched %d (the rest and the check)", done, have, rest+check)
 			}
 			sent, serveLog := served()
 			var below, requestsBelow int64
@@ -151,9 +152,9 @@ func TestContinueAdoptsPartial(t *testing.T) {
 					below += min(r[1], have) - r[0]
 				}
 			}
-			// The check: 9 windows spread over the partial, 1 MiB in all.
-			if requestsBelow != 9 || below != mib {
-				t.Errorf("%d requests sent %d bytes below %d, want the 9 windows of the check, %d bytes; log:\n%s", requestsBelow, below, have, mib, serveLog)
+			// The check: 9 windows spread over the partial, 512 KiB in all.
+			if requestsBelow != 9 || below != check {
+				t.Errorf("%d requests sent %d bytes below %d, want the 9 windows of the check, %d bytes; log:\n%s", requestsBelow, below, have, check, serveLog)
 			}
 			// Above the partial, cut connections (a stolen far half, a
 			// hedge that lost) may have been sent more than netfox read.
@@ -190,14 +191,14 @@ func TestContinueLeavesOtherFiles(t *testing.T) {
 		served int64 // body bytes the server sends
 	}{
 		// The check stops at the first window that differs.
-		{"partial of another file", "f.bin", other, exitNotPartial, 64 << 10},
-		{"lone .part of another file", "f.bin.part", other, exitNotPartial, 64 << 10},
-		{"first byte differs", "f.bin", firstByteWrong, exitNotPartial, 64 << 10},
-		{"last byte differs", "f.bin", lastByteWrong, exitNotPartial, mib},
-		{"first MiB of another version", "f.bin", otherVersion, exitNotPartial, 64 << 10},
+		{"partial of another file", "f.bin", other, exitNotPartial, 32 << 10},
+		{"lone .part of another file", "f.bin.part", other, exitNotPartial, 32 << 10},
+		{"first byte differs", "f.bin", firstByteWrong, exitNotPartial, 32 << 10},
+		{"last byte differs", "f.bin", lastByteWrong, exitNotPartial, mib / 2},
+		{"first MiB of another version", "f.bin", otherVersion, exitNotPartial, 32 << 10},
 		{"small partial of another file", "f.bin", other[:1000], exitNotPartial, 1000},
 		{"longer than the remote", "f.bin", append(append([]byte(nil), data...), 0), exitNotPartial, 0},
-		{"complete", "f.bin", data, exitOK, mib},
+		{"complete", "f.bin", data, exitOK, mib / 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
