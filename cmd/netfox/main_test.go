@@ -64,6 +64,13 @@ func runWith(t *testing.T, dir string, stdout io.Writer, args ...string) (stderr
 	cmd := exec.Command(binary, args...)
 	cmd.Dir = dir
 	cmd.Stdout = stdout
+	return runCmd(t, cmd)
+}
+
+// runCmd runs cmd to its end and returns its stderr and exit code; a
+// command that cannot be started fails t.
+func runCmd(t *testing.T, cmd *exec.Cmd) (stderr string, code int) {
+	t.Helper()
 	var errBuf bytes.Buffer
 	cmd.Stderr = &errBuf
 	err := cmd.Run()

@@ -55,18 +55,10 @@ func wineCommand(t *testing.T, dir string, args ...string) *exec.Cmd {
 func runWine(t *testing.T, dir string, args ...string) (stdout []byte, stderr string, code int) {
 	t.Helper()
 	cmd := wineCommand(t, dir, args...)
-	var out, errBuf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errBuf
-	err := cmd.Run()
-	var exitErr *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &exitErr):
-		code = exitErr.ExitCode()
-	default:
-		t.Fatal(err)
-	}
-	return out.Bytes(), errBuf.String(), code
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	stderr, code = runCmd(t, cmd)
+	return out.Bytes(), stderr, code
 }
 
 // listDir is the sorted names in dir.
