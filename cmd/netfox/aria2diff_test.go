@@ -295,7 +295,11 @@ func TestAria2Differential(t *testing.T) {
 	// never ran is forgotten.
 	for i, p := range peers {
 		gid := p.mustCall(t, "aria2.addUri", tok, []string{url + "/f.bin"}, map[string]string{"out": "r.bin"}).(string)
-		p.waitStatus(t, gid, func(st map[string]any) bool { return st["status"] == "active" })
+		// Removed once its length is known: aria2c answers a bitfield
+		// only from then on, and so does netfox.
+		p.waitStatus(t, gid, func(st map[string]any) bool {
+			return st["status"] == "active" && st["totalLength"] != "0"
+		})
 		p.mustCall(t, "aria2.remove", tok, gid)
 		a2[i] = p.waitStatus(t, gid, func(st map[string]any) bool { return st["status"] == "removed" })
 		if code := a2[i].(map[string]any)["errorCode"]; code != "31" {
