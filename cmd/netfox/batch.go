@@ -158,7 +158,7 @@ func runBatch(c *cli.Context) error {
 			b.started(i, req.Progress)
 		},
 		OnDone: func(i int, res netfox.Result, err error) {
-			err = b.done(i, res, err)
+			err, pending := b.done(i, res, err)
 			if finishes[i] != nil {
 				finishes[i](res, err)
 			}
@@ -169,7 +169,7 @@ func runBatch(c *cli.Context) error {
 				return
 			}
 			switch {
-			case errors.Is(err, context.Canceled):
+			case errors.Is(err, context.Canceled), pending:
 			case err != nil:
 				view.Notify(fmt.Sprintf("%s %s: %s", tag(i), printable(b.path(i, res)), message(err)))
 			case res.AlreadyComplete:
@@ -230,13 +230,27 @@ func (b *batch) started(i int, p *netfox.Progress) {
 }
 
 // done records the outcome of file i, and returns its error, replaced
-// when the file it found busy or already there is another line's (as far
-// as known yet: one still probing has no file; final tells at the end).
-func (b *batch) done(i int, res netfox.Result, err error) error {
+// when the file it found busy or already there is another line's. As far
+// as known yet: a line still probing has no file. Then pending is set,
+// and the error waits for final, at the end, rather than be shown with
+// advice that may not be this line's.
+func (b *batch) done(i int, res netfox.Result, err error) (_ error, pending bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.progress[i], b.paths[i], b.ended[i] = nil, res.Path, true
-	return b.collideLocked(i, res.Path, err)
+	err = b.collideLocked(i, res.Path, err)
+	return err, clashKind(err) && b.unknownLocked(i)
+}
+
+// unknownLocked reports whether a line other than i has not ended and
+// does not know its file yet.
+func (b *batch) unknownLocked(i int) bool {
+	for j := range b.jobs {
+		if j != i && !b.ended[j] && (b.progress[j] == nil || b.progress[j].Snapshot().Path == "") {
+			return true
+		}
+	}
+	return false
 }
 
 // final is done's verdict once every file has ended, for the summary

@@ -108,12 +108,19 @@ func duplicateOutputs(jobs []job, reqs []netfox.Request) error {
 	return nil
 }
 
+// clashKind reports whether err is how a line of a batch fails when
+// another line writes the same file: busy, already there, or a lone
+// .part.
+func clashKind(err error) bool {
+	return errors.Is(err, netfox.ErrBusy) || errors.Is(err, netfox.ErrExists) || errors.Is(err, netfox.ErrLonePart)
+}
+
 // sameOutput is the error of a line of a batch whose file turned out,
 // once the server named it, to be another line's: the download found the
 // other's file busy or already there. It replaces that error, whose
 // advice (-c, --overwrite) would be about the other line's file.
 func sameOutput(err error, line, other int, path string) error {
-	if !errors.Is(err, netfox.ErrBusy) && !errors.Is(err, netfox.ErrExists) && !errors.Is(err, netfox.ErrLonePart) {
+	if !clashKind(err) {
 		return err
 	}
 	return usageError{fmt.Errorf("line %d: the server names its file %s, as line %d's; give one of them an OUTPUT (URL OUTPUT)", line, printable(path), other)}
