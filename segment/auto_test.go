@@ -3,6 +3,7 @@ package segment
 import (
 	"math"
 	"testing"
+	"time"
 )
 
 // settle runs a tuner from start over the rate curve (aggregate rate at n
@@ -163,7 +164,7 @@ func TestGiveBackMerges(t *testing.T) {
 	if tb.Take() != a {
 		t.Fatal("Take did not return the only segment")
 	}
-	a.beginAttempt(func(error) {})
+	a.beginAttempt(func(error) {}, time.Time{})
 	a.askPiece(0)    // a request for [100, 1000)
 	cut := tb.Take() // steals the far half
 	if cut == nil || cut.Start != a.End() || cut.End() != 1000 {

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/netfox/netfox/byterange"
+	"github.com/netfox/netfox/internal/clock"
 	"github.com/netfox/netfox/retry"
 )
 
@@ -149,10 +150,19 @@ type Fetcher struct {
 	// allocating its own for each file.
 	Buffers *sync.Pool
 
+	// Clock is the time every rule of the fetcher reads and waits on
+	// (stalls, slow and silent connections, hedges, pieces, retry
+	// waits, Auto); nil means the wall clock. Tests set a clock.Fake.
+	// (The rate limit, Limit, keeps to the wall clock.)
+	Clock clock.Clock
+
 	// bufs holds read buffers so that stolen ranges and retries reuse
 	// them instead of allocating per attempt, when Buffers is nil.
 	bufs sync.Pool
 }
+
+// clock is f.Clock, or the wall clock.
+func (f *Fetcher) clock() clock.Clock { return clock.Or(f.Clock) }
 
 // buffers is the pool of read buffers of f.
 func (f *Fetcher) buffers() *sync.Pool {
@@ -176,7 +186,7 @@ const (
 // maxBatchWait has passed since the first byte, or r fails; it returns
 // what it read with the error, if any. received counts every byte as it
 // arrives, for the rate measurements.
-func gather(r io.Reader, buf []byte, received *atomic.Int64) (int, error) {
+func gather(c clock.Clock, r io.Reader, buf []byte, received *atomic.Int64) (int, error) {
 	goal := min(len(buf), minBatch)
 	var n int
 	var first time.Time
@@ -185,14 +195,14 @@ func gather(r io.Reader, buf []byte, received *atomic.Int64) (int, error) {
 		if m > 0 {
 			received.Add(int64(m))
 			if n == 0 {
-				first = time.Now()
+				first = c.Now()
 			}
 			n += m
 		}
 		if err != nil {
 			return n, err
 		}
-		if n > 0 && time.Since(first) >= maxBatchWait {
+		if n > 0 && clock.Since(c, first) >= maxBatchWait {
 			break
 		}
 	}
@@ -266,7 +276,7 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 		if f.OnRetry != nil {
 			f.OnRetry(s, err, wait)
 		}
-		if err := retry.Sleep(ctx, wait); err != nil {
+		if err := clock.Sleep(ctx, f.clock(), wait); err != nil {
 			return err
 		}
 	}
@@ -316,7 +326,7 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 	}
 	attemptCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	s.beginAttempt(cancel)
+	s.beginAttempt(cancel, f.clock().Now())
 	defer s.endAttempt()
 	// The segment's arrival counter is cumulative; the watchdog looks at
 	// its growth, which is this attempt's.
@@ -344,12 +354,12 @@ func (f *Fetcher) attempt(ctx context.Context, s *Segment, w *worker) (err error
 		if !ok {
 			return nil
 		}
-		began := time.Now()
+		began := f.clock().Now()
 		kept, err := f.request(attemptCtx, s, w, opener, r, n == 0)
 		if err != nil || !kept || f.Pieces == nil || s.Done() {
 			return err
 		}
-		pieces.measured(s.Next()-r.Start, time.Since(began))
+		pieces.measured(s.Next()-r.Start, clock.Since(f.clock(), began))
 	}
 }
 
@@ -363,7 +373,7 @@ func (f *Fetcher) request(ctx context.Context, s *Segment, w *worker, opener Ope
 	}
 	defer body.Close()
 	if w != nil && first {
-		w.silence.answered(s)
+		w.silence.answered(s, f.clock().Now())
 	}
 	in := &reading{body: body, received: &s.received, slowest: &s.slowestBatch, w: w}
 	// What is still wanted of this request: its range, as far as the
@@ -443,20 +453,21 @@ func (f *Fetcher) copyBody(ctx context.Context, in *reading, want func() int64, 
 		// Read no more at once than the limiter lets through at once.
 		buf = buf[:min(len(buf), f.Limit.Burst())]
 	}
-	last := time.Now()
+	c := f.clock()
+	last := c.Now()
 	for {
 		left := want()
 		if left <= 0 {
 			return nil
 		}
-		n, readErr := gather(in.body, buf[:min(int64(len(buf)), left)], in.received)
+		n, readErr := gather(c, in.body, buf[:min(int64(len(buf)), left)], in.received)
 		if in.w != nil {
 			in.w.crew.received.Add(int64(n))
 		}
 		if readErr == nil && in.slowest != nil {
 			// A whole batch: how long it took is what the silence watch
 			// compares other connections' silences with.
-			now := time.Now()
+			now := c.Now()
 			if took := int64(now.Sub(last)); took > in.slowest.Load() {
 				in.slowest.Store(took)
 			}
@@ -467,7 +478,8 @@ func (f *Fetcher) copyBody(ctx context.Context, in *reading, want func() int64, 
 			if err != nil || done {
 				// The bytes came over the network all the same, wanted
 				// or not: charge them without waiting, and the next
-				// reads pay for them.
+				// reads pay for them. (The limiter keeps to the wall
+				// clock.)
 				f.Limit.ReserveN(time.Now(), n)
 			} else if err := waitRate(ctx, f.Limit, n); err != nil {
 				// Waiting after the read holds the next one back, and
@@ -528,14 +540,14 @@ func (f *Fetcher) watchStall(received *atomic.Int64, cancel context.CancelCauseF
 	floor := max(int64(float64(speed)*window.Seconds()), 1)
 	done := make(chan struct{})
 	go func() {
-		tick := time.NewTicker(window)
+		tick := f.clock().NewTicker(window)
 		defer tick.Stop()
 		last := received.Load()
 		for {
 			select {
 			case <-done:
 				return
-			case <-tick.C:
+			case <-tick.C():
 				now := received.Load()
 				if now-last < floor {
 					cancel(fmt.Errorf("%w: %d bytes in %v, below %d bytes/s", ErrStalled, now-last, window, speed))

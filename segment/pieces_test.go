@@ -3,6 +3,7 @@ package segment
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/netfox/netfox/byterange"
 )
@@ -45,7 +46,7 @@ func TestStealTakesUnrequestedBytes(t *testing.T) {
 	}
 	_, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	a.beginAttempt(cancel)
+	a.beginAttempt(cancel, time.Time{})
 	if r, _ := a.askPiece(4 * mib); r != (byterange.Range{Start: 0, End: 4 * mib}) {
 		t.Fatalf("asked %v", r)
 	}

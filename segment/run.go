@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"github.com/netfox/netfox/internal/syserr"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -12,6 +11,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/netfox/netfox/internal/clock"
+	"github.com/netfox/netfox/internal/syserr"
 	"github.com/netfox/netfox/retry"
 )
 
@@ -38,6 +39,7 @@ import (
 func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	conns = max(conns, 1)
 	table.pieces = f.Pieces != nil
+	clk := f.clock()
 	p := &pool{onLower: f.OnLower, table: table}
 	ms := newMirrorSet(f.Mirrors, f.OnMirrorDropped)
 	reports := &silence{}
@@ -85,11 +87,13 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 					}
 					// Else wait for a segment to come back, or for the
 					// rates to make a tail split worth it.
+					recheck := clk.NewTimer(idleRecheck)
 					select {
 					case <-changed:
-					case <-time.After(idleRecheck):
+					case <-recheck.C():
 					case <-gctx.Done():
 					}
+					recheck.Stop()
 					continue
 				}
 				w.entry.Store(e)
@@ -109,7 +113,7 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 						continue
 					}
 				}
-				if err != nil && gctx.Err() == nil && p.handBack(err, stallWindow) {
+				if err != nil && gctx.Err() == nil && p.handBack(err, stallWindow, clk.Now()) {
 					// The segment ran out of tries, but other connections
 					// are getting bytes: the fault is this range's luck
 					// (a bad connection, a bad node behind a balancer),
@@ -119,7 +123,7 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 					if f.OnRetry != nil {
 						f.OnRetry(e.Segment, err, wait)
 					}
-					if retry.Sleep(gctx, wait) != nil {
+					if clock.Sleep(gctx, clk, wait) != nil {
 						return gctx.Err()
 					}
 					continue
@@ -202,14 +206,14 @@ func newMonitor(table *Table, f *Fetcher, p *pool, conns int, reports *silence) 
 	}
 	for _, c := range p.crews {
 		if c.auto != nil {
-			m.autos = append(m.autos, newAutoDriver(c.auto, c, time.Now()))
+			m.autos = append(m.autos, newAutoDriver(c.auto, c, f.clock().Now()))
 		}
 	}
 	return m
 }
 
 func (m *monitor) run(stop <-chan struct{}) {
-	tick := time.NewTicker(monitorTick)
+	tick := m.fetcher.clock().NewTicker(monitorTick)
 	defer tick.Stop()
 	for {
 		select {
@@ -218,7 +222,7 @@ func (m *monitor) run(stop <-chan struct{}) {
 				a.finish()
 			}
 			return
-		case now := <-tick.C:
+		case now := <-tick.C():
 			m.sample(now)
 		}
 	}
@@ -491,15 +495,15 @@ func (c *crew) setAllowed(n int) {
 	}
 }
 
-// handBack reports whether a segment that failed with err should go back
-// to the table rather than end the download: err is transient and some
-// connection got bytes within window (none at all so far: no). With the
-// window off (<= 0) a segment out of tries ends the download.
-func (p *pool) handBack(err error, window time.Duration) bool {
+// handBack reports whether a segment that failed with err at now should
+// go back to the table rather than end the download: err is transient and
+// some connection got bytes within window (none at all so far: no). With
+// the window off (<= 0) a segment out of tries ends the download.
+func (p *pool) handBack(err error, window time.Duration, now time.Time) bool {
 	if retry.IsPermanent(err) || window <= 0 {
 		return false
 	}
-	since, ok := p.observe(time.Now())
+	since, ok := p.observe(now)
 	return ok && since < window
 }
 

@@ -92,14 +92,14 @@ func (s *Segment) commit(n int64) {
 }
 
 // beginAttempt records the cancel function of a new attempt (a
-// connection); its requests are recorded by askPiece.
-func (s *Segment) beginAttempt(cut context.CancelCauseFunc) {
+// connection) that begins now; its requests are recorded by askPiece.
+func (s *Segment) beginAttempt(cut context.CancelCauseFunc, now time.Time) {
 	s.mu.Lock()
 	s.cut, s.asked = cut, 0
 	s.mu.Unlock()
 	s.answered.Store(0)
 	s.slowestBatch.Store(0)
-	s.began.Store(time.Now().UnixNano())
+	s.began.Store(now.UnixNano())
 	s.attempts.Add(1)
 }
 

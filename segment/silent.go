@@ -62,9 +62,10 @@ type silence struct {
 	batches []time.Duration // slowest batch of recent attempts, oldest first; guarded by mu
 }
 
-// answered records that the current attempt of s got its response headers.
-func (sl *silence) answered(s *Segment) {
-	now := time.Now().UnixNano()
+// answered records that the current attempt of s got its response
+// headers, at now.
+func (sl *silence) answered(s *Segment, at time.Time) {
+	now := at.UnixNano()
 	s.answered.Store(now)
 	took := time.Duration(now - s.began.Load())
 	sl.mu.Lock()
