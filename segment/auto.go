@@ -179,6 +179,7 @@ type autoDriver struct {
 	opts *Auto
 	t    *tuner
 	crew *crew
+	emit func(Event)
 
 	since     time.Time // the count last changed (or was last measured)
 	measuring bool      // the window is open: markAt, markBytes hold
@@ -186,8 +187,8 @@ type autoDriver struct {
 	markBytes int64
 }
 
-func newAutoDriver(opts *Auto, c *crew, now time.Time) *autoDriver {
-	d := &autoDriver{opts: opts, crew: c, since: now,
+func newAutoDriver(opts *Auto, c *crew, now time.Time, emit func(Event)) *autoDriver {
+	d := &autoDriver{opts: opts, crew: c, since: now, emit: emit,
 		t: newTuner(int(c.allowed.Load()), int(c.ceiling.Load()), opts.gain())}
 	if opts.Capped {
 		d.t.overloaded(d.t.n)
@@ -197,6 +198,9 @@ func newAutoDriver(opts *Auto, c *crew, now time.Time) *autoDriver {
 }
 
 func (d *autoDriver) report(rate float64) {
+	ev := newEvent(EventAutoStep)
+	ev.Connections, ev.Reason, ev.Rate, ev.Mirror = d.t.n, d.t.reason, rate, mirrorIndex(d.crew.mirror)
+	d.emit(ev)
 	if d.opts.OnChange != nil {
 		d.opts.OnChange(d.t.n, d.t.reason, rate)
 	}

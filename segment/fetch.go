@@ -130,6 +130,14 @@ type Fetcher struct {
 	// rather than keep the one it is given (-n auto).
 	Auto *Auto
 
+	// OnEvent, when set, is told what the scheduler does: retries,
+	// steals, end-game cuts, hedges, replaced connections, mirrors
+	// dropped, connections lowered, -n auto's steps (see Event). It is
+	// called from the Run's goroutines, at once from several: it must be
+	// safe for concurrent use, and quick, for the connection that tells
+	// waits for it.
+	OnEvent func(Event)
+
 	// OnLower, when set, is told when Run lowers its number of
 	// connections because the server said it is overloaded.
 	OnLower func(allowed int, cause error)
@@ -273,6 +281,7 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 			return fmt.Errorf("giving up after %d tries at byte %d: %w", failures, s.Next(), err)
 		}
 		wait := f.backoff(failures, err)
+		f.emitRetry(s, w, err, wait)
 		if f.OnRetry != nil {
 			f.OnRetry(s, err, wait)
 		}
@@ -281,6 +290,17 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 		}
 	}
 	return nil
+}
+
+// emitRetry tells of a retry of s, which w (nil outside Run) fetches,
+// after err and wait.
+func (f *Fetcher) emitRetry(s *Segment, w *worker, err error, wait time.Duration) {
+	e := newEvent(EventRetry)
+	e.Segment, e.Offset, e.Err, e.Wait = s.id, s.Next(), err, wait
+	if w != nil {
+		e.Mirror = mirrorIndex(w.mirror)
+	}
+	f.emit(e)
 }
 
 // maxTries is MaxTries with its default.

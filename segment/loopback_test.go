@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/netfox/netfox/byterange"
+	"github.com/netfox/netfox/internal/clock"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
 )
@@ -38,8 +40,8 @@ func fileData(size int) []byte {
 
 // rangeRequest is a range request as the server saw it.
 type rangeRequest struct {
-	start, end int64 // [start, end)
-	at         time.Time
+	start, end int64     // [start, end)
+	at         time.Time // on the server's clock
 }
 
 // misbehave answers a range request of the test's choosing; it returns
@@ -54,6 +56,9 @@ type fileServer struct {
 	srv     *httptest.Server
 	modTime time.Time
 	stop    chan struct{} // closed at the end of the test: handlers that hold a connection let go
+	// clock is what the times of the requests are read on: the test's
+	// fake clock, when it has one; nil means the wall clock.
+	clock clock.Clock
 
 	mu       sync.Mutex
 	hook     misbehave
@@ -81,7 +86,7 @@ func (fs *fileServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "test server: want a closed range", http.StatusBadRequest)
 			return
 		}
-		req = rangeRequest{start: first, end: last + 1, at: time.Now()}
+		req = rangeRequest{start: first, end: last + 1, at: clock.Or(fs.clock).Now()}
 		fs.requests = append(fs.requests, req)
 		n = len(fs.requests)
 	}
@@ -186,24 +191,138 @@ func status(w http.ResponseWriter, code int, retryAfter string) {
 	http.Error(w, http.StatusText(code), code)
 }
 
-// memOut is an in-memory output.
+// memOut is an in-memory output; written counts the bytes written to it.
 type memOut struct {
-	mu  sync.Mutex
-	buf []byte
+	mu      sync.Mutex
+	buf     []byte
+	written counter
 }
 
 func newMemOut(size int) *memOut { return &memOut{buf: make([]byte, size)} }
 
 func (m *memOut) WriteAt(p []byte, off int64) (int, error) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	return copy(m.buf[off:], p), nil
+	n := copy(m.buf[off:], p)
+	m.mu.Unlock()
+	m.written.add(int64(n))
+	return n, nil
 }
 
 func (m *memOut) equal(data []byte) bool {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return bytes.Equal(m.buf, data)
+}
+
+// counter is a count that a test can wait on.
+type counter struct {
+	mu      sync.Mutex
+	n       int64
+	changed chan struct{} // closed at the next add; guarded by mu
+}
+
+func (c *counter) add(d int64) {
+	c.mu.Lock()
+	c.n += d
+	if c.changed != nil {
+		close(c.changed)
+		c.changed = nil
+	}
+	c.mu.Unlock()
+}
+
+func (c *counter) load() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// waitFor waits until the count reaches n; it fails the test when ctx
+// ends first.
+func (c *counter) waitFor(t *testing.T, ctx context.Context, n int64) {
+	t.Helper()
+	for {
+		c.mu.Lock()
+		if c.n >= n {
+			c.mu.Unlock()
+			return
+		}
+		if c.changed == nil {
+			c.changed = make(chan struct{})
+		}
+		changed := c.changed
+		c.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			t.Fatalf("count %d, waited for %d: %v", c.load(), n, ctx.Err())
+		}
+	}
+}
+
+// readCounting is an Opener whose bodies count the bytes the fetcher
+// read from them (as they come off the network).
+type readCounting struct {
+	segment.Opener
+	read counter
+}
+
+func (o *readCounting) OpenRange(ctx context.Context, r byterange.Range) (io.ReadCloser, error) {
+	body, err := o.Opener.OpenRange(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return countingBody{body, &o.read}, nil
+}
+
+type countingBody struct {
+	io.ReadCloser
+	read *counter
+}
+
+func (b countingBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	b.read.add(int64(n))
+	return n, err
+}
+
+// epoch is where the tests' fake clocks start.
+var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// fetchWithClock runs fetch while advancing clk to each wait of it, and
+// returns the waits it advanced, in order, and fetch's error. It is for a
+// Fetcher whose only waits on the clock are its retry waits (StallWindow
+// off, no Run): each is let through as soon as it begins, so the test
+// takes no time, and the waits are the ones the fetcher chose.
+func fetchWithClock(t *testing.T, clk *clock.Fake, fetch func() error) ([]time.Duration, error) {
+	t.Helper()
+	done := make(chan struct{})
+	var err error
+	go func() {
+		defer close(done)
+		err = fetch()
+	}()
+	ctx, cancel := context.WithCancel(fetchCtx(t))
+	defer cancel()
+	go func() {
+		select {
+		case <-done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	var waits []time.Duration
+	for clk.WaitPending(ctx, 1) == nil {
+		if d, ok := clk.AdvanceToNext(); ok {
+			waits = append(waits, d)
+		}
+	}
+	select {
+	case <-done:
+	default:
+		t.Fatal("fetch did not end before the test's deadline")
+	}
+	return waits, err
 }
 
 // retryLog records the retries a Fetcher reports.
@@ -244,4 +363,33 @@ func fetchCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// eventLog records the events a Fetcher tells.
+type eventLog struct {
+	mu     sync.Mutex
+	events []segment.Event
+}
+
+func (l *eventLog) add(e segment.Event) {
+	l.mu.Lock()
+	l.events = append(l.events, e)
+	l.mu.Unlock()
+}
+
+func (l *eventLog) all() []segment.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]segment.Event(nil), l.events...)
+}
+
+// of returns the events of kind, in order.
+func (l *eventLog) of(kind segment.EventKind) []segment.Event {
+	var of []segment.Event
+	for _, e := range l.all() {
+		if e.Kind == kind {
+			of = append(of, e)
+		}
+	}
+	return of
 }

@@ -33,10 +33,11 @@ type mirrorSet struct {
 	mu        sync.Mutex
 	all       []*Mirror
 	onDropped func(int, error)
+	emit      func(Event)
 }
 
-func newMirrorSet(mirrors []*Mirror, onDropped func(int, error)) *mirrorSet {
-	ms := &mirrorSet{all: mirrors, onDropped: onDropped}
+func newMirrorSet(mirrors []*Mirror, onDropped func(int, error), emit func(Event)) *mirrorSet {
+	ms := &mirrorSet{all: mirrors, onDropped: onDropped, emit: emit}
 	for i, m := range mirrors {
 		m.index = i
 	}
@@ -100,15 +101,24 @@ func (ms *mirrorSet) nextAliveLocked(m *Mirror) *Mirror {
 // none is left (then err ends the Run). The last mirror is never dropped.
 func (ms *mirrorSet) drop(m *Mirror, err error) *Mirror {
 	ms.mu.Lock()
-	defer ms.mu.Unlock()
+	dropped := false
 	if !m.dead {
 		if ms.aliveLocked() <= 1 {
+			ms.mu.Unlock()
 			return nil
 		}
 		m.dead, m.dropped = true, err
+		dropped = true
+	}
+	next := ms.nextAliveLocked(m)
+	ms.mu.Unlock()
+	if dropped {
+		ev := newEvent(EventMirrorDropped)
+		ev.Mirror, ev.Err = m.index, err
+		ms.emit(ev)
 		if ms.onDropped != nil {
 			ms.onDropped(m.index, err)
 		}
 	}
-	return ms.nextAliveLocked(m)
+	return next
 }

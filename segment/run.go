@@ -40,8 +40,8 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	conns = max(conns, 1)
 	table.pieces = f.Pieces != nil
 	clk := f.clock()
-	p := &pool{onLower: f.OnLower, table: table}
-	ms := newMirrorSet(f.Mirrors, f.OnMirrorDropped)
+	p := &pool{onLower: f.OnLower, emit: f.emit, table: table}
+	ms := newMirrorSet(f.Mirrors, f.OnMirrorDropped, f.emit)
 	reports := &silence{}
 	_, stallWindow := f.stallRule()
 	if a := f.Auto; a != nil && len(ms.all) > 1 && len(a.PerMirror) == len(ms.all) {
@@ -74,7 +74,10 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 					}
 					continue
 				}
-				e := table.Take()
+				e, stolen := table.take()
+				if stolen.Kind != 0 {
+					f.emit(stolen)
+				}
 				if e == nil {
 					if table.Remaining() == 0 {
 						return nil
@@ -82,6 +85,9 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 					// Everything left is being fetched in pieces too small
 					// to split. Race the slowest of them, if it is worth it.
 					if h, r := table.hedge(maxHedgeBytes); h != nil {
+						ev := newEvent(EventHedge)
+						ev.Segment, ev.Range = h.ID, r
+						f.emit(ev)
 						f.runHedge(gctx, table, h, r, w)
 						continue
 					}
@@ -120,6 +126,7 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 					// not the download's. Its range goes back to the table
 					// for the next free connection, after a pause.
 					wait := f.backoff(f.maxTries(), err)
+					f.emitRetry(e.Segment, w, err, wait)
 					if f.OnRetry != nil {
 						f.OnRetry(e.Segment, err, wait)
 					}
@@ -206,7 +213,7 @@ func newMonitor(table *Table, f *Fetcher, p *pool, conns int, reports *silence) 
 	}
 	for _, c := range p.crews {
 		if c.auto != nil {
-			m.autos = append(m.autos, newAutoDriver(c.auto, c, f.clock().Now()))
+			m.autos = append(m.autos, newAutoDriver(c.auto, c, f.clock().Now(), f.emit))
 		}
 	}
 	return m
@@ -330,6 +337,10 @@ func (m *monitor) judgeSlow(now time.Time, full []measured) {
 		delete(m.samples, id)
 		delete(m.slowSince, id)
 		m.trials[id] = slowTrial{attempt: f.attempt, rate: f.rate, server: server}
+		ev := newEvent(EventReplace)
+		ev.Segment, ev.Offset, ev.Mirror = id, f.e.Next(), mirrorIndex(server)
+		ev.Rate, ev.Median, ev.Err = f.rate, median, ErrSlowConnection
+		m.fetcher.emit(ev)
 		if m.fetcher.OnReconnect != nil {
 			m.fetcher.OnReconnect(f.e.Segment, f.rate, median)
 		}
@@ -367,8 +378,9 @@ type measured struct {
 type pool struct {
 	resets  atomic.Int64
 	onLower func(allowed int, cause error)
-	// lowerMu keeps the onLower reports in the order of the lowerings:
-	// taken before mu is let go, held while onLower runs (outside mu).
+	emit    func(Event)
+	// lowerMu keeps the Lower events in the order of the lowerings:
+	// taken before mu is let go, held while they are told (outside mu).
 	lowerMu sync.Mutex
 	table   *Table
 	crews   []*crew // set before the workers start
@@ -545,6 +557,9 @@ func (p *pool) note(err error, w *worker) {
 	p.lowerMu.Lock()
 	defer p.lowerMu.Unlock()
 	p.mu.Unlock()
+	ev := newEvent(EventLower)
+	ev.Connections, ev.Err = total, err
+	p.emit(ev)
 	if p.onLower != nil {
 		p.onLower(total, err)
 	}

@@ -21,6 +21,10 @@ import (
 type Segment struct {
 	Start int64
 
+	// id is the ID of its Entry in a Table, -1 outside one (what events
+	// name it by).
+	id int
+
 	next atomic.Int64
 	end  atomic.Int64
 
@@ -51,7 +55,7 @@ type Segment struct {
 // New returns a segment over [start, end) with next bytes already written
 // (start <= next <= end).
 func New(start, next, end int64) *Segment {
-	s := &Segment{Start: start}
+	s := &Segment{Start: start, id: -1}
 	s.next.Store(next)
 	s.end.Store(end)
 	s.reserved = next

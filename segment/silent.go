@@ -242,14 +242,18 @@ func (m *monitor) cutSilent(now, progress time.Time, busy []*Entry) {
 		m.silence.conns[e.ID].cut = true
 		m.reconnects++
 		delete(m.samples, e.ID)
-		if m.fetcher.OnReconnect != nil {
-			var rates []float64
-			for _, o := range busy {
-				if r := o.Rate(); r > 0 {
-					rates = append(rates, r)
-				}
+		var rates []float64
+		for _, o := range busy {
+			if r := o.Rate(); r > 0 {
+				rates = append(rates, r)
 			}
-			m.fetcher.OnReconnect(e.Segment, 0, medianOf(rates))
+		}
+		ev := newEvent(EventReplace)
+		ev.Segment, ev.Offset, ev.Mirror = e.ID, e.Next(), mirrorIndex(e.server.Load())
+		ev.Median, ev.Err = medianOf(rates), cause
+		m.fetcher.emit(ev)
+		if m.fetcher.OnReconnect != nil {
+			m.fetcher.OnReconnect(e.Segment, 0, ev.Median)
 		}
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/netfox/netfox/byterange"
 )
 
 // Table is the set of segments of one download and the rule for handing
@@ -70,6 +72,7 @@ func (t *Table) Add(start, next, synced, end int64) *Entry {
 
 func (t *Table) addLocked(start, next, synced, end int64) *Entry {
 	e := &Entry{Segment: New(start, next, end), ID: t.nextID, synced: synced}
+	e.Segment.id = e.ID
 	t.nextID++
 	t.all = append(t.all, e)
 	return e
@@ -79,12 +82,19 @@ func (t *Table) addLocked(start, next, synced, end int64) *Entry {
 // every remaining byte is already being fetched in pieces too small to
 // split.
 func (t *Table) Take() *Entry {
+	e, _ := t.take()
+	return e
+}
+
+// take is Take, and when the segment returned was cut off a busy one,
+// the event that tells of it (Steal or Cut; Kind 0 otherwise).
+func (t *Table) take() (*Entry, Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, e := range t.all {
 		if !e.busy && !e.Done() {
 			e.busy = true
-			return e
+			return e, Event{}
 		}
 	}
 	return t.stealLocked()
@@ -100,7 +110,7 @@ func (t *Table) Take() *Entry {
 // victim would otherwise hold up the end for more than a second: the tail
 // is where a download waits for its slowest connection. With pieces, a
 // request is cut only when it would run on for endgameSeconds.
-func (t *Table) stealLocked() *Entry {
+func (t *Table) stealLocked() (*Entry, Event) {
 	minSplit := t.MinSplit
 	if minSplit <= 0 {
 		minSplit = 1 << 20
@@ -113,16 +123,14 @@ func (t *Table) stealLocked() *Entry {
 		}
 	}
 	if len(victims) == 0 {
-		return nil
+		return nil, Event{}
 	}
 	slices.SortStableFunc(victims, func(a, b *Entry) int {
 		return cmp.Compare(expectedSeconds(b, typical), expectedSeconds(a, typical))
 	})
 	for _, v := range victims {
 		if r, ok := v.cutUnrequested(minSplit); ok {
-			e := t.addLocked(r.Start, r.Start, r.Start, r.End)
-			e.busy = true
-			return e
+			return t.stolenLocked(EventSteal, v, r)
 		}
 	}
 	victim := victims[0]
@@ -130,12 +138,12 @@ func (t *Table) stealLocked() *Entry {
 	// A piece that its owner will fetch within a moment is not worth a
 	// new request, whose bytes in flight on the old one are wasted.
 	if typical > 0 && victim.Rate() > 0 && victimTime < minStealSeconds {
-		return nil
+		return nil, Event{}
 	}
 	// With pieces, a request is cut only when it is known to run on for
 	// long: unmeasured, it may well end in a moment, as on a fast link.
 	if t.pieces && (typical <= 0 || victimTime < endgameSeconds) {
-		return nil
+		return nil, Event{}
 	}
 	smallest := minSplit
 	if typical > 0 && victimTime > 1 {
@@ -143,11 +151,23 @@ func (t *Table) stealLocked() *Entry {
 	}
 	r, ok := victim.cutFarHalf(smallest)
 	if !ok {
-		return nil
+		return nil, Event{}
 	}
+	kind := EventSteal
+	if t.pieces {
+		kind = EventCut // a request cut short: the end-game
+	}
+	return t.stolenLocked(kind, victim, r)
+}
+
+// stolenLocked registers r, just cut off victim, as a busy segment, and
+// returns it with the event that tells of it.
+func (t *Table) stolenLocked(kind EventKind, victim *Entry, r byterange.Range) (*Entry, Event) {
 	e := t.addLocked(r.Start, r.Start, r.Start, r.End)
 	e.busy = true
-	return e
+	ev := newEvent(kind)
+	ev.Segment, ev.Range = victim.ID, r
+	return e, ev
 }
 
 // minStealSeconds is the shortest expected remaining time of a segment
