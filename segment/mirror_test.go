@@ -52,24 +52,17 @@ func newMirrors(t *testing.T, data []byte, n, bad int, hook misbehave) *mirrors 
 	return m
 }
 
-// dropLog records the mirrors a Run gives up.
-type dropLog struct {
-	mu      sync.Mutex
-	indexes []int
-	errs    []error
-}
-
-func (l *dropLog) onDropped(i int, err error) {
-	l.mu.Lock()
-	l.indexes = append(l.indexes, i)
-	l.errs = append(l.errs, err)
-	l.mu.Unlock()
-}
+// dropLog records the mirrors a Run gives up (its MirrorDropped events).
+type dropLog struct{ eventLog }
 
 func (l *dropLog) all() ([]int, []error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]int(nil), l.indexes...), append([]error(nil), l.errs...)
+	var indexes []int
+	var errs []error
+	for _, e := range l.of(segment.EventMirrorDropped) {
+		indexes = append(indexes, e.Mirror)
+		errs = append(errs, e.Err)
+	}
+	return indexes, errs
 }
 
 // mirrorFetcher is a Fetcher over ms with short waits; slow-connection
@@ -82,7 +75,7 @@ func mirrorFetcher(openers []segment.Opener, out io.WriterAt, log *dropLog) *seg
 	return &segment.Fetcher{
 		Mirrors: ms, Output: out, MaxTries: 2, Fetched: new(atomic.Int64),
 		RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
-		SlowWindow: -1, OnMirrorDropped: log.onDropped,
+		SlowWindow: -1, OnEvent: log.add,
 	}
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +20,7 @@ import (
 func TestOverloadLowersConnections(t *testing.T) {
 	for _, tc := range []struct {
 		code, conns, refused int
-		want                 []int // allowed counts told to OnLower, highest first
+		want                 []int // allowed counts told by Lower events, highest first
 	}{
 		{http.StatusTooManyRequests, 4, 8, []int{3, 2, 1}},
 		{http.StatusServiceUnavailable, 4, 8, []int{3, 2, 1}},
@@ -40,22 +39,13 @@ func TestOverloadLowersConnections(t *testing.T) {
 				status(w, tc.code, "")
 				return true
 			})
-			var (
-				mu      sync.Mutex
-				lowered []int
-				causes  []error
-			)
+			var log eventLog
 			out := newMemOut(size)
 			f := &segment.Fetcher{
 				Opener: rm, Output: out, MaxTries: 2 * tc.refused,
 				RetryBase: time.Millisecond, RetryWait: 5 * time.Millisecond,
 				SlowWindow: -1,
-				OnLower: func(allowed int, cause error) {
-					mu.Lock()
-					lowered = append(lowered, allowed)
-					causes = append(causes, cause)
-					mu.Unlock()
-				},
+				OnEvent: log.add,
 			}
 			if err := segment.Run(fetchCtx(t), newTable(size, tc.conns), f, tc.conns); err != nil {
 				t.Fatalf("Run: %v", err)
@@ -63,20 +53,19 @@ func TestOverloadLowersConnections(t *testing.T) {
 			if !out.equal(data) {
 				t.Fatal("wrong bytes")
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			// The calls may come out of order (see the note on issue 12):
-			// what is checked is the counts told, each once.
+			// What is checked is the counts told, each once.
+			var lowered []int
+			for _, e := range log.of(segment.EventLower) {
+				lowered = append(lowered, e.Connections)
+				var se *siteinfo.StatusError
+				if !errors.As(e.Err, &se) || se.Code != tc.code {
+					t.Errorf("lowered for %v, want the server's %d", e.Err, tc.code)
+				}
+			}
 			slices.Sort(lowered)
 			slices.Reverse(lowered)
 			if !slices.Equal(lowered, tc.want) {
-				t.Errorf("OnLower told %v (sorted), want %v", lowered, tc.want)
-			}
-			for _, err := range causes {
-				var se *siteinfo.StatusError
-				if !errors.As(err, &se) || se.Code != tc.code {
-					t.Errorf("lowered for %v, want the server's %d", err, tc.code)
-				}
+				t.Errorf("Lower events told %v (sorted), want %v", lowered, tc.want)
 			}
 		})
 	}
@@ -97,14 +86,12 @@ func TestTransientErrorDoesNotLower(t *testing.T) {
 		return true
 	})
 	out := newMemOut(size)
-	var log retryLog
-	lowered := make(chan int, 16)
+	var log eventLog
 	f := &segment.Fetcher{
 		Opener: rm, Output: out, MaxTries: 16,
 		RetryBase: time.Millisecond, RetryWait: 5 * time.Millisecond,
 		SlowWindow: -1,
-		OnRetry:    log.onRetry,
-		OnLower:    func(allowed int, _ error) { lowered <- allowed },
+		OnEvent:    log.add,
 	}
 	if err := segment.Run(fetchCtx(t), newTable(size, conns), f, conns); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -112,10 +99,10 @@ func TestTransientErrorDoesNotLower(t *testing.T) {
 	if !out.equal(data) {
 		t.Fatal("wrong bytes")
 	}
-	if len(lowered) != 0 {
-		t.Errorf("lowered to %d for a 500", <-lowered)
+	if lowered := log.of(segment.EventLower); len(lowered) != 0 {
+		t.Errorf("lowered to %d for a 500", lowered[0].Connections)
 	}
-	if n := len(log.all()); n != 8 {
+	if n := len(log.of(segment.EventRetry)); n != 8 {
 		t.Errorf("%d retries reported, want one per 500, 8", n)
 	}
 }

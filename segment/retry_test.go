@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/netfox/netfox/byterange"
+	"github.com/netfox/netfox/internal/clock"
 	"github.com/netfox/netfox/retry"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
@@ -33,14 +34,16 @@ func TestRetryResumesAtTheByteReached(t *testing.T) {
 		return true
 	})
 	out := newMemOut(size)
-	var log retryLog
+	var log eventLog
+	clk := clock.NewFake(epoch)
 	f := &segment.Fetcher{
-		Opener: rm, Output: out, MaxTries: 2,
-		RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
-		OnRetry: log.onRetry,
+		Opener: rm, Output: out, MaxTries: 2, Clock: clk,
+		RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond, StallWindow: -1,
+		OnEvent: log.add,
 	}
 	s := segment.New(0, 0, size)
-	if err := f.Fetch(fetchCtx(t), s); err != nil {
+	waits, err := fetchWithClock(t, clk, func() error { return f.Fetch(fetchCtx(t), s) })
+	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
 	if s.Next() != size || !out.equal(data) {
@@ -56,15 +59,19 @@ func TestRetryResumesAtTheByteReached(t *testing.T) {
 		}
 	}
 	retries := log.all()
-	if len(retries) != len(reqs)-1 {
-		t.Fatalf("%d retries reported, want %d", len(retries), len(reqs)-1)
+	if len(retries) != len(reqs)-1 || len(waits) != len(retries) {
+		t.Fatalf("%d events, %d waits, want %d retries", len(retries), len(waits), len(reqs)-1)
 	}
 	for i, c := range retries {
-		if c.next != int64((i+1)*k) {
-			t.Errorf("retry %d reported at byte %d, want %d", i+1, c.next, (i+1)*k)
+		if c.Kind != segment.EventRetry || c.Offset != int64((i+1)*k) || c.Segment != -1 || c.Mirror != -1 {
+			t.Errorf("event %d: %+v, want a retry at byte %d of no table's segment, no mirror", i+1, c, (i+1)*k)
 		}
-		if !errors.Is(c.err, io.ErrUnexpectedEOF) || retry.IsPermanent(c.err) {
-			t.Errorf("retry %d after %v, want a transient unexpected EOF", i+1, c.err)
+		if !errors.Is(c.Err, io.ErrUnexpectedEOF) || retry.IsPermanent(c.Err) {
+			t.Errorf("retry %d after %v, want a transient unexpected EOF", i+1, c.Err)
+		}
+		// The wait told is the one kept, within the backoff's bounds.
+		if c.Wait != waits[i] || c.Wait < f.RetryBase/2 || c.Wait > f.RetryWait {
+			t.Errorf("retry %d told a wait of %v, waited %v, want one within [%v, %v]", i+1, c.Wait, waits[i], f.RetryBase/2, f.RetryWait)
 		}
 	}
 }
@@ -83,14 +90,15 @@ func TestRetryGivesUpAfterMaxTries(t *testing.T) {
 				status(w, http.StatusInternalServerError, "")
 				return true
 			})
-			var log retryLog
+			var log eventLog
+			clk := clock.NewFake(epoch)
 			f := &segment.Fetcher{
-				Opener: rm, Output: newMemOut(size), MaxTries: tc.maxTries,
-				RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
-				OnRetry: log.onRetry,
+				Opener: rm, Output: newMemOut(size), MaxTries: tc.maxTries, Clock: clk,
+				RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond, StallWindow: -1,
+				OnEvent: log.add,
 			}
 			s := segment.New(0, 0, size)
-			err := f.Fetch(fetchCtx(t), s)
+			waits, err := fetchWithClock(t, clk, func() error { return f.Fetch(fetchCtx(t), s) })
 			var se *siteinfo.StatusError
 			if !errors.As(err, &se) || se.Code != http.StatusInternalServerError {
 				t.Fatalf("Fetch: %v, want the server's 500", err)
@@ -101,8 +109,8 @@ func TestRetryGivesUpAfterMaxTries(t *testing.T) {
 			if n := len(fs.rangeRequests()); n != tc.want {
 				t.Errorf("%d range requests, want %d", n, tc.want)
 			}
-			if n := len(log.all()); n != tc.want-1 {
-				t.Errorf("%d retries reported, want %d", n, tc.want-1)
+			if n := len(log.of(segment.EventRetry)); n != tc.want-1 || len(waits) != n {
+				t.Errorf("%d retries reported, %d waits, want %d", n, len(waits), tc.want-1)
 			}
 			if s.Next() != 0 {
 				t.Errorf("Next %d, want 0", s.Next())
@@ -135,16 +143,17 @@ func TestPermanentErrorNotRetried(t *testing.T) {
 				status(w, tc.code, "")
 				return true
 			})
-			var log retryLog
+			var log eventLog
+			clk := clock.NewFake(epoch)
 			f := &segment.Fetcher{
-				Opener: rm, Output: newMemOut(size), MaxTries: 5,
-				RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
-				OnRetry: log.onRetry,
+				Opener: rm, Output: newMemOut(size), MaxTries: 5, Clock: clk,
+				RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond, StallWindow: -1,
+				OnEvent: log.add,
 			}
 			if tc.code == 0 {
 				f.Output = fullDisk{}
 			}
-			err := f.Fetch(fetchCtx(t), segment.New(0, 0, size))
+			waits, err := fetchWithClock(t, clk, func() error { return f.Fetch(fetchCtx(t), segment.New(0, 0, size)) })
 			if !retry.IsPermanent(err) {
 				t.Fatalf("Fetch: %v, want a permanent error", err)
 			}
@@ -159,8 +168,8 @@ func TestPermanentErrorNotRetried(t *testing.T) {
 			if n := len(fs.rangeRequests()); n != 1 {
 				t.Errorf("%d range requests, want 1", n)
 			}
-			if n := len(log.all()); n != 0 {
-				t.Errorf("%d retries reported, want none", n)
+			if n := len(log.all()); n != 0 || len(waits) != 0 {
+				t.Errorf("%d events, %d waits, want none", n, len(waits))
 			}
 		})
 	}
@@ -180,12 +189,12 @@ func TestPermanentErrorEndsTheRun(t *testing.T) {
 		status(w, http.StatusNotFound, "")
 		return true
 	})
-	var log retryLog
+	var log eventLog
 	f := &segment.Fetcher{
 		Opener: rm, Output: newMemOut(size), MaxTries: 5,
 		RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
 		StallWindow: time.Minute, StallSpeed: 1, SlowWindow: -1,
-		OnRetry: log.onRetry,
+		OnEvent: log.add,
 	}
 	err := segment.Run(fetchCtx(t), newTable(size, 4), f, 4)
 	var se *siteinfo.StatusError
@@ -201,7 +210,7 @@ func TestPermanentErrorEndsTheRun(t *testing.T) {
 	if asked != 1 {
 		t.Errorf("the 404 range was asked for %d times, want 1", asked)
 	}
-	if n := len(log.all()); n != 0 {
+	if n := len(log.of(segment.EventRetry)); n != 0 {
 		t.Errorf("%d retries reported, want none", n)
 	}
 }
@@ -209,7 +218,7 @@ func TestPermanentErrorEndsTheRun(t *testing.T) {
 // TestRetryHonoursRetryAfter: a 503 or 429 with "Retry-After: 1" makes
 // the next try wait at least a second, though the backoff alone would
 // wait a millisecond; the wait reported is the wait kept, as the server
-// sees it.
+// sees it. The second is a fake clock's.
 func TestRetryHonoursRetryAfter(t *testing.T) {
 	for _, code := range []int{http.StatusServiceUnavailable, http.StatusTooManyRequests} {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
@@ -226,25 +235,28 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 				return true
 			})
 			out := newMemOut(size)
-			var log retryLog
+			var log eventLog
+			clk := clock.NewFake(epoch)
+			fs.clock = clk
 			f := &segment.Fetcher{
-				Opener: rm, Output: out, MaxTries: 3,
-				RetryBase: time.Millisecond, RetryWait: time.Second,
-				OnRetry: log.onRetry,
+				Opener: rm, Output: out, MaxTries: 3, Clock: clk,
+				RetryBase: time.Millisecond, RetryWait: time.Second, StallWindow: -1,
+				OnEvent: log.add,
 			}
-			if err := f.Fetch(fetchCtx(t), segment.New(0, 0, size)); err != nil {
+			waits, err := fetchWithClock(t, clk, func() error { return f.Fetch(fetchCtx(t), segment.New(0, 0, size)) })
+			if err != nil {
 				t.Fatalf("Fetch: %v", err)
 			}
 			if !out.equal(data) {
 				t.Fatal("wrong bytes")
 			}
-			retries := log.all()
-			if len(retries) != 1 || retries[0].wait < time.Second {
-				t.Fatalf("retries %v, want one that waits at least 1s", retries)
+			retries := log.of(segment.EventRetry)
+			if len(retries) != 1 || retries[0].Wait < time.Second || len(waits) != 1 || waits[0] != retries[0].Wait {
+				t.Fatalf("retries %+v, waits %v, want one that waits at least 1s", retries, waits)
 			}
 			var se *siteinfo.StatusError
-			if !errors.As(retries[0].err, &se) || se.Code != code {
-				t.Errorf("retry after %v, want the server's %d", retries[0].err, code)
+			if !errors.As(retries[0].Err, &se) || se.Code != code {
+				t.Errorf("retry after %v, want the server's %d", retries[0].Err, code)
 			}
 			reqs := fs.rangeRequests()
 			if len(reqs) != 2 {
