@@ -63,7 +63,7 @@ func (o *failingOpener) OpenRange(ctx context.Context, r byterange.Range) (io.Re
 func TestSegmentOutOfTriesIsHandedBack(t *testing.T) {
 	data := bytes.Repeat([]byte("netfox"), 100_000)
 	op := newFailingOpener(data, 7)
-	out := &memFile{buf: make([]byte, len(data)), writes: make([]int, len(data))}
+	out := newMemFile(len(data))
 	table := &Table{}
 	for _, r := range byterange.Split(int64(len(data)), 4) {
 		table.Add(r.Start, r.Start, r.Start, r.End)
@@ -95,7 +95,7 @@ func TestSegmentOutOfTriesIsHandedBack(t *testing.T) {
 func TestSegmentThatNeverSucceedsEndsTheRun(t *testing.T) {
 	data := bytes.Repeat([]byte("netfox"), 100_000)
 	op := newFailingOpener(data, -1)
-	out := &memFile{buf: make([]byte, len(data)), writes: make([]int, len(data))}
+	out := newMemFile(len(data))
 	table := &Table{}
 	for _, r := range byterange.Split(int64(len(data)), 4) {
 		table.Add(r.Start, r.Start, r.Start, r.End)

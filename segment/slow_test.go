@@ -3,9 +3,11 @@ package segment
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/netfox/netfox/byterange"
@@ -112,55 +114,65 @@ func (b *cappedBody) Read(p []byte) (int, error) {
 
 func (b *cappedBody) Close() error { return nil }
 
-// runCapped fetches 16 MiB over 4 connections from o with a 200 ms slow
-// window and returns the number of slow connections replaced.
-func runCapped(t *testing.T, o *cappedOpener) int {
+// runCapped fetches 4 MiB over 4 connections from o with a 200 ms slow
+// window and returns the slow connections replaced (their Replace
+// events). It runs in a synctest bubble: the connections' rates and the
+// monitor's windows are on its fake clock, which moves only when every
+// goroutine waits, so the rates measured are the caps, whatever the load
+// of the machine.
+func runCapped(t *testing.T, o *cappedOpener) []Event {
 	t.Helper()
-	o.data = bytes.Repeat([]byte("netfox slow rule"), 16<<20/16)
-	table := &Table{}
-	for _, r := range byterange.Split(int64(len(o.data)), 4) {
-		table.Add(r.Start, r.Start, r.Start, r.End)
-	}
-	out := &memFile{buf: make([]byte, len(o.data)), writes: make([]int, len(o.data))}
-	var slow atomic.Int64
-	f := &Fetcher{Opener: o, Output: out, SlowWindow: testWindow, OnReconnect: func(_ *Segment, rate, _ float64) {
-		if rate > 0 { // a silent connection's cut reports rate 0
-			slow.Add(1)
+	var slow []Event
+	synctest.Test(t, func(t *testing.T) {
+		o.data = bytes.Repeat([]byte("netfox slow rule"), 4<<20/16)
+		table := &Table{}
+		for _, r := range byterange.Split(int64(len(o.data)), 4) {
+			table.Add(r.Start, r.Start, r.Start, r.End)
 		}
-	}}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	if err := Run(ctx, table, f, 4); err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(out.buf, o.data) {
-		t.Fatal("wrong bytes")
-	}
-	return int(slow.Load())
+		out := newMemFile(len(o.data))
+		var log eventLog
+		f := &Fetcher{Opener: o, Output: out, SlowWindow: testWindow, OnEvent: log.add}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		began := time.Now()
+		if err := Run(ctx, table, f, 4); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("%v of the bubble's clock, %d requests, %d replacements", time.Since(began), o.opened.Load(), len(log.of(EventReplace)))
+		if !bytes.Equal(out.buf, o.data) {
+			t.Fatal("wrong bytes")
+		}
+		for _, e := range log.of(EventReplace) {
+			if errors.Is(e.Err, ErrSlowConnection) {
+				slow = append(slow, e)
+			}
+		}
+	})
+	return slow
 }
 
 const testWindow = 200 * time.Millisecond
 
 // TestCappedAlikeWithBurstNotReplaced: every connection is capped at the
-// same 4 MiB/s after a burst of three windows' worth, as nginx's
+// same 1 MiB/s after a burst of three windows' worth, as nginx's
 // limit_rate does (a young request looks three times faster than an old
 // one over a window): none is replaced.
 func TestCappedAlikeWithBurstNotReplaced(t *testing.T) {
-	const rate = 4 << 20
+	const rate = 1 << 20
 	o := &cappedOpener{
 		rate:  func(int64) float64 { return rate },
 		burst: func(int64) float64 { return 3 * rate * testWindow.Seconds() },
 	}
-	if n := runCapped(t, o); n != 0 {
+	if n := len(runCapped(t, o)); n != 0 {
 		t.Errorf("%d connections replaced; all were capped alike", n)
 	}
 }
 
 // TestSlowFirstConnectionsReplaced: the first two connections run at a
-// sixteenth of the others' rate; they are replaced, and their successors
-// run fast.
+// sixteenth of the others' rate; both are replaced (their successors run
+// fast), and each replacement is told with its facts.
 func TestSlowFirstConnectionsReplaced(t *testing.T) {
-	const rate = 4 << 20
+	const rate = 1 << 20
 	o := &cappedOpener{
 		rate: func(i int64) float64 {
 			if i < 2 {
@@ -170,8 +182,16 @@ func TestSlowFirstConnectionsReplaced(t *testing.T) {
 		},
 		burst: func(int64) float64 { return 0 },
 	}
-	if n := runCapped(t, o); n < 1 {
-		t.Errorf("no slow connection replaced")
+	slow := runCapped(t, o)
+	if len(slow) != 2 {
+		t.Fatalf("%d slow connections replaced, want the two slow ones", len(slow))
+	}
+	// Told with the facts: a steady rate near the slow cap, far below
+	// the median of the fast ones.
+	for _, e := range slow {
+		if e.Rate < rate/32 || e.Rate > rate/8 || e.Median < rate/2 || e.Segment < 0 || e.Offset <= 0 {
+			t.Errorf("replacement told %+v: want a rate near %d, a median near %d, the segment and the byte reached", e, rate/16, rate)
+		}
 	}
 }
 
@@ -179,7 +199,7 @@ func TestSlowFirstConnectionsReplaced(t *testing.T) {
 // every connection from the fifth on, so replacing the slow one brings
 // no faster successor: the rule stops replacing after that trial.
 func TestFutileReplacementStops(t *testing.T) {
-	const rate = 4 << 20
+	const rate = 1 << 20
 	o := &cappedOpener{
 		rate: func(i int64) float64 {
 			if i == 0 || i >= 4 {
@@ -189,8 +209,7 @@ func TestFutileReplacementStops(t *testing.T) {
 		},
 		burst: func(int64) float64 { return 0 },
 	}
-	n := runCapped(t, o)
-	if n < 1 || n > 2 {
-		t.Errorf("%d slow connections replaced; want the one trial (two if two were judged at once)", n)
+	if n := len(runCapped(t, o)); n != 1 {
+		t.Errorf("%d slow connections replaced; want the one trial", n)
 	}
 }

@@ -75,7 +75,7 @@ func TestTableAlwaysTilesTheFile(t *testing.T) {
 		for _, r := range byterange.Split(int64(len(data)), 4) {
 			table.Add(r.Start, r.Start, r.Start, r.End)
 		}
-		out := &memFile{buf: make([]byte, len(data)), writes: make([]int, len(data))}
+		out := newMemFile(len(data))
 		var nReconnects, nRetries atomic.Int64
 		f := &Fetcher{
 			Opener: &chaosOpener{data: data, seed: seed}, Output: out,
