@@ -187,7 +187,7 @@ func (e *StatusError) Error() string {
 	return (&siteinfo.StatusError{Code: e.Code, Status: e.Status, URL: e.URL}).Error()
 }
 
-// public is how an error leaves the library (Download, Stream, OnRetry):
+// public is how an error leaves the library (Download, Stream, an Event):
 // a *NetError or *StatusError of the protocol layer inside it is added as
 // the root type of the same name, so callers find it with errors.As
 // without importing siteinfo. The message does not change.

@@ -79,7 +79,7 @@ func (d *downloader) stream(ctx context.Context, w io.Writer, window int64) (res
 		sum = &hashWriter{w: w, h: h}
 		w = sum
 	}
-	d.notify(NoticeStreaming, "streaming to stdout; a stream cannot be resumed, an interruption starts it over")
+	d.notify(EventStreaming, "streaming to stdout; a stream cannot be resumed, an interruption starts it over")
 	c := newCounters(d.conns)
 	fetcher := d.newFetcher(c, nil) // the output is set below, by mode
 	res = Result{Path: StreamPath, Parallel: d.conns}

@@ -102,6 +102,7 @@ func (t *Transfer) run(d *downloader) {
 		defer close(runDone)
 		res, err := d.run(ctx)
 		pausedNow := err != nil && errors.Is(context.Cause(ctx), errPaused) && t.ctx.Err() == nil
+		err = endError(ctx, err) // before stop, which ends ctx
 		stop(nil)
 		t.mu.Lock()
 		defer t.mu.Unlock()
@@ -110,7 +111,7 @@ func (t *Transfer) run(d *downloader) {
 			t.state = paused
 			return
 		}
-		t.end(endError(ctx, err))
+		t.end(err)
 	}()
 }
 
