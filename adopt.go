@@ -131,7 +131,7 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 				return adoption{}, err
 			}
 		}
-		d.notify(NoticeAlreadyComplete, "%s is already complete: %s", p.out, how)
+		d.notify(EventAlreadyComplete, "%s is already complete: %s", p.out, how)
 		if path == p.part {
 			return a, d.finishAdopted(p, info)
 		}
@@ -150,7 +150,7 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 	}
 	d.adopted = true
 	if size > 0 {
-		d.notify(NoticeAdopted, "continuing %s from %s: %s", p.out, units.FormatSize(size), how)
+		d.notify(EventAdopted, "continuing %s from %s: %s", p.out, units.FormatSize(size), how)
 	}
 	return a, nil
 }

@@ -40,7 +40,7 @@ func (c *checkpointer) loop(stop <-chan struct{}) {
 			c.part.StartWriteback()
 			if err := c.save(durable); err != nil && c.err == nil {
 				c.err = err
-				c.d.notify(NoticeSaveFailed, "cannot save progress to %s: %v", c.path, err)
+				c.d.notify(EventSaveFailed, "cannot save progress to %s: %v", c.path, err)
 			}
 		}
 	}

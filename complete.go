@@ -221,7 +221,7 @@ func (d *downloader) recordOrigin(part *fileaccess.File, info siteinfo.Info) {
 		err = part.SetXattr(etagAttr, info.ETag)
 	}
 	if err != nil && !errors.Is(err, fileaccess.ErrNoXattr) {
-		d.notify(NoticeOriginFailed, "cannot record where %s came from: %v", part.Name(), err)
+		d.notify(EventOriginFailed, "cannot record where %s came from: %v", part.Name(), err)
 	}
 }
 
@@ -234,6 +234,6 @@ func (d *downloader) stampVersion(out string, info siteinfo.Info) {
 		return
 	}
 	if err := os.Chtimes(out, t, t); err != nil {
-		d.notify(NoticeMtimeFailed, "cannot set the modification time of %s: %v", out, err)
+		d.notify(EventMtimeFailed, "cannot set the modification time of %s: %v", out, err)
 	}
 }

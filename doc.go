@@ -61,7 +61,7 @@
 // its Last-Modified), and every answer must be a 206 whose Content-Range
 // is exactly the range asked for, of a file of the known length, before a
 // byte of it is written. A resume re-probes the remote and starts over
-// when the file changed, saying so through Request.OnNotice. When a
+// when the file changed, saying so through Request.OnEvent. When a
 // connection finishes early it takes over the far half of the largest
 // range still being fetched, so that every connection stays busy to the
 // end.

@@ -119,7 +119,9 @@ type downloader struct {
 	// adopted reports that Continue took over the .part in this run,
 	// after checking its end against the remote.
 	adopted bool
-	limiter *rate.Limiter
+	// limits are the caps every byte passes: the transfer's own and the
+	// Client's shared one.
+	limits []*rate.Limiter
 	// slots is the connection budget of the URL's host, shared with the
 	// other downloads of the Client; primed is the first request's
 	// answer while no segment has taken it.
@@ -130,7 +132,9 @@ type downloader struct {
 	bufs      *sync.Pool // the Client's read buffers
 }
 
-func newDownloader(c *Client, req Request) (*downloader, error) {
+// newDownloader checks req and prepares its download on c, capped by own
+// (the transfer's limiter) and c's shared limit.
+func newDownloader(c *Client, req Request, own *rate.Limiter) (*downloader, error) {
 	req = req.withDefaults()
 	for _, m := range req.Mirrors {
 		if err := siteinfo.CheckURL(m); err != nil {
@@ -161,9 +165,6 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	if req.LimitRate > 0 && c.limiter != nil {
-		return nil, fmt.Errorf("%w: LimitRate is set both on the Request and on its Client; one limit applies to a download", ErrUsage)
-	}
 	httpClient := req.HTTPClient
 	if httpClient == nil {
 		httpClient = c.http
@@ -174,10 +175,6 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 	}
 	if header.Get("User-Agent") == "" {
 		header.Set("User-Agent", cmp.Or(req.UserAgent, c.userAgent))
-	}
-	limiter := c.limiter
-	if req.LimitRate > 0 {
-		limiter = newLimiter(req.LimitRate)
 	}
 	return &downloader{
 		req:     req,
@@ -190,7 +187,7 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 			LocationTrusted: req.LocationTrusted, AllowInsecureRedirect: req.AllowInsecureRedirect,
 		},
 		bootID:    state.BootID(),
-		limiter:   limiter,
+		limits:    []*rate.Limiter{own, c.limiter},
 		slots:     c.hostSlots(req.URL),
 		hostSlots: c.hostSlots,
 		bufs:      &c.bufs,
@@ -362,7 +359,7 @@ func (d *downloader) fetch(ctx context.Context, part *fileaccess.File, info site
 			most = min(most, d.splitsOf(info.Length)) // no more connections than MinSplit segments
 		}
 		fetcher.Auto = &segment.Auto{Max: most, Capped: d.capped, OnChange: func(n int, why segment.Reason, rate float64) {
-			c.log.change(-1, n, why, rate)
+			d.autoStepped(c.log, -1, n, why, rate)
 		}}
 	}
 	for fresh := 0; ; fresh++ {
@@ -394,11 +391,11 @@ func (d *downloader) fetch(ctx context.Context, part *fileaccess.File, info site
 		}
 		switch {
 		case errors.Is(err, ErrRangeNotSupported) && info.Ranges:
-			d.notify(NoticeRangesIgnored, "the server ignored a range request; downloading in one stream")
+			d.notify(EventRangesIgnored, "the server ignored a range request; downloading in one stream")
 			info.Ranges = false
 			continue
 		case errors.Is(err, ErrRemoteChanged) && fresh < maxFreshStarts && ctx.Err() == nil:
-			d.notify(NoticeRemoteChangedMidway, "the remote file changed during the download (%v); starting over", err)
+			d.notify(EventRemoteChangedMidway, "the remote file changed during the download (%v); starting over", err)
 			if info, err = d.probeFirst(ctx); err != nil {
 				return info, 0, err
 			}
@@ -487,7 +484,7 @@ func (c *counters) fill(res *Result) {
 // rule and reports for both.
 func (d *downloader) newFetcher(c *counters, out io.WriterAt) *segment.Fetcher {
 	return &segment.Fetcher{
-		Limit:       d.limiter,
+		Limits:      d.limits,
 		Gate:        d.gate,
 		Buffers:     d.bufs,
 		Output:      out,
@@ -498,14 +495,17 @@ func (d *downloader) newFetcher(c *counters, out io.WriterAt) *segment.Fetcher {
 		StallWindow: d.req.StallWindow,
 		OnLower: func(allowed int, cause error) {
 			c.lowered.Do(func() {
-				d.notify(NoticeOverloaded, "the server is overloaded (%v); using fewer connections", cause)
+				d.event(Event{Kind: EventOverloaded, Err: public(cause), Connections: allowed,
+					Text: fmt.Sprintf("the server is overloaded (%v); using fewer connections", cause)})
 			})
 			c.parallel.Store(int64(allowed))
 			if c.log != nil {
 				c.log.overloaded()
 			}
 		},
-		OnReconnect: func(_ *segment.Segment, rate, _ float64) {
+		OnReconnect: func(s *segment.Segment, rate, median float64) {
+			d.event(Event{Kind: EventReplace, Offset: s.Next(), Rate: rate,
+				Text: fmt.Sprintf("replacing a connection at byte %d: %.0f B/s against a median of %.0f B/s", s.Next(), rate, median)})
 			c.reconnects.Add(1)
 			if rate == 0 {
 				c.silent.Add(1) // segment reports a silent connection's rate as 0
@@ -513,11 +513,8 @@ func (d *downloader) newFetcher(c *counters, out io.WriterAt) *segment.Fetcher {
 		},
 		OnRetry: func(s *segment.Segment, err error, wait time.Duration) {
 			c.retries.Add(1)
-			if d.req.OnRetry != nil {
-				d.req.OnRetry(s.Next(), public(err), wait)
-			} else {
-				d.notify(NoticeRetry, "retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)
-			}
+			d.event(Event{Kind: EventRetry, Offset: s.Next(), Wait: wait, Err: public(err),
+				Text: fmt.Sprintf("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)})
 		},
 	}
 }
@@ -545,16 +542,29 @@ func (d *downloader) sourceResults(fetched, checked int64) []Source {
 	return out
 }
 
-// newLimiter returns a limiter of rate bytes per second for all the
-// connections, nil for no limit. Its burst, the most read at once, is an
-// eighth of a second of transfer within [4 KiB, 256 KiB]: small enough for
-// a smooth rate, large enough for few syscalls.
+// newLimiter returns a limiter of bytesPerSec for all the connections
+// that share it; zero or less is no cap (rate.Inf). setLimit changes it
+// while they run.
 func newLimiter(bytesPerSec int64) *rate.Limiter {
+	l := rate.NewLimiter(rate.Inf, maxBurst)
+	setLimit(l, bytesPerSec)
+	return l
+}
+
+// maxBurst is the most a limiter lets through at once.
+const maxBurst = 256 << 10
+
+// setLimit sets l to bytesPerSec, no cap for zero or less. The burst, the
+// most read at once, is an eighth of a second of transfer within
+// [4 KiB, 256 KiB]: small enough for a smooth rate, large enough for few
+// syscalls.
+func setLimit(l *rate.Limiter, bytesPerSec int64) {
 	if bytesPerSec <= 0 {
-		return nil
+		l.SetLimit(rate.Inf)
+		return
 	}
-	burst := int(min(max(bytesPerSec/8, 4<<10), 256<<10))
-	return rate.NewLimiter(rate.Limit(bytesPerSec), burst)
+	l.SetBurst(int(min(max(bytesPerSec/8, 4<<10), maxBurst)))
+	l.SetLimit(rate.Limit(bytesPerSec))
 }
 
 // classify wraps local write failures as ErrIO, and a refusal of the link
@@ -667,14 +677,14 @@ func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fet
 		// .part: its .info must say that every byte is here, so that a
 		// run with the right checksum only verifies it again.
 		if saveErr := cp.save(true); saveErr != nil {
-			d.notify(NoticeSaveFailed, "cannot save progress to %s: %v", infoPath, saveErr)
+			d.notify(EventSaveFailed, "cannot save progress to %s: %v", infoPath, saveErr)
 		}
 		return nil
 	}
 	// After a failure the last save is durable: it is what the next run
 	// resumes from.
 	if saveErr := cp.save(true); saveErr != nil {
-		d.notify(NoticeSaveFailed, "cannot save progress to %s: %v", infoPath, saveErr)
+		d.notify(EventSaveFailed, "cannot save progress to %s: %v", infoPath, saveErr)
 	}
 	return err
 }
@@ -683,15 +693,15 @@ func (d *downloader) fetchRanges(ctx context.Context, part *fileaccess.File, fet
 // without ranges or without a length.
 func (d *downloader) fetchStream(ctx context.Context, fetcher *segment.Fetcher, info siteinfo.Info, table *segment.Table) error {
 	if info.Length < 0 {
-		d.notify(NoticeNoLength, "the server does not give the file's length; downloading in one stream (an interruption will start over)")
+		d.notify(EventNoLength, "the server does not give the file's length; downloading in one stream (an interruption will start over)")
 	} else {
-		d.notify(NoticeNoRanges, "the server does not support byte ranges; downloading in one stream (an interruption will start over)")
+		d.notify(EventNoRanges, "the server does not support byte ranges; downloading in one stream (an interruption will start over)")
 	}
 	e := table.Take()
 	remote := &siteinfo.Remote{Client: d.client, Info: info}
 	stream := &streamOpener{open: remote.OpenStream, primed: d.primed}
 	single := &segment.Fetcher{
-		Limit:       fetcher.Limit,
+		Limits:      fetcher.Limits,
 		Gate:        fetcher.Gate,
 		Buffers:     fetcher.Buffers,
 		Opener:      stream,
@@ -762,6 +772,17 @@ func finish(part *fileaccess.File, p paths, overwrite bool) error {
 		return err
 	}
 	return state.SyncDir(filepath.Dir(p.out))
+}
+
+// autoStepped records -n auto's change of the count of source i (of the
+// one count when i < 0) to n, and reports it.
+func (d *downloader) autoStepped(l *parallelLog, i, n int, why segment.Reason, rate float64) {
+	l.change(i, n, why, rate)
+	e := Event{Kind: EventAutoStep, Connections: n, Rate: rate, Text: fmt.Sprintf("-n auto: %d connections (%s)", n, why)}
+	if i >= 0 && i < len(d.sources) {
+		e.URL = d.sources[i].url
+	}
+	d.event(e)
 }
 
 // parallelLog records how the number of connections changed and why it
@@ -866,7 +887,7 @@ func (d *downloader) autoPerMirror(f *segment.Fetcher, sources []*source, l *par
 		}
 		start, capped := autoStart(d.req.CacheDir, raw, f.Auto.Max)
 		f.Auto.PerMirror = append(f.Auto.PerMirror, &segment.Auto{Max: f.Auto.Max, Start: start, Capped: capped,
-			OnChange: func(n int, why segment.Reason, rate float64) { l.change(i, n, why, rate) }})
+			OnChange: func(n int, why segment.Reason, rate float64) { d.autoStepped(l, i, n, why, rate) }})
 	}
 }
 
@@ -902,7 +923,7 @@ func (d *downloader) rememberCounts(l *parallelLog, res Result) {
 		}
 		hc := hostCount{Connections: e.n, Source: "auto", Capped: e.reason == string(segment.ReasonOverloaded)}
 		if err := remember(d.req.CacheDir, e.url, hc); err != nil {
-			d.notify(NoticeCacheFailed, "cannot remember the number of connections for this host: %v", err)
+			d.notify(EventCacheFailed, "cannot remember the number of connections for this host: %v", err)
 			return
 		}
 	}

@@ -15,6 +15,10 @@ var (
 	// connection count out of range.
 	ErrUsage = errors.New("invalid request")
 
+	// ErrEnded indicates a Transfer that has ended (complete, failed or
+	// cancelled) asked to pause or resume.
+	ErrEnded = errors.New("the transfer has ended")
+
 	// ErrRemoteChanged indicates that the remote file changed while it
 	// was being downloaded, and kept changing after a fresh start.
 	ErrRemoteChanged = siteinfo.ErrRemoteChanged
@@ -183,7 +187,7 @@ func (e *StatusError) Error() string {
 	return (&siteinfo.StatusError{Code: e.Code, Status: e.Status, URL: e.URL}).Error()
 }
 
-// public is how an error leaves the library (Download, Stream, OnRetry):
+// public is how an error leaves the library (Download, Stream, an Event):
 // a *NetError or *StatusError of the protocol layer inside it is added as
 // the root type of the same name, so callers find it with errors.As
 // without importing siteinfo. The message does not change.

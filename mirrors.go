@@ -66,11 +66,11 @@ func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*s
 		m := siteinfo.RedactURL(m)
 		switch mi := infos[i]; {
 		case errs[i] != nil:
-			d.notify(NoticeMirrorUnusable, "mirror %s is unusable (%v); going on without it", m, errs[i])
+			d.event(Event{Kind: EventMirrorUnusable, URL: m, Err: public(errs[i]), Text: fmt.Sprintf("mirror %s is unusable (%v); going on without it", m, errs[i])})
 		case mi.Length != info.Length:
 			return nil, fmt.Errorf("%w: %s has %d bytes but %s has %d; they are not the same file", ErrMirrorMismatch, m, mi.Length, siteinfo.RedactURL(d.req.URL), info.Length)
 		case !mi.Ranges:
-			d.notify(NoticeMirrorNoRanges, "mirror %s does not serve byte ranges; going on without it", m)
+			d.event(Event{Kind: EventMirrorNoRanges, URL: m, Text: fmt.Sprintf("mirror %s does not serve byte ranges; going on without it", m)})
 		default:
 			if !siteinfo.CompareVersions(info, mi).Same() {
 				differentValidators = true
@@ -79,7 +79,7 @@ func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*s
 		}
 	}
 	if differentValidators && d.req.Checksum == nil {
-		d.notify(NoticeMirrorsUnproven, "the mirrors give different ETag or Last-Modified values, so only their length shows they hold the same file; a checksum would prove the result")
+		d.notify(EventMirrorsUnproven, "the mirrors give different ETag or Last-Modified values, so only their length shows they hold the same file; a checksum would prove the result")
 	}
 	return sources, nil
 }
@@ -94,7 +94,7 @@ func (d *downloader) useSources(f *segment.Fetcher, sources []*source) {
 			f.Mirrors = append(f.Mirrors, s.mirror)
 		}
 		f.OnMirrorDropped = func(i int, err error) {
-			d.notify(NoticeMirrorDropped, "giving up mirror %s (%v); going on with the others", sources[i].url, err)
+			d.event(Event{Kind: EventMirrorDropped, URL: sources[i].url, Err: public(err), Text: fmt.Sprintf("giving up mirror %s (%v); going on with the others", sources[i].url, err)})
 		}
 	}
 	d.sources = sources

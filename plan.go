@@ -118,7 +118,7 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 	if there {
 		if !sameAddress(saved.URL, d.req.URL) {
 			// The next save records the new address.
-			d.notify(NoticeMoved, "resuming from a new address: %s", movedProof(saved, info, d.req.Checksum != nil))
+			d.notify(EventMoved, "resuming from a new address: %s", movedProof(saved, info, d.req.Checksum != nil))
 		}
 		resumed, err := d.resume(table, part, info, saved, p)
 		if err != nil || resumed >= 0 {
@@ -161,13 +161,13 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 	case len(saved.Segments) == 0:
 		return -1, nil // the marker of a single stream: nothing to resume
 	case verdict == siteinfo.VersionChanged:
-		d.notify(NoticeRemoteChanged, "the remote file changed since the partial download (%s); starting over", describeChange(was, info))
+		d.notify(EventRemoteChanged, "the remote file changed since the partial download (%s); starting over", describeChange(was, info))
 		return -1, nil
 	case was.Length != info.Length:
 		// A length only one side knows: nothing to resume into.
 		return -1, nil
 	case !verdict.Same() && d.req.Checksum == nil && !d.adopted:
-		d.notify(NoticeUnverifiable, "the server sends no ETag or Last-Modified that the partial download also has, so it cannot be checked against it; starting over")
+		d.notify(EventUnverifiable, "the server sends no ETag or Last-Modified that the partial download also has, so it cannot be checked against it; starting over")
 		return -1, nil
 	}
 	size, err := part.Size()
@@ -192,9 +192,9 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 		table.Add(s.Start, s.Next, s.Synced, s.End)
 	}
 	if saved.BootID != d.bootID {
-		d.notify(NoticeRebooted, "the machine rebooted since the partial download; resuming from the last flushed offsets")
+		d.notify(EventRebooted, "the machine rebooted since the partial download; resuming from the last flushed offsets")
 	}
-	d.notify(NoticeResumed, "resuming %s: %s of %s already here", filepath.Base(p.out), units.FormatSize(resumed), units.FormatSize(info.Length))
+	d.notify(EventResumed, "resuming %s: %s of %s already here", filepath.Base(p.out), units.FormatSize(resumed), units.FormatSize(info.Length))
 	return resumed, nil
 }
 

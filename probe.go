@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptrace"
 	"net/url"
@@ -71,7 +72,7 @@ func (d *downloader) probe(ctx context.Context, rawURL string, piece int64) (inf
 		return err
 	})
 	if head, ok := info.HeadContradicted(); err == nil && ok {
-		d.notify(NoticeHeadContradicted, "%s: HEAD said %d bytes, a GET serves %d; trusting the GET", info.URL, head, info.Length)
+		d.notify(EventHeadContradicted, "%s: HEAD said %d bytes, a GET serves %d; trusting the GET", info.URL, head, info.Length)
 	}
 	return info, first, release, err
 }
@@ -91,7 +92,8 @@ func (d *downloader) retry(ctx context.Context, what string, request func() erro
 			return err
 		}
 		wait := retry.Backoff(try, 0, d.req.RetryWait, err)
-		d.notify(NoticeRetry, "retrying %s in %v: %v", what, wait.Round(time.Millisecond), err)
+		d.event(Event{Kind: EventRetry, Offset: -1, Wait: wait, Err: public(err),
+			Text: fmt.Sprintf("retrying %s in %v: %v", what, wait.Round(time.Millisecond), err)})
 		if err := retry.Sleep(ctx, wait); err != nil {
 			return err
 		}

@@ -137,16 +137,13 @@ type Request struct {
 	// ProgressInterval is the time between two OnProgress calls; zero
 	// means one second.
 	ProgressInterval time.Duration
-	// OnNotice, when set, receives the notices meant for the user: a
-	// fallback, a fresh start, a retry (unless OnRetry is set), each with
-	// its kind.
-	OnNotice func(Notice)
-	// Notify, when set, receives the Text of the same notices.
-	Notify func(msg string)
-	// OnRetry, when set, is told about each retry of a segment: the byte
-	// it goes on from, why, and after how long. Retries then do not go to
-	// OnNotice or Notify as well.
-	OnRetry func(offset int64, cause error, wait time.Duration)
+	// OnEvent, when set, receives the download's events as they happen
+	// (see Event and EventKind): the notices meant for the user (a
+	// fallback, a fresh start, a retry), and the scheduler's work (steals,
+	// hedges, cuts, replaced connections, -n auto's steps). It is called
+	// from the download's goroutines, one call at a time per event, and
+	// should return quickly.
+	OnEvent func(Event)
 }
 
 // AutoConnections as Request.Connections finds the number of connections

@@ -49,7 +49,7 @@ func (c *Client) stream(ctx context.Context, req Request, w io.Writer, window in
 	if req.OnProgress != nil && req.Progress == nil {
 		req.Progress = new(Progress)
 	}
-	d, err := newDownloader(c, req)
+	d, err := newDownloader(c, req, newLimiter(req.LimitRate))
 	if err != nil {
 		return Result{}, err
 	}
@@ -79,7 +79,7 @@ func (d *downloader) stream(ctx context.Context, w io.Writer, window int64) (res
 		sum = &hashWriter{w: w, h: h}
 		w = sum
 	}
-	d.notify(NoticeStreaming, "streaming to stdout; a stream cannot be resumed, an interruption starts it over")
+	d.notify(EventStreaming, "streaming to stdout; a stream cannot be resumed, an interruption starts it over")
 	c := newCounters(d.conns)
 	fetcher := d.newFetcher(c, nil) // the output is set below, by mode
 	res = Result{Path: StreamPath, Parallel: d.conns}

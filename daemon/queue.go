@@ -367,7 +367,11 @@ func (q *Queue) startLocked(it *item) {
 		return
 	}
 	gid := it.gid
-	req.OnNotice = func(n netfox.Notice) { q.logNow("%s: %s", gid, n.Text) }
+	req.OnEvent = func(e netfox.Event) {
+		if e.Kind.Notice() {
+			q.logNow("%s: %s", gid, e.Text)
+		}
+	}
 	it.status = statusActive
 	it.stopAs = ""
 	it.settled = make(chan struct{})

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -147,10 +146,7 @@ func runBatch(c *cli.Context) error {
 				req.Progress = new(netfox.Progress)
 				item := view.Add(tag(i), filepath.Base(b.path(i, netfox.Result{})), req.Progress)
 				items[i] = item
-				req.OnRetry = func(offset int64, cause error, wait time.Duration) {
-					item.Retry(offset, errors.New(message(cause)), wait)
-				}
-				req.Notify = func(msg string) { view.Notify(tag(i) + " " + printable(msg)) }
+				req.OnEvent = showEvent(func(line string) { view.Notify(tag(i) + " " + line) }, item.Retry)
 			}
 			// Quiet, there is no Progress (DownloadAll keeps each
 			// request to the end): a file found busy is recognised as

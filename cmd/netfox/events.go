@@ -80,6 +80,48 @@ func (g *gate) start(fields map[string]any) {
 	g.held = nil
 }
 
+// jsonEvent is the --json line of a library event: a segment's retry is
+// a "retry" line, another notice a "notice" line, the scheduler's work
+// (steals, hedges, cuts, replaced connections, -n auto's steps) a
+// "scheduler" line; each with its kind's name and facts.
+func jsonEvent(url string, e netfox.Event) (string, map[string]any) {
+	switch {
+	case e.Kind == netfox.EventRetry && e.Offset >= 0:
+		return "retry", map[string]any{"url": url, "offset": e.Offset, "cause": message(e.Err), "wait_ms": e.Wait.Milliseconds()}
+	case e.Kind.Notice():
+		return "notice", map[string]any{"url": url, "kind": e.Kind.String(), "message": printable(e.Text)}
+	}
+	fields := map[string]any{"url": url, "kind": e.Kind.String(), "message": printable(e.Text)}
+	if e.Length > 0 {
+		fields["offset"], fields["length"] = e.Offset, e.Length
+	}
+	if e.Connections > 0 {
+		fields["connections"] = e.Connections
+	}
+	if e.Rate > 0 {
+		fields["rate"] = e.Rate
+	}
+	if e.URL != "" {
+		fields["source"] = printable(e.URL)
+	}
+	return "scheduler", fields
+}
+
+// showEvent is how the plain view shows a download's events: a
+// segment's retry through retry (counted, and shown as the view does),
+// the other notices as lines through notify; the scheduler's work is
+// not shown.
+func showEvent(notify func(string), retry func(offset int64, cause error, wait time.Duration)) func(netfox.Event) {
+	return func(e netfox.Event) {
+		switch {
+		case e.Kind == netfox.EventRetry && e.Offset >= 0:
+			retry(e.Offset, errors.New(message(e.Err)), e.Wait)
+		case e.Kind.Notice():
+			notify(printable(e.Text))
+		}
+	}
+}
+
 // watch makes req report to e, and returns a function to call with the
 // outcome, which emits done, error or interrupted.
 func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
@@ -87,12 +129,7 @@ func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
 	progress := new(netfox.Progress)
 	req.Progress = progress
 	g := &gate{e: e}
-	req.OnNotice = func(n netfox.Notice) {
-		g.emit("notice", map[string]any{"url": url, "kind": n.Kind.String(), "message": printable(n.Text)})
-	}
-	req.OnRetry = func(offset int64, cause error, wait time.Duration) {
-		g.emit("retry", map[string]any{"url": url, "offset": offset, "cause": message(cause), "wait_ms": wait.Milliseconds()})
-	}
+	req.OnEvent = func(e netfox.Event) { g.emit(jsonEvent(url, e)) }
 	stop := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {

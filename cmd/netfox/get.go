@@ -113,10 +113,7 @@ func runGet(c *cli.Context) error {
 	var view *ui.UI
 	if !c.Bool("quiet") {
 		view = ui.Start(progress, viewOptions(c))
-		req.Notify = func(msg string) { view.Notify(printable(msg)) }
-		req.OnRetry = func(offset int64, cause error, wait time.Duration) {
-			view.Retry(offset, errors.New(message(cause)), wait)
-		}
+		req.OnEvent = showEvent(view.Notify, view.Retry)
 	}
 	var res netfox.Result
 	if stream {
