@@ -488,8 +488,10 @@ func (f *Fetcher) copyBody(ctx context.Context, in *reading, want func() int64, 
 		if readErr == nil && in.slowest != nil {
 			// A whole batch: how long it took is what the silence watch
 			// compares other connections' silences with.
+			// At least 1ns: a batch measured, however fast (a coarse or
+			// fake clock reads 0), is not "none measured" (0).
 			now := c.Now()
-			if took := int64(now.Sub(last)); took > in.slowest.Load() {
+			if took := max(int64(now.Sub(last)), 1); took > in.slowest.Load() {
 				in.slowest.Store(took)
 			}
 			last = now

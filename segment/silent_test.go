@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/netfox/netfox/byterange"
@@ -48,41 +49,56 @@ func (b blockUntil) Read([]byte) (int, error) {
 // their headers or in mid-body. The absolute stall window is off, so only
 // the silence rule can end them (the context's deadline is a bound that
 // fails the test, not a measurement); every byte arrives and is written
-// once.
+// once, and each cut is told as a Replace event with rate 0 and ErrSilent.
+// In a synctest bubble: the silences are measured on its clock.
 func TestSilentConnectionsCut(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		after int
 	}{{"no headers", 0}, {"mid-body", 100 << 10}} {
 		t.Run(tc.name, func(t *testing.T) {
-			data := bytes.Repeat([]byte("0123456789abcdef"), 4<<20/16)
-			op := &silentOpener{data: data, every: 4, after: tc.after}
-			out := newMemFile(len(data))
-			table := &Table{}
-			for _, r := range byterange.Split(int64(len(data)), 4) {
-				table.Add(r.Start, r.Start, r.Start, r.End)
-			}
-			var silentCuts atomic.Int64
-			f := &Fetcher{Opener: op, Output: out, OnReconnect: func(_ *Segment, rate, _ float64) {
-				if rate == 0 {
-					silentCuts.Add(1)
-				}
-			}}
-			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-			defer cancel()
-			if err := Run(ctx, table, f, 4); err != nil {
-				t.Fatalf("%v (%d requests, %d silent, %d cut)", err, op.opened.Load(), op.silenced.Load(), silentCuts.Load())
-			}
-			if !bytes.Equal(out.buf, data) {
-				t.Fatal("wrong bytes")
-			}
-			if err := out.onceEach(); err != nil {
-				t.Fatal(err)
-			}
-			if op.silenced.Load() < 1 || silentCuts.Load() < 1 {
-				t.Errorf("%d requests silent, %d cut for silence: want at least one of each", op.silenced.Load(), silentCuts.Load())
-			}
+			synctest.Test(t, func(t *testing.T) { silentConnectionsCut(t, tc.after) })
 		})
+	}
+}
+
+func silentConnectionsCut(t *testing.T, after int) {
+	data := bytes.Repeat([]byte("0123456789abcdef"), 1<<20/16)
+	op := &silentOpener{data: data, every: 4, after: after}
+	out := newMemFile(len(data))
+	table := &Table{}
+	for _, r := range byterange.Split(int64(len(data)), 4) {
+		table.Add(r.Start, r.Start, r.Start, r.End)
+	}
+	var log eventLog
+	f := &Fetcher{Opener: op, Output: out, StallWindow: -1, OnEvent: log.add}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	began := time.Now()
+	err := Run(ctx, table, f, 4)
+	cuts := log.of(EventReplace)
+	if err != nil {
+		t.Fatalf("%v (%d requests, %d silent, %d cut)", err, op.opened.Load(), op.silenced.Load(), len(cuts))
+	}
+	if !bytes.Equal(out.buf, data) {
+		t.Fatal("wrong bytes")
+	}
+	if err := out.onceEach(); err != nil {
+		t.Fatal(err)
+	}
+	// Every silent request is cut, and only those.
+	if op.silenced.Load() < 1 || int64(len(cuts)) != op.silenced.Load() {
+		t.Errorf("%d requests silent, %d cut for silence: want at least one, all cut", op.silenced.Load(), len(cuts))
+	}
+	for _, e := range cuts {
+		if !errors.Is(e.Err, ErrSilent) || e.Rate != 0 || e.Segment < 0 {
+			t.Errorf("cut told as %+v, want rate 0, ErrSilent and its segment", e)
+		}
+		// Silent for more than the floor, long before the absolute
+		// limits (the transport's 30 s).
+		if d := e.At.Sub(began); d < answerFloor || d > 5*time.Second {
+			t.Errorf("cut %v after the start, want between %v and 5s", d, answerFloor)
+		}
 	}
 }
 
@@ -123,32 +139,35 @@ func (b *burstBody) Close() error { return nil }
 
 // TestSlowSteadyNotCut: every connection goes quiet for 0.7 s between
 // bursts, longer than the silence floor; as all of them do, none is
-// silent compared with the others, and none is cut.
-func TestSlowSteadyNotCut(t *testing.T) {
+// silent compared with the others, and none is cut. In a synctest bubble.
+func TestSlowSteadyNotCut(t *testing.T) { synctest.Test(t, slowSteadyNotCut) }
+
+func slowSteadyNotCut(t *testing.T) {
 	data := bytes.Repeat([]byte("fedcba9876543210"), 4*32<<10/16) // 4 x 32 KiB: four bursts each
 	out := newMemFile(len(data))
 	table := &Table{}
 	for _, r := range byterange.Split(int64(len(data)), 4) {
 		table.Add(r.Start, r.Start, r.Start, r.End)
 	}
-	var cuts atomic.Int64
+	var log eventLog
 	f := &Fetcher{
 		Opener: &burstOpener{data: data, gap: 700 * time.Millisecond}, Output: out,
-		SlowWindow:  -1, // the slow-connection rule judges rates, not silence
-		OnReconnect: func(*Segment, float64, float64) { cuts.Add(1) },
-		OnRetry: func(_ *Segment, err error, _ time.Duration) {
-			if errors.Is(err, ErrSilent) {
-				t.Errorf("retry after %v", err)
-			}
-		},
+		SlowWindow: -1, // the slow-connection rule judges rates, not silence
+		OnEvent:    log.add,
 	}
+	began := time.Now()
 	if err := Run(context.Background(), table, f, 4); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(out.buf, data) {
 		t.Fatal("wrong bytes")
 	}
-	if n := cuts.Load(); n != 0 {
-		t.Errorf("%d connections cut on a slow but steady link", n)
+	if n := len(log.of(EventReplace)) + len(log.of(EventRetry)); n != 0 {
+		t.Errorf("%d connections cut or retried on a slow but steady link", n)
+	}
+	// Four bursts of each connection, 0.7 s apart: the silence watch
+	// had its chances.
+	if d := time.Since(began); d != 4*700*time.Millisecond {
+		t.Errorf("took %v of the bubble's clock, want 2.8s", d)
 	}
 }
