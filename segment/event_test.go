@@ -26,3 +26,9 @@ func (l *eventLog) of(kind EventKind) []Event {
 	}
 	return of
 }
+
+func (l *eventLog) all() []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Event(nil), l.events...)
+}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/netfox/netfox/byterange"
@@ -59,8 +60,11 @@ func (o *failingOpener) OpenRange(ctx context.Context, r byterange.Range) (io.Re
 
 // TestSegmentOutOfTriesIsHandedBack: the first range fails more often in
 // a row than MaxTries allows; since the other connections get their bytes,
-// it goes back to the table and a later try succeeds.
-func TestSegmentOutOfTriesIsHandedBack(t *testing.T) {
+// it goes back to the table and a later try succeeds. Each retry is told,
+// for range 0, at byte 0. In a synctest bubble.
+func TestSegmentOutOfTriesIsHandedBack(t *testing.T) { synctest.Test(t, segmentOutOfTriesIsHandedBack) }
+
+func segmentOutOfTriesIsHandedBack(t *testing.T) {
 	data := bytes.Repeat([]byte("netfox"), 100_000)
 	op := newFailingOpener(data, 7)
 	out := newMemFile(len(data))
@@ -68,12 +72,12 @@ func TestSegmentOutOfTriesIsHandedBack(t *testing.T) {
 	for _, r := range byterange.Split(int64(len(data)), 4) {
 		table.Add(r.Start, r.Start, r.Start, r.End)
 	}
-	var retries atomic.Int64
+	var log eventLog
 	f := &Fetcher{
 		Opener: op, Output: out, MaxTries: 2,
 		RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
 		StallWindow: time.Minute, StallSpeed: 1,
-		OnRetry: func(*Segment, error, time.Duration) { retries.Add(1) },
+		OnEvent: log.add,
 	}
 	if err := Run(context.Background(), table, f, 4); err != nil {
 		t.Fatalf("Run: %v", err)
@@ -84,15 +88,26 @@ func TestSegmentOutOfTriesIsHandedBack(t *testing.T) {
 	if got := op.failed.Load(); got < op.fail {
 		t.Errorf("range 0 refused %d times, want %d", got, op.fail)
 	}
-	if retries.Load() < op.fail {
-		t.Errorf("%d retries reported, want at least %d", retries.Load(), op.fail)
+	retries := log.of(EventRetry)
+	if int64(len(retries)) != op.fail {
+		t.Errorf("%d retries told, want one per refusal, %d", len(retries), op.fail)
+	}
+	for _, e := range retries {
+		if e.Segment != 0 || e.Offset != 0 || !errors.Is(e.Err, errFlaky) || e.Wait <= 0 || e.Wait > f.RetryWait {
+			t.Errorf("retry told %+v, want segment 0 at byte 0 after %v, a wait up to %v", e, errFlaky, f.RetryWait)
+		}
 	}
 }
 
 // TestSegmentThatNeverSucceedsEndsTheRun: a range that always fails ends
 // the download once nothing has arrived for the stall window, with its
-// error.
+// error, one stall window after the last bytes arrived. In a synctest
+// bubble.
 func TestSegmentThatNeverSucceedsEndsTheRun(t *testing.T) {
+	synctest.Test(t, segmentThatNeverSucceedsEndsTheRun)
+}
+
+func segmentThatNeverSucceedsEndsTheRun(t *testing.T) {
 	data := bytes.Repeat([]byte("netfox"), 100_000)
 	op := newFailingOpener(data, -1)
 	out := newMemFile(len(data))
@@ -107,11 +122,17 @@ func TestSegmentThatNeverSucceedsEndsTheRun(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	began := time.Now()
 	err := Run(ctx, table, f, 4)
 	if !errors.Is(err, errFlaky) {
 		t.Fatalf("Run: %v, want %v", err, errFlaky)
 	}
 	if ctx.Err() != nil {
 		t.Fatal("Run went on until the test's deadline")
+	}
+	// The other ranges arrive at once; range 0 is handed back until a
+	// stall window has passed without bytes, and a retry wait or two on.
+	if d := time.Since(began); d < f.StallWindow || d > f.StallWindow+4*f.RetryWait {
+		t.Errorf("Run ended after %v, want one stall window (%v) and a retry wait or two", d, f.StallWindow)
 	}
 }

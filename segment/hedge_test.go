@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -101,8 +102,12 @@ func (m *memFile) onceEach() error {
 // TestHedgeWinsTheTail: of two ranges, the first is on a connection at
 // 20 KiB/s. Too small to split, it is hedged by the idle worker, which
 // wins: the download ends in a fraction of the slow connection's time,
-// and no byte is written twice.
-func TestHedgeWinsTheTail(t *testing.T) {
+// and no byte is written twice. The hedge is told (a Hedge event) with
+// the segment and the range raced. In a synctest bubble: the pace and the
+// time taken are on its clock.
+func TestHedgeWinsTheTail(t *testing.T) { synctest.Test(t, hedgeWinsTheTail) }
+
+func hedgeWinsTheTail(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789abcdef"), 256<<10/16) // 256 KiB
 	op := &memOpener{data: data, slowEvery: 50 * time.Millisecond}
 	out := newMemFile(len(data))
@@ -110,8 +115,10 @@ func TestHedgeWinsTheTail(t *testing.T) {
 	for _, r := range byterange.Split(int64(len(data)), 2) {
 		table.Add(r.Start, r.Start, r.Start, r.End)
 	}
+	slow := table.Snapshot()[0] // the first opened, the slow one
+	var log eventLog
 	began := time.Now()
-	if err := Run(context.Background(), table, &Fetcher{Opener: op, Output: out, SlowWindow: -1}, 2); err != nil {
+	if err := Run(context.Background(), table, &Fetcher{Opener: op, Output: out, SlowWindow: -1, OnEvent: log.add}, 2); err != nil {
 		t.Fatal(err)
 	}
 	elapsed := time.Since(began)
@@ -127,6 +134,14 @@ func TestHedgeWinsTheTail(t *testing.T) {
 	}
 	if op.opened.Load() < 3 {
 		t.Errorf("%d requests: no hedge was sent", op.opened.Load())
+	}
+	hedges := log.of(EventHedge)
+	if len(hedges) != 1 {
+		t.Fatalf("%d hedges told, want 1: %+v", len(hedges), log.all())
+	}
+	h := hedges[0]
+	if h.Segment != slow.ID || h.Range.End != slow.End || h.Range.Start <= slow.Start || h.Range.Len() > maxHedgeBytes {
+		t.Errorf("hedge told %+v, want the rest of the slow segment %+v", h, slow)
 	}
 }
 
@@ -159,8 +174,10 @@ func (b *countedBody) Read(p []byte) (int, error) {
 // as a segment, so the rate limiter sees every byte read, the hedge's
 // included, and the written total counts each byte once. The limiter has
 // a burst larger than the file and a rate of one byte a second: the
-// tokens it lost are the bytes it was asked for.
-func TestHedgeGoesThroughTheReadLoop(t *testing.T) {
+// tokens it lost are the bytes it was asked for. In a synctest bubble.
+func TestHedgeGoesThroughTheReadLoop(t *testing.T) { synctest.Test(t, hedgeGoesThroughTheReadLoop) }
+
+func hedgeGoesThroughTheReadLoop(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789abcdef"), 256<<10/16) // 256 KiB
 	op := &countingOpener{Opener: &memOpener{data: data, slowEvery: 50 * time.Millisecond}}
 	out := newMemFile(len(data))
