@@ -7,9 +7,10 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/netfox/netfox/byterange"
@@ -61,75 +62,89 @@ func checkTiling(spans []Span, length int64) error {
 	return nil
 }
 
-// TestTableAlwaysTilesTheFile snapshots the table as fast as it can while
-// Run steals, hedges, reconnects and retries, in one request per range
-// and in pieces, and checks every snapshot
-// (what a checkpoint would save) accounts for every byte exactly once.
+// TestTableAlwaysTilesTheFile checks, while Run steals, cuts, hedges,
+// reconnects and retries, in one request per range and in pieces, that
+// every snapshot of the table (what a checkpoint would save) accounts for
+// every byte exactly once: one taken at each of those events, as it is
+// told, and one every 250µs besides. It runs in a synctest bubble, so
+// that the connections' pace is the same on a loaded machine (the events
+// happen whatever the load); which goroutine runs first at an instant is
+// still the scheduler's choice.
 func TestTableAlwaysTilesTheFile(t *testing.T) {
 	data := bytes.Repeat([]byte("0123456789abcdef"), 4<<20/16)
-	var snapshots, hedgesSeen, reconnects, retries, pieces int
-	// Two runs, and up to six more while the machine's timing has kept
-	// hedges or retries from happening.
-	for seed := uint64(0); seed < 2 || (seed < 8 && (hedgesSeen == 0 || retries == 0)); seed++ {
-		table := &Table{MinSplit: 512 << 10}
-		for _, r := range byterange.Split(int64(len(data)), 4) {
-			table.Add(r.Start, r.Start, r.Start, r.End)
-		}
-		out := newMemFile(len(data))
-		var nReconnects, nRetries atomic.Int64
-		f := &Fetcher{
-			Opener: &chaosOpener{data: data, seed: seed}, Output: out,
-			MaxTries: 50, RetryBase: time.Millisecond, RetryWait: 5 * time.Millisecond,
-			SlowWindow:  200 * time.Millisecond,
-			OnReconnect: func(*Segment, float64, float64) { nReconnects.Add(1) },
-			OnRetry:     func(*Segment, error, time.Duration) { nRetries.Add(1) },
-		}
-		if seed%2 == 1 {
-			// Every other run asks in pieces, back to back.
-			f.Pieces = &Pieces{Min: 64 << 10, First: 128 << 10, Max: 1 << 20, Seconds: 0.2}
-		}
-		done := make(chan error, 1)
-		go func() { done <- Run(context.Background(), table, f, 4) }()
-		deadline := time.After(30 * time.Second)
-	watch:
-		for {
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("seed %d: %v", seed, err)
-				}
-				break watch
-			case <-deadline:
-				t.Fatalf("seed %d: Run did not finish in 30 s", seed)
-			default:
+	kinds := map[EventKind]int{}
+	var snapshots, pieces int
+	for seed := range uint64(4) {
+		synctest.Test(t, func(t *testing.T) {
+			table := &Table{MinSplit: 512 << 10}
+			for _, r := range byterange.Split(int64(len(data)), 4) {
+				table.Add(r.Start, r.Start, r.Start, r.End)
 			}
-			if err := checkTiling(table.Snapshot(), int64(len(data))); err != nil {
-				t.Fatalf("seed %d, snapshot %d: %v", seed, snapshots, err)
-			}
-			snapshots++
-			table.mu.Lock()
-			for _, e := range table.all {
-				if e.hedged {
-					hedgesSeen++
-					break
+			var (
+				mu      sync.Mutex
+				checked int
+				failed  error
+			)
+			check := func(when string) {
+				err := checkTiling(table.Snapshot(), int64(len(data)))
+				mu.Lock()
+				defer mu.Unlock()
+				checked++
+				if err != nil && failed == nil {
+					failed = fmt.Errorf("seed %d, %s: %w", seed, when, err)
 				}
 			}
-			table.mu.Unlock()
-			runtime.Gosched()
-		}
-		final := table.Snapshot()
-		if err := checkTiling(final, int64(len(data))); err != nil {
-			t.Fatalf("seed %d, final: %v", seed, err)
-		}
-		if !bytes.Equal(out.buf, data) {
-			t.Fatalf("seed %d: wrong bytes", seed)
-		}
-		pieces += len(final)
-		reconnects += int(nReconnects.Load())
-		retries += int(nRetries.Load())
+			out := newMemFile(len(data))
+			var log eventLog
+			f := &Fetcher{
+				Opener: &chaosOpener{data: data, seed: seed}, Output: out,
+				MaxTries: 50, RetryBase: time.Millisecond, RetryWait: 5 * time.Millisecond,
+				SlowWindow: 200 * time.Millisecond,
+				OnEvent: func(e Event) {
+					log.add(e)
+					check(e.Kind.String())
+				},
+			}
+			if seed%2 == 1 {
+				// Every other run asks in pieces, back to back.
+				f.Pieces = &Pieces{Min: 64 << 10, First: 128 << 10, Max: 1 << 20, Seconds: 0.2}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- Run(ctx, table, f, 4) }()
+			tick := time.NewTicker(250 * time.Microsecond)
+			defer tick.Stop()
+		watch:
+			for {
+				select {
+				case err := <-done:
+					if err != nil {
+						t.Fatalf("seed %d: %v", seed, err)
+					}
+					break watch
+				case <-tick.C:
+					check("a tick")
+				}
+			}
+			check("the end")
+			if failed != nil {
+				t.Fatal(failed)
+			}
+			if !bytes.Equal(out.buf, data) {
+				t.Fatalf("seed %d: wrong bytes", seed)
+			}
+			snapshots += checked
+			pieces += len(table.Snapshot())
+			for _, e := range log.all() {
+				kinds[e.Kind]++
+			}
+		})
 	}
-	t.Logf("%d snapshots; %d while a hedge ran; %d segments in all; %d reconnects; %d retries", snapshots, hedgesSeen, pieces, reconnects, retries)
-	if hedgesSeen == 0 || pieces <= 2*4 || retries == 0 {
-		t.Errorf("the runs did not exercise hedges (%d), steals (%d segments) and retries (%d)", hedgesSeen, pieces, retries)
+	t.Logf("%d snapshots; %d segments in all; events %v", snapshots, pieces, kinds)
+	for _, k := range []EventKind{EventSteal, EventCut, EventHedge, EventRetry, EventReplace} {
+		if kinds[k] == 0 {
+			t.Errorf("the runs did not exercise %s: events %v", k, kinds)
+		}
 	}
 }
