@@ -13,6 +13,21 @@
 // them and a mirror that keeps failing is dropped. The retry policy it
 // applies is package retry's; byte ranges are package byterange's.
 //
+// What it does is told through one hook, Fetcher.OnEvent, as typed
+// Events at the one place each happens (event.go): a retry (EventRetry:
+// segment, byte reached, wait, cause), a steal (EventSteal: an idle
+// connection takes bytes off a busy segment), an end-game cut (EventCut:
+// with pieces, a running request cut short for an idle connection), a
+// hedge (EventHedge), a slow or silent connection replaced
+// (EventReplace: rate, median, cause), a mirror dropped
+// (EventMirrorDropped), connections lowered on overload (EventLower) and
+// each step of -n auto (EventAutoStep: count, reason, rate).
+//
+// Every rule that depends on time (the stall watch, the slow and silence
+// rules, hedges, pieces, retry waits, Auto's windows) reads and waits on
+// Fetcher.Clock: the wall clock when nil, a fake one (internal/clock) in
+// tests, which then set the pace of time instead of sleeping.
+//
 // It knows nothing of HTTP: the Opener (package siteinfo in netfox)
 // checks each answer before its body reaches the fetch loop.
 //

@@ -153,36 +153,6 @@ func (fs *fileServer) cutAfter(w http.ResponseWriter, req rangeRequest, k int64)
 	panic(http.ErrAbortHandler) // net/http closes the connection, quietly
 }
 
-// hold answers req honestly, sends k bytes of the body, then every
-// `every` sends `more` bytes (none when more is 0) until the client goes
-// away or the test ends. It never completes the body.
-func (fs *fileServer) hold(w http.ResponseWriter, r *http.Request, req rangeRequest, k, more int64, every time.Duration) {
-	fs.writeHead(w, req)
-	at := req.start
-	next := func(n int64) {
-		n = min(n, req.end-1-at) // never the last byte
-		send(w, fs.data[at:at+n])
-		at += n
-	}
-	next(k)
-	var tick <-chan time.Time
-	if more > 0 {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		tick = t.C
-	}
-	for {
-		select {
-		case <-r.Context().Done():
-			return
-		case <-fs.stop:
-			return
-		case <-tick:
-			next(more)
-		}
-	}
-}
-
 // status answers with code and, when not empty, a Retry-After.
 func status(w http.ResponseWriter, code int, retryAfter string) {
 	if retryAfter != "" {
@@ -323,30 +293,6 @@ func fetchWithClock(t *testing.T, clk *clock.Fake, fetch func() error) ([]time.D
 		t.Fatal("fetch did not end before the test's deadline")
 	}
 	return waits, err
-}
-
-// retryLog records the retries a Fetcher reports.
-type retryLog struct {
-	mu    sync.Mutex
-	calls []retryCall
-}
-
-type retryCall struct {
-	next int64 // the segment's Next when told
-	err  error
-	wait time.Duration
-}
-
-func (l *retryLog) onRetry(s *segment.Segment, err error, wait time.Duration) {
-	l.mu.Lock()
-	l.calls = append(l.calls, retryCall{s.Next(), err, wait})
-	l.mu.Unlock()
-}
-
-func (l *retryLog) all() []retryCall {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return append([]retryCall(nil), l.calls...)
 }
 
 // newTable splits size into n idle segments.

@@ -45,7 +45,7 @@ func TestOverloadLowersConnections(t *testing.T) {
 				Opener: rm, Output: out, MaxTries: 2 * tc.refused,
 				RetryBase: time.Millisecond, RetryWait: 5 * time.Millisecond,
 				SlowWindow: -1,
-				OnEvent: log.add,
+				OnEvent:    log.add,
 			}
 			if err := segment.Run(fetchCtx(t), newTable(size, tc.conns), f, tc.conns); err != nil {
 				t.Fatalf("Run: %v", err)
