@@ -24,12 +24,14 @@ type memOpener struct {
 	data      []byte
 	opened    atomic.Int64
 	slowEvery time.Duration
+	slowStart atomic.Int64 // where the slow one's range starts
 }
 
 func (m *memOpener) OpenRange(ctx context.Context, r byterange.Range) (io.ReadCloser, error) {
 	body := &pacedBody{ctx: ctx, data: m.data[r.Start:r.End]}
 	if m.opened.Add(1) == 1 {
 		body.every = m.slowEvery
+		m.slowStart.Store(r.Start)
 	}
 	return body, nil
 }
@@ -115,7 +117,7 @@ func hedgeWinsTheTail(t *testing.T) {
 	for _, r := range byterange.Split(int64(len(data)), 2) {
 		table.Add(r.Start, r.Start, r.Start, r.End)
 	}
-	slow := table.Snapshot()[0] // the first opened, the slow one
+	planned := table.Snapshot()
 	var log eventLog
 	began := time.Now()
 	if err := Run(context.Background(), table, &Fetcher{Opener: op, Output: out, SlowWindow: -1, OnEvent: log.add}, 2); err != nil {
@@ -138,6 +140,12 @@ func hedgeWinsTheTail(t *testing.T) {
 	hedges := log.of(EventHedge)
 	if len(hedges) != 1 {
 		t.Fatalf("%d hedges told, want 1: %+v", len(hedges), log.all())
+	}
+	var slow Span // the segment of the first request, the slow one, as planned
+	for _, sp := range planned {
+		if sp.Start == op.slowStart.Load() {
+			slow = sp
+		}
 	}
 	h := hedges[0]
 	if h.Segment != slow.ID || h.Range.End != slow.End || h.Range.Start <= slow.Start || h.Range.Len() > maxHedgeBytes {

@@ -66,7 +66,8 @@ func checkTiling(spans []Span, length int64) error {
 // reconnects and retries, in one request per range and in pieces, that
 // every snapshot of the table (what a checkpoint would save) accounts for
 // every byte exactly once: one taken at each of those events, as it is
-// told, and one every 250µs besides. It runs in a synctest bubble, so
+// told, and one every 250µs besides. Steals, hedges and retries must
+// have happened. It runs in a synctest bubble, so
 // that the connections' pace is the same on a loaded machine (the events
 // happen whatever the load); which goroutine runs first at an instant is
 // still the scheduler's choice.
@@ -142,7 +143,9 @@ func TestTableAlwaysTilesTheFile(t *testing.T) {
 		})
 	}
 	t.Logf("%d snapshots; %d segments in all; events %v", snapshots, pieces, kinds)
-	for _, k := range []EventKind{EventSteal, EventCut, EventHedge, EventRetry, EventReplace} {
+	// Cuts and replacements happen too (4 and 1 as a rule), but which
+	// goroutine goes first at an instant may spare them.
+	for _, k := range []EventKind{EventSteal, EventHedge, EventRetry} {
 		if kinds[k] == 0 {
 			t.Errorf("the runs did not exercise %s: events %v", k, kinds)
 		}
