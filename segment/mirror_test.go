@@ -1,6 +1,7 @@
 package segment_test
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netfox/netfox/internal/clock"
 	"github.com/netfox/netfox/retry"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
@@ -188,5 +190,87 @@ func TestLastMirrorNotDropped(t *testing.T) {
 				t.Errorf("dropped mirrors %v, want %d of %d", dropped, tc.drops, tc.n)
 			}
 		})
+	}
+}
+
+// TestMirrorGoesDown: of two mirrors, one goes away in the middle of an
+// answer: it stops accepting, then its connections are cut. Its segment
+// is retried on it, refused, and once it is given up (a MirrorDropped
+// event with its index and a transient cause), fetched from the other:
+// the file is whole, and the shares add up. The servers are real; the
+// retry waits are on a fake clock, let through as each begins, so the
+// mirror fails its tries whatever the load of the machine.
+func TestMirrorGoesDown(t *testing.T) {
+	const size = 1 << 20
+	data := fileData(size)
+	halfSent := make(chan struct{})
+	var once sync.Once
+	var m *mirrors
+	m = newMirrors(t, data, 2, 1, func(_ int, w http.ResponseWriter, r *http.Request, req rangeRequest) bool {
+		fs := m.servers[1]
+		fs.writeHead(w, req)
+		send(w, data[req.start:req.start+(req.end-req.start)/2])
+		once.Do(func() { close(halfSent) })
+		select { // until it goes down
+		case <-r.Context().Done():
+		case <-fs.stop:
+		}
+		return true
+	})
+	clk := clock.NewFake(epoch)
+	out := newMemOut(size)
+	var log dropLog
+	f := mirrorFetcher(m.openers, out, &log)
+	f.Clock = clk
+	done := make(chan error, 1)
+	go func() { done <- segment.Run(fetchCtx(t), newTable(size, 4), f, 4) }()
+	select {
+	case <-halfSent:
+	case err := <-done:
+		t.Fatalf("Run ended before the mirror went down: %v", err)
+	}
+	dying := m.servers[1].srv
+	dying.Listener.Close() // first: a retry must find it gone
+	dying.CloseClientConnections()
+	// Let each retry wait through as it begins (the monitor's tick and
+	// the idle rechecks are longer, and wait).
+	ctx, cancel := context.WithCancel(fetchCtx(t))
+	defer cancel()
+	var err error
+	finished := make(chan struct{})
+	go func() {
+		err = <-done
+		close(finished)
+		cancel()
+	}()
+	for clk.WaitFor(ctx, func(left []time.Duration) bool { return len(left) > 0 && left[0] <= f.RetryWait }) == nil {
+		clk.Advance(clk.Pending()[0])
+	}
+	select {
+	case <-finished:
+	default:
+		t.Fatal("Run did not end before the test's deadline")
+	}
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if !out.equal(data) {
+		t.Fatal("wrong bytes")
+	}
+	dropped, errs := log.all()
+	if len(dropped) != 1 || dropped[0] != 1 || retry.IsPermanent(errs[0]) {
+		t.Fatalf("dropped %v for %v, want mirror 1 for a transient failure", dropped, errs)
+	}
+	if f.Mirrors[0].Dropped() != nil || f.Mirrors[1].Dropped() == nil {
+		t.Errorf("Dropped() = %v, %v; want nil for the live mirror", f.Mirrors[0].Dropped(), f.Mirrors[1].Dropped())
+	}
+	if shares := f.Mirrors[0].Written() + f.Mirrors[1].Written(); shares != size || f.Mirrors[1].Written() == 0 {
+		t.Errorf("shares %d + %d, want %d with some from the mirror that went down", f.Mirrors[0].Written(), f.Mirrors[1].Written(), size)
+	}
+	// Its retries were told, each for a segment, from mirror 1.
+	for _, e := range log.of(segment.EventRetry) {
+		if e.Segment < 0 || e.Mirror != 1 {
+			t.Errorf("retry told %+v, want a segment of mirror 1", e)
+		}
 	}
 }
