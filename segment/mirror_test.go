@@ -244,7 +244,9 @@ func TestMirrorGoesDown(t *testing.T) {
 		cancel()
 	}()
 	for clk.WaitFor(ctx, func(left []time.Duration) bool { return len(left) > 0 && left[0] <= f.RetryWait }) == nil {
-		clk.Advance(clk.Pending()[0])
+		if left := clk.Pending(); len(left) > 0 {
+			clk.Advance(left[0])
+		}
 	}
 	select {
 	case <-finished:
