@@ -259,38 +259,35 @@ func (b countingBody) Read(p []byte) (int, error) {
 // epoch is where the tests' fake clocks start.
 var epoch = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
-// fetchWithClock runs fetch while advancing clk to each wait of it, and
-// returns the waits it advanced, in order, and fetch's error. It is for a
-// Fetcher whose only waits on the clock are its retry waits (StallWindow
-// off, no Run): each is let through as soon as it begins, so the test
-// takes no time, and the waits are the ones the fetcher chose.
-func fetchWithClock(t *testing.T, clk *clock.Fake, fetch func() error) ([]time.Duration, error) {
+// withClock runs fn while advancing clk through each wait on it of at
+// most upTo (a retry wait), as soon as one begins, and returns those
+// waits in order and fn's error. Longer waits (the monitor's tick, the
+// idle rechecks, the stall window) are left waiting, so a test takes no
+// time and the retries are the fetcher's own, whatever the load of the
+// machine.
+func withClock(t *testing.T, clk *clock.Fake, upTo time.Duration, fn func() error) ([]time.Duration, error) {
 	t.Helper()
-	done := make(chan struct{})
-	var err error
-	go func() {
-		defer close(done)
-		err = fetch()
-	}()
 	ctx, cancel := context.WithCancel(fetchCtx(t))
 	defer cancel()
+	finished := make(chan struct{})
+	var err error
 	go func() {
-		select {
-		case <-done:
-			cancel()
-		case <-ctx.Done():
-		}
+		defer close(finished)
+		defer cancel()
+		err = fn()
 	}()
 	var waits []time.Duration
-	for clk.WaitPending(ctx, 1) == nil {
-		if d, ok := clk.AdvanceToNext(); ok {
-			waits = append(waits, d)
+	short := func(left []time.Duration) bool { return len(left) > 0 && left[0] <= upTo }
+	for clk.WaitFor(ctx, short) == nil {
+		if left := clk.Pending(); short(left) {
+			clk.Advance(left[0])
+			waits = append(waits, left[0])
 		}
 	}
 	select {
-	case <-done:
-	default:
-		t.Fatal("fetch did not end before the test's deadline")
+	case <-finished:
+	case <-time.After(testTimeout): // a bound that fails the test
+		t.Fatal("fn did not end before the test's deadline")
 	}
 	return waits, err
 }

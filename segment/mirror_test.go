@@ -1,8 +1,8 @@
 package segment_test
 
 import (
-	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -67,8 +67,9 @@ func (l *dropLog) all() ([]int, []error) {
 	return indexes, errs
 }
 
-// mirrorFetcher is a Fetcher over ms with short waits; slow-connection
-// reconnects, which move workers between mirrors, are off.
+// mirrorFetcher is a Fetcher over ms with short waits on a fake clock
+// (run it withClock); slow-connection reconnects, which move workers
+// between mirrors, are off.
 func mirrorFetcher(openers []segment.Opener, out io.WriterAt, log *dropLog) *segment.Fetcher {
 	var ms []*segment.Mirror
 	for _, o := range openers {
@@ -77,7 +78,7 @@ func mirrorFetcher(openers []segment.Opener, out io.WriterAt, log *dropLog) *seg
 	return &segment.Fetcher{
 		Mirrors: ms, Output: out, MaxTries: 2, Fetched: new(atomic.Int64),
 		RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
-		SlowWindow: -1, OnEvent: log.add,
+		SlowWindow: -1, OnEvent: log.add, Clock: clock.NewFake(epoch),
 	}
 }
 
@@ -119,7 +120,9 @@ func TestMirrorDropped(t *testing.T) {
 			out := newMemOut(size)
 			var log dropLog
 			f := mirrorFetcher(m.openers, out, &log)
-			if err := segment.Run(fetchCtx(t), newTable(size, 3), f, 3); err != nil {
+			if _, err := withClock(t, f.Clock.(*clock.Fake), f.RetryWait, func() error {
+				return segment.Run(fetchCtx(t), newTable(size, 3), f, 3)
+			}); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
 			if !out.equal(data) {
@@ -182,7 +185,10 @@ func TestLastMirrorNotDropped(t *testing.T) {
 				})
 			}
 			var log dropLog
-			err := segment.Run(fetchCtx(t), newTable(size, tc.n), mirrorFetcher(openers, newMemOut(size), &log), tc.n)
+			f := mirrorFetcher(openers, newMemOut(size), &log)
+			_, err := withClock(t, f.Clock.(*clock.Fake), f.RetryWait, func() error {
+				return segment.Run(fetchCtx(t), newTable(size, tc.n), f, tc.n)
+			})
 			if !isStatus(tc.code)(err) {
 				t.Fatalf("Run: %v, want the last mirror's %d", err, tc.code)
 			}
@@ -217,42 +223,24 @@ func TestMirrorGoesDown(t *testing.T) {
 		}
 		return true
 	})
-	clk := clock.NewFake(epoch)
 	out := newMemOut(size)
 	var log dropLog
 	f := mirrorFetcher(m.openers, out, &log)
-	f.Clock = clk
-	done := make(chan error, 1)
-	go func() { done <- segment.Run(fetchCtx(t), newTable(size, 4), f, 4) }()
-	select {
-	case <-halfSent:
-	case err := <-done:
-		t.Fatalf("Run ended before the mirror went down: %v", err)
-	}
-	dying := m.servers[1].srv
-	dying.Listener.Close() // first: a retry must find it gone
-	dying.CloseClientConnections()
 	// Let each retry wait through as it begins (the monitor's tick and
-	// the idle rechecks are longer, and wait).
-	ctx, cancel := context.WithCancel(fetchCtx(t))
-	defer cancel()
-	var err error
-	finished := make(chan struct{})
-	go func() {
-		err = <-done
-		close(finished)
-		cancel()
-	}()
-	for clk.WaitFor(ctx, func(left []time.Duration) bool { return len(left) > 0 && left[0] <= f.RetryWait }) == nil {
-		if left := clk.Pending(); len(left) > 0 {
-			clk.Advance(left[0])
+	// the idle rechecks are longer, and wait), once the mirror is down.
+	_, err := withClock(t, f.Clock.(*clock.Fake), f.RetryWait, func() error {
+		done := make(chan error, 1)
+		go func() { done <- segment.Run(fetchCtx(t), newTable(size, 4), f, 4) }()
+		select {
+		case <-halfSent:
+		case err := <-done:
+			return fmt.Errorf("ended before the mirror went down: %v", err)
 		}
-	}
-	select {
-	case <-finished:
-	default:
-		t.Fatal("Run did not end before the test's deadline")
-	}
+		dying := m.servers[1].srv
+		dying.Listener.Close() // first: a retry must find it gone
+		dying.CloseClientConnections()
+		return <-done
+	})
 	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netfox/netfox/internal/clock"
 	"github.com/netfox/netfox/segment"
 	"github.com/netfox/netfox/siteinfo"
 )
@@ -44,10 +45,12 @@ func TestOverloadLowersConnections(t *testing.T) {
 			f := &segment.Fetcher{
 				Opener: rm, Output: out, MaxTries: 2 * tc.refused,
 				RetryBase: time.Millisecond, RetryWait: 5 * time.Millisecond,
-				SlowWindow: -1,
-				OnEvent:    log.add,
+				SlowWindow: -1, Clock: clock.NewFake(epoch),
+				OnEvent: log.add,
 			}
-			if err := segment.Run(fetchCtx(t), newTable(size, tc.conns), f, tc.conns); err != nil {
+			if _, err := withClock(t, f.Clock.(*clock.Fake), f.RetryWait, func() error {
+				return segment.Run(fetchCtx(t), newTable(size, tc.conns), f, tc.conns)
+			}); err != nil {
 				t.Fatalf("Run: %v", err)
 			}
 			if !out.equal(data) {
@@ -90,10 +93,13 @@ func TestTransientErrorDoesNotLower(t *testing.T) {
 	f := &segment.Fetcher{
 		Opener: rm, Output: out, MaxTries: 16,
 		RetryBase: time.Millisecond, RetryWait: 5 * time.Millisecond,
-		SlowWindow: -1,
-		OnEvent:    log.add,
+		SlowWindow: -1, Clock: clock.NewFake(epoch),
+		OnEvent: log.add,
 	}
-	if err := segment.Run(fetchCtx(t), newTable(size, conns), f, conns); err != nil {
+	waits, err := withClock(t, f.Clock.(*clock.Fake), f.RetryWait, func() error {
+		return segment.Run(fetchCtx(t), newTable(size, conns), f, conns)
+	})
+	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	if !out.equal(data) {
@@ -102,7 +108,7 @@ func TestTransientErrorDoesNotLower(t *testing.T) {
 	if lowered := log.of(segment.EventLower); len(lowered) != 0 {
 		t.Errorf("lowered to %d for a 500", lowered[0].Connections)
 	}
-	if n := len(log.of(segment.EventRetry)); n != 8 {
-		t.Errorf("%d retries reported, want one per 500, 8", n)
+	if n := len(log.of(segment.EventRetry)); n != 8 || len(waits) != 8 {
+		t.Errorf("%d retries reported, %d waited, want one per 500, 8", n, len(waits))
 	}
 }

@@ -42,7 +42,7 @@ func TestRetryResumesAtTheByteReached(t *testing.T) {
 		OnEvent: log.add,
 	}
 	s := segment.New(0, 0, size)
-	waits, err := fetchWithClock(t, clk, func() error { return f.Fetch(fetchCtx(t), s) })
+	waits, err := withClock(t, clk, f.RetryWait, func() error { return f.Fetch(fetchCtx(t), s) })
 	if err != nil {
 		t.Fatalf("Fetch: %v", err)
 	}
@@ -98,7 +98,7 @@ func TestRetryGivesUpAfterMaxTries(t *testing.T) {
 				OnEvent: log.add,
 			}
 			s := segment.New(0, 0, size)
-			waits, err := fetchWithClock(t, clk, func() error { return f.Fetch(fetchCtx(t), s) })
+			waits, err := withClock(t, clk, f.RetryWait, func() error { return f.Fetch(fetchCtx(t), s) })
 			var se *siteinfo.StatusError
 			if !errors.As(err, &se) || se.Code != http.StatusInternalServerError {
 				t.Fatalf("Fetch: %v, want the server's 500", err)
@@ -153,7 +153,7 @@ func TestPermanentErrorNotRetried(t *testing.T) {
 			if tc.code == 0 {
 				f.Output = fullDisk{}
 			}
-			waits, err := fetchWithClock(t, clk, func() error { return f.Fetch(fetchCtx(t), segment.New(0, 0, size)) })
+			waits, err := withClock(t, clk, f.RetryWait, func() error { return f.Fetch(fetchCtx(t), segment.New(0, 0, size)) })
 			if !retry.IsPermanent(err) {
 				t.Fatalf("Fetch: %v, want a permanent error", err)
 			}
@@ -194,9 +194,11 @@ func TestPermanentErrorEndsTheRun(t *testing.T) {
 		Opener: rm, Output: newMemOut(size), MaxTries: 5,
 		RetryBase: time.Millisecond, RetryWait: 2 * time.Millisecond,
 		StallWindow: time.Minute, StallSpeed: 1, SlowWindow: -1,
-		OnEvent: log.add,
+		OnEvent: log.add, Clock: clock.NewFake(epoch),
 	}
-	err := segment.Run(fetchCtx(t), newTable(size, 4), f, 4)
+	_, err := withClock(t, f.Clock.(*clock.Fake), f.RetryWait, func() error {
+		return segment.Run(fetchCtx(t), newTable(size, 4), f, 4)
+	})
 	var se *siteinfo.StatusError
 	if !errors.As(err, &se) || se.Code != http.StatusNotFound {
 		t.Fatalf("Run: %v, want the server's 404", err)
@@ -243,7 +245,7 @@ func TestRetryHonoursRetryAfter(t *testing.T) {
 				RetryBase: time.Millisecond, RetryWait: time.Second, StallWindow: -1,
 				OnEvent: log.add,
 			}
-			waits, err := fetchWithClock(t, clk, func() error { return f.Fetch(fetchCtx(t), segment.New(0, 0, size)) })
+			waits, err := withClock(t, clk, f.RetryWait, func() error { return f.Fetch(fetchCtx(t), segment.New(0, 0, size)) })
 			if err != nil {
 				t.Fatalf("Fetch: %v", err)
 			}
