@@ -188,7 +188,7 @@ func TestNoRangesNoLength(t *testing.T) {
 		name   string
 		opts   []testserver.Option
 		notice netfox.EventKind // zero: none expected but a fallback
-		stream bool              // whether the download must fall back to one stream
+		stream bool             // whether the download must fall back to one stream
 	}{
 		{"ignores ranges", []testserver.Option{testserver.IgnoreRanges()}, 0, true},
 		{"no length", []testserver.Option{testserver.NoLength()}, netfox.EventNoLength, true},

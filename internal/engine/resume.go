@@ -1,4 +1,4 @@
-package netfox
+package engine
 
 import (
 	"errors"
@@ -19,7 +19,7 @@ import (
 
 // checkPartFile refuses a .info whose .part is gone: the state claims
 // bytes that no longer exist anywhere.
-func (d *downloader) checkPartFile(p paths) error {
+func (d *Downloader) checkPartFile(p paths) error {
 	if d.req.Restart {
 		return nil
 	}
@@ -78,7 +78,7 @@ func discard(part *fileaccess.File, infoPath string) error {
 // address not proven the same file, is refused on every path (ranged or
 // one stream), before anything is emptied: a foreign partial download is
 // never destroyed.
-func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*segment.Table, int64, error) {
+func (d *Downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*segment.Table, int64, error) {
 	table := &segment.Table{MinSplit: d.req.MinSplit}
 	saved, err := state.Load(p.info)
 	there := err == nil
@@ -154,7 +154,7 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 
 // resume loads saved's segments into table when they can be trusted and
 // returns the bytes taken over, or -1 when the download must start over.
-func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info siteinfo.Info, saved state.State, p paths) (int64, error) {
+func (d *Downloader) resume(table *segment.Table, part *fileaccess.File, info siteinfo.Info, saved state.State, p paths) (int64, error) {
 	was := siteinfo.Info{Length: saved.Length, ETag: saved.ETag, LastModified: saved.LastModified}
 	verdict := siteinfo.CompareVersions(was, info)
 	switch {
@@ -203,7 +203,7 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 // (ErrIO, ENOSPC), else disk is reserved as the data arrives
 // (fileaccess.File.ReserveAsWritten), never for a length no byte has
 // confirmed: a server that claims 1 GiB and sends nothing costs nothing.
-func (d *downloader) reserve(part *fileaccess.File, info siteinfo.Info) error {
+func (d *Downloader) reserve(part *fileaccess.File, info siteinfo.Info) error {
 	err := part.Room(info.Length)
 	switch {
 	case errors.Is(err, fileaccess.ErrFileTooLarge):
@@ -252,13 +252,13 @@ func movedProof(saved state.State, now siteinfo.Info, checksum bool) string {
 // connectionsFor is the number of connections for n bytes: one per
 // minimum-size segment (MinSplit), at least one, at most Connections. A
 // smaller piece would cost a request, a round trip, for too little.
-func (d *downloader) connectionsFor(n int64) int {
+func (d *Downloader) connectionsFor(n int64) int {
 	return min(d.splitsOf(n), d.conns)
 }
 
 // splitsOf is the number of minimum-size segments (MinSplit) in n bytes,
 // at least one.
-func (d *downloader) splitsOf(n int64) int {
+func (d *Downloader) splitsOf(n int64) int {
 	return int(min(max(n/d.req.MinSplit, 1), MaxConnections))
 }
 
@@ -286,7 +286,7 @@ func describeChange(was, now siteinfo.Info) string {
 
 // stateOf is what the .info records: no password, which would sit in a
 // file others may read (the addresses are compared without it).
-func (d *downloader) stateOf(info siteinfo.Info, spans []segment.Span) state.State {
+func (d *Downloader) stateOf(info siteinfo.Info, spans []segment.Span) state.State {
 	st := state.State{
 		URL:          siteinfo.RedactURL(d.req.URL),
 		FinalURL:     siteinfo.RedactURL(info.URL),
