@@ -247,14 +247,6 @@ func (req Request) Normalized() (Request, error) {
 
 // check refuses a normalised Request that cannot succeed.
 func (req Request) check() error {
-	if err := siteinfo.CheckURL(req.URL); err != nil {
-		return fmt.Errorf("%w: %w", ErrUsage, err)
-	}
-	for _, m := range req.Mirrors {
-		if err := siteinfo.CheckURL(m); err != nil {
-			return fmt.Errorf("%w: mirror: %w", ErrUsage, err)
-		}
-	}
 	if req.HTTPClient != nil && !req.Transport.isZero() {
 		return errConflictingClient
 	}
@@ -284,6 +276,16 @@ func (req Request) check() error {
 		return fmt.Errorf("%w: RetryWait %v is negative", ErrUsage, req.RetryWait)
 	case req.StallSpeed < 0:
 		return fmt.Errorf("%w: StallSpeed %d is negative", ErrUsage, req.StallSpeed)
+	}
+	// The addresses last: a program may check a request's options with
+	// a stand-in address before it has the real ones.
+	if err := siteinfo.CheckURL(req.URL); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	for _, m := range req.Mirrors {
+		if err := siteinfo.CheckURL(m); err != nil {
+			return fmt.Errorf("%w: mirror: %w", ErrUsage, err)
+		}
 	}
 	return nil
 }

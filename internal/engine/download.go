@@ -388,7 +388,7 @@ func classify(err error) error {
 	case errors.As(err, &we):
 		return ioError(err)
 	case errors.As(err, &status) && (status.Code == http.StatusUnauthorized || status.Code == http.StatusForbidden):
-		return fmt.Errorf("%w (%w): it may have expired; get a fresh link to the same file and run again with it, the download resumes", ErrLinkRefused, err)
+		return fmt.Errorf("%w (%w): it may have expired", ErrLinkRefused, err)
 	}
 	return err
 }
@@ -467,7 +467,7 @@ func (d *Downloader) fetchStream(ctx context.Context, fetcher *segment.Fetcher, 
 
 // errStreamBroken reports a single stream cut before its end: without
 // ranges there is no way to continue it.
-var errStreamBroken = retry.Permanent(errors.New("the connection broke and this server cannot continue a download; run again to start over"))
+var errStreamBroken = retry.Permanent(errors.New("the connection broke and this server cannot continue a download"))
 
 // streamOpener adapts a whole-file request to segment.Opener: it serves
 // only a range starting at zero.

@@ -32,7 +32,7 @@ var (
 	ErrChecksum          = errors.New("checksum mismatch")
 	ErrLinkRefused       = errors.New("the server refused the link")
 	ErrNotPartial        = errors.New("existing file is not a partial download of this file")
-	ErrResumable         = errors.New("progress is saved, run the same command again to resume")
+	ErrResumable         = errors.New("progress is saved")
 	ErrNotResumable      = errors.New("the server cannot resume a download, the next run starts over")
 	ErrIO                = errors.New("local I/O error")
 	ErrDiskFull          = errors.New("disk full")

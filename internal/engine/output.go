@@ -20,7 +20,7 @@ func openPart(path string) (*fileaccess.File, error) {
 	part, err := fileaccess.Open(path)
 	switch {
 	case errors.Is(err, fileaccess.ErrLocked):
-		return nil, fmt.Errorf("%w (wait for it to finish, or stop it first)", err)
+		return nil, err
 	case errors.Is(err, fileaccess.ErrNotRegular):
 		return nil, fmt.Errorf("%w: %w; netfox does not write through it", ErrIO, err)
 	case errors.Is(err, fileaccess.ErrForeign):
@@ -60,7 +60,7 @@ func (d *Downloader) openOutput(p paths, info siteinfo.Info) (part *fileaccess.F
 	if d.req.Restart {
 		err = discard(part, p.info)
 		if errors.Is(err, fileaccess.ErrForeign) {
-			err = fmt.Errorf("%w; --restart does not remove it", err)
+			err = fmt.Errorf("%w; Restart does not remove it", err)
 		} else if err != nil {
 			err = ioError(err)
 		}
