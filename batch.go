@@ -14,7 +14,7 @@ type BatchOptions struct {
 	Parallel int
 	// OnStart, when set, is called once per request as its download
 	// begins, with the request's index and a copy of it that it may
-	// change (Progress, OnEvent), from the goroutine that runs it.
+	// change (OnProgress, OnEvent), from the goroutine that runs it.
 	OnStart func(i int, req *Request)
 	// OnDone, when set, is called once per request as its download
 	// ends, from the goroutine that ran it.

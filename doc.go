@@ -60,8 +60,8 @@
 // # The API and the engine
 //
 // This package is the API: Client, Transfer, Request (normalised once,
-// by Request.Normalized, at every entry point), Result, Event, Progress
-// and Snapshot, Checksum, the sentinel errors, NetError and StatusError,
+// by Request.Normalized, at every entry point), Result, Event, Snapshot,
+// Checksum, the sentinel errors, NetError and StatusError,
 // the defaults (defaults.go). The machinery behind it is internal/engine
 // (one file per behaviour: probe, resume, continue, complete, mirrors,
 // output, checkpoint, -n auto, budget, stream), over packages that each

@@ -230,11 +230,11 @@ func TestResumeAfterCancel(t *testing.T) {
 	content := randomBytes(4<<20, 3)
 	srv := testserver.New(t, content, testserver.RatePerResponse(1<<20))
 	out := filepath.Join(t.TempDir(), "out")
-	progress := new(netfox.Progress)
+	progress := new(latest)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := netfox.Download(ctx, netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Progress: progress})
+		_, err := netfox.Download(ctx, progress.watch(netfox.Request{URL: srv.FileURL, Output: out, Connections: 4}))
 		done <- err
 	}()
 	waitFor(t, func() bool { return progress.Snapshot().Written >= 1<<20 })

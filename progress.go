@@ -6,13 +6,6 @@ import (
 	"github.com/netfox/netfox/internal/engine"
 )
 
-// Progress lets a UI watch a running download. The download updates it;
-// the UI calls Snapshot as often as it likes from another goroutine. Its
-// zero value is ready to use; a Progress serves one download at a time.
-type Progress struct {
-	p engine.Progress
-}
-
 // Snapshot is the state of a download at one instant.
 type Snapshot struct {
 	// Path is the output file; empty until the download has started.
@@ -56,9 +49,6 @@ func (s Snapshot) Percent() float64 {
 	return 100 * float64(s.Written) / float64(s.Length)
 }
 
-// Snapshot returns the current state.
-func (p *Progress) Snapshot() Snapshot { return snapshotOf(p.p.Snapshot()) }
-
 // snapshotOf is the engine's snapshot as the API gives it.
 func snapshotOf(s engine.Snapshot) Snapshot {
 	out := Snapshot{Path: s.Path, Length: s.Length, Written: s.Written, Fetched: s.Fetched, Rate: s.Rate, ETA: s.ETA, Connections: s.Connections}
@@ -68,11 +58,11 @@ func snapshotOf(s engine.Snapshot) Snapshot {
 	return out
 }
 
-// reportProgress calls req.OnProgress every req.ProgressInterval until
-// the function it returns is called, which makes the last call. req is
-// normalised (Request.Normalized): a zero or
+// reportProgress calls req.OnProgress with p's state every
+// req.ProgressInterval until the function it returns is called, which
+// makes the last call. req is normalised (Request.Normalized): a zero or
 // negative interval the caller gave is the default by then.
-func reportProgress(req Request) (stop func()) {
+func reportProgress(req Request, p *engine.Progress) (stop func()) {
 	if req.OnProgress == nil {
 		return func() {}
 	}
@@ -84,10 +74,10 @@ func reportProgress(req Request) (stop func()) {
 		for {
 			select {
 			case <-quit:
-				req.OnProgress(req.Progress.Snapshot())
+				req.OnProgress(snapshotOf(p.Snapshot()))
 				return
 			case <-tick.C:
-				if snap := req.Progress.Snapshot(); snap.Path != "" {
+				if snap := snapshotOf(p.Snapshot()); snap.Path != "" {
 					req.OnProgress(snap)
 				}
 			}

@@ -128,12 +128,11 @@ type Request struct {
 	// .info saved. It bounds what a power loss costs. Zero means 5s.
 	SyncInterval time.Duration
 
-	// Progress, when set, is kept up to date for a UI to read.
-	Progress *Progress
 	// OnProgress, when set, is called with the download's state every
 	// ProgressInterval while it runs and once more as it ends, from a
 	// goroutine of the download: a caller prints progress without a
-	// goroutine or ticker of its own.
+	// goroutine or ticker of its own. (A program holding a Transfer may
+	// read Transfer.Snapshot whenever it likes instead.)
 	OnProgress func(Snapshot)
 	// ProgressInterval is the time between two OnProgress calls; zero
 	// means one second.
@@ -290,8 +289,9 @@ func (req Request) check() error {
 	return nil
 }
 
-// job is the engine's form of a normalised req.
-func (req Request) job() engine.Job {
+// job is the engine's form of a normalised req, whose live state goes to
+// progress.
+func (req Request) job(progress *engine.Progress) engine.Job {
 	j := engine.Job{
 		URL: req.URL, Mirrors: req.Mirrors, Output: req.Output, Dir: req.Dir, Protected: req.Protected,
 		Connections: req.Connections, AutoMax: req.AutoMax, CacheDir: req.CacheDir, MinSplit: req.MinSplit,
@@ -304,9 +304,7 @@ func (req Request) job() engine.Job {
 	if req.Checksum != nil {
 		j.Checksum = &engine.Checksum{Algo: req.Checksum.Algo, Sum: req.Checksum.Sum}
 	}
-	if req.Progress != nil {
-		j.Progress = &req.Progress.p
-	}
+	j.Progress = progress
 	if on := req.OnEvent; on != nil {
 		j.OnEvent = func(e engine.Event) { on(eventOf(e)) }
 	}

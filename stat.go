@@ -31,7 +31,7 @@ func (c *Client) Stat(ctx context.Context, req Request) (FileInfo, error) {
 	if err != nil {
 		return FileInfo{}, err
 	}
-	info, err := engine.New(c.env(req, engine.NewLimiter(req.LimitRate)), req.job()).Stat(ctx)
+	info, err := engine.New(c.env(req, engine.NewLimiter(req.LimitRate)), req.job(nil)).Stat(ctx)
 	if err != nil {
 		return FileInfo{}, public(err)
 	}

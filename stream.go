@@ -39,9 +39,6 @@ func (c *Client) Stream(ctx context.Context, req Request, w io.Writer, window in
 }
 
 func (c *Client) stream(ctx context.Context, req Request, w io.Writer, window int64) (Result, error) {
-	if req.OnProgress != nil && req.Progress == nil {
-		req.Progress = new(Progress)
-	}
 	req, err := req.Normalized()
 	if err != nil {
 		return Result{}, err
@@ -49,8 +46,9 @@ func (c *Client) stream(ctx context.Context, req Request, w io.Writer, window in
 	if window <= 0 {
 		window = DefaultStreamWindow
 	}
-	d := engine.New(c.env(req, engine.NewLimiter(req.LimitRate)), req.job())
-	stop := reportProgress(req)
+	progress := new(engine.Progress)
+	d := engine.New(c.env(req, engine.NewLimiter(req.LimitRate)), req.job(progress))
+	stop := reportProgress(req, progress)
 	res, err := d.Stream(ctx, w, window)
 	stop()
 	return resultOf(res), endError(ctx, err)

@@ -26,8 +26,8 @@ type Transfer struct {
 	client   *Client
 	req      Request // normalised (Request.Normalized)
 	ctx      context.Context
-	limit    *rate.Limiter // the transfer's own cap; rate.Inf for none
-	progress *Progress
+	limit    *rate.Limiter    // the transfer's own cap; rate.Inf for none
+	progress *engine.Progress // the live state, across runs
 	began    time.Time
 	stopCtx  func() bool // stops watching ctx
 
@@ -65,9 +65,6 @@ func (c *Client) Start(ctx context.Context, req Request) (*Transfer, error) {
 }
 
 func (c *Client) start(ctx context.Context, req Request) (*Transfer, error) {
-	if req.Progress == nil {
-		req.Progress = new(Progress)
-	}
 	req, err := req.Normalized()
 	if err != nil {
 		return nil, err
@@ -78,12 +75,12 @@ func (c *Client) start(ctx context.Context, req Request) (*Transfer, error) {
 		req:      req,
 		ctx:      ctx,
 		limit:    limit,
-		progress: req.Progress,
+		progress: new(engine.Progress),
 		began:    time.Now(),
 		done:     make(chan struct{}),
 		reported: make(chan struct{}),
 	}
-	stopReport := reportProgress(req)
+	stopReport := reportProgress(req, t.progress)
 	go func() {
 		<-t.done
 		stopReport()
@@ -96,7 +93,7 @@ func (c *Client) start(ctx context.Context, req Request) (*Transfer, error) {
 
 // run starts one run of req; the caller holds t.mu or owns t alone.
 func (t *Transfer) run(req Request) {
-	d := engine.New(t.client.env(req, t.limit), req.job())
+	d := engine.New(t.client.env(req, t.limit), req.job(t.progress))
 	ctx, stop := context.WithCancelCause(t.ctx)
 	t.state, t.stopRun, t.runDone = running, stop, make(chan struct{})
 	runDone := t.runDone
@@ -214,7 +211,7 @@ func (t *Transfer) SetLimitRate(bytesPerSec int64) { engine.SetLimit(t.limit, by
 // Snapshot returns the download's state now: while paused, its bytes as
 // they stood, with no rate and no ETA.
 func (t *Transfer) Snapshot() Snapshot {
-	s := t.progress.Snapshot()
+	s := snapshotOf(t.progress.Snapshot())
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.state != running {

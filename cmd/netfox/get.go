@@ -108,8 +108,7 @@ func runGet(c *cli.Context) error {
 	if c.Bool("json") {
 		return runJSON(c, req)
 	}
-	progress := new(netfox.Progress)
-	req.Progress = progress
+	progress := watchLive(&req)
 	var view *ui.UI
 	if !c.Bool("quiet") {
 		view = ui.Start(progress, viewOptions(c))
