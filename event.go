@@ -133,7 +133,7 @@ const (
 	EventAutoStep = EventKind(engine.EventAutoStep)
 )
 
-var noticeNames = [...]string{
+var kindNames = [...]string{
 	EventRetry:               "retry",
 	EventOverloaded:          "overloaded",
 	EventRangesIgnored:       "ranges_ignored",
@@ -157,13 +157,18 @@ var noticeNames = [...]string{
 	EventStreaming:           "streaming",
 	EventCacheFailed:         "cache_failed",
 	EventOriginFailed:        "origin_failed",
+	EventSteal:               "steal",
+	EventHedge:               "hedge",
+	EventCut:                 "cut",
+	EventReplace:             "replace",
+	EventAutoStep:            "auto_step",
 }
 
 // String is the kind's name in snake case, as the CLI's --json events
 // give it: "retry", "mirror_dropped".
 func (k EventKind) String() string {
-	if k > 0 && int(k) < len(noticeNames) {
-		return noticeNames[k]
+	if k > 0 && int(k) < len(kindNames) {
+		return kindNames[k]
 	}
 	return "EventKind(" + strconv.Itoa(int(k)) + ")"
 }
