@@ -188,7 +188,7 @@ func TestNoRangesNoLength(t *testing.T) {
 		name   string
 		opts   []testserver.Option
 		notice netfox.EventKind // zero: none expected but a fallback
-		stream bool              // whether the download must fall back to one stream
+		stream bool             // whether the download must fall back to one stream
 	}{
 		{"ignores ranges", []testserver.Option{testserver.IgnoreRanges()}, 0, true},
 		{"no length", []testserver.Option{testserver.NoLength()}, netfox.EventNoLength, true},
@@ -230,11 +230,11 @@ func TestResumeAfterCancel(t *testing.T) {
 	content := randomBytes(4<<20, 3)
 	srv := testserver.New(t, content, testserver.RatePerResponse(1<<20))
 	out := filepath.Join(t.TempDir(), "out")
-	progress := new(netfox.Progress)
+	progress := new(latest)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := netfox.Download(ctx, netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Progress: progress})
+		_, err := netfox.Download(ctx, progress.watch(netfox.Request{URL: srv.FileURL, Output: out, Connections: 4}))
 		done <- err
 	}()
 	waitFor(t, func() bool { return progress.Snapshot().Written >= 1<<20 })

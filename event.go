@@ -1,9 +1,10 @@
 package netfox
 
 import (
-	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/netfox/netfox/internal/engine"
 )
 
 // Event is something that happened in a download, given to
@@ -45,94 +46,94 @@ const (
 	// EventRetry: a request failed and is tried again after Wait; Err
 	// says why, Offset is the byte it goes on from (-1 for the first
 	// request, which asks about the file).
-	EventRetry EventKind = iota + 1
+	EventRetry = EventKind(engine.EventRetry)
 	// EventOverloaded: the server said it is overloaded (429, 503);
 	// the download goes on with fewer connections.
-	EventOverloaded
+	EventOverloaded = EventKind(engine.EventOverloaded)
 	// EventRangesIgnored: the server answered a range request with
 	// something else; the download starts over in one stream.
-	EventRangesIgnored
+	EventRangesIgnored = EventKind(engine.EventRangesIgnored)
 	// EventNoLength: the server does not give the file's length; one
 	// stream, which an interruption starts over.
-	EventNoLength
+	EventNoLength = EventKind(engine.EventNoLength)
 	// EventNoRanges: the server does not serve byte ranges; one
 	// stream, which an interruption starts over.
-	EventNoRanges
+	EventNoRanges = EventKind(engine.EventNoRanges)
 	// EventHeadContradicted: HEAD gave another length than a GET
 	// serves; the GET is trusted.
-	EventHeadContradicted
+	EventHeadContradicted = EventKind(engine.EventHeadContradicted)
 	// EventRemoteChanged: the remote file changed since the partial
 	// download; it starts over.
-	EventRemoteChanged
+	EventRemoteChanged = EventKind(engine.EventRemoteChanged)
 	// EventRemoteChangedMidway: the remote file changed during the
 	// download; it starts over.
-	EventRemoteChangedMidway
+	EventRemoteChangedMidway = EventKind(engine.EventRemoteChangedMidway)
 	// EventUnverifiable: the server sends no ETag or Last-Modified, so
 	// the partial download cannot be checked; it starts over.
-	EventUnverifiable
+	EventUnverifiable = EventKind(engine.EventUnverifiable)
 	// EventMoved: a partial download goes on from a new address,
 	// proven to serve the same file.
-	EventMoved
+	EventMoved = EventKind(engine.EventMoved)
 	// EventRebooted: the machine rebooted since the partial download;
 	// it resumes from the last flushed offsets.
-	EventRebooted
+	EventRebooted = EventKind(engine.EventRebooted)
 	// EventResumed: a partial download resumes; the Text says how much
 	// is already here.
-	EventResumed
+	EventResumed = EventKind(engine.EventResumed)
 	// EventAlreadyComplete: with Request.Continue, the existing file
 	// is already the whole remote file.
-	EventAlreadyComplete
+	EventAlreadyComplete = EventKind(engine.EventAlreadyComplete)
 	// EventAdopted: with Request.Continue, an existing file is taken
 	// over and continued.
-	EventAdopted
+	EventAdopted = EventKind(engine.EventAdopted)
 	// EventMirrorUnusable: a mirror failed its probe; the download
 	// goes on without it.
-	EventMirrorUnusable
+	EventMirrorUnusable = EventKind(engine.EventMirrorUnusable)
 	// EventMirrorNoRanges: a mirror does not serve byte ranges; the
 	// download goes on without it.
-	EventMirrorNoRanges
+	EventMirrorNoRanges = EventKind(engine.EventMirrorNoRanges)
 	// EventMirrorsUnproven: the mirrors give different ETag or
 	// Last-Modified values; only their length shows they hold the same
 	// file.
-	EventMirrorsUnproven
+	EventMirrorsUnproven = EventKind(engine.EventMirrorsUnproven)
 	// EventMirrorDropped: a mirror failed during the download and is
 	// given up; the others go on.
-	EventMirrorDropped
+	EventMirrorDropped = EventKind(engine.EventMirrorDropped)
 	// EventSaveFailed: the progress (the .info file) could not be
 	// saved.
-	EventSaveFailed
+	EventSaveFailed = EventKind(engine.EventSaveFailed)
 	// EventMtimeFailed: the finished file's modification time could
 	// not be set to the remote's Last-Modified.
-	EventMtimeFailed
+	EventMtimeFailed = EventKind(engine.EventMtimeFailed)
 	// EventStreaming: a download to a stream, which an interruption
 	// starts over.
-	EventStreaming
+	EventStreaming = EventKind(engine.EventStreaming)
 	// EventCacheFailed: the count -n auto settled at could not be
 	// remembered for the host; the download itself is done.
-	EventCacheFailed
+	EventCacheFailed = EventKind(engine.EventCacheFailed)
 	// EventOriginFailed: where the finished file came from could not be
 	// recorded in its extended attributes (a file system without them
 	// records nothing, silently); a re-run cannot prove it complete.
-	EventOriginFailed
+	EventOriginFailed = EventKind(engine.EventOriginFailed)
 
 	// EventSteal: a connection that finished its range took over the far
 	// half of a running one ([Offset, Offset+Length) of Segment's range).
-	EventSteal
+	EventSteal = EventKind(engine.EventSteal)
 	// EventHedge: near the end, an idle connection fetches the same bytes
 	// as a slow one; whichever is first wins.
-	EventHedge
+	EventHedge = EventKind(engine.EventHedge)
 	// EventCut: the range a connection was given was cut short, its rest
 	// left to another connection.
-	EventCut
+	EventCut = EventKind(engine.EventCut)
 	// EventReplace: a slow or silent connection was closed and its range
 	// given to a new one; Rate is what it delivered.
-	EventReplace
+	EventReplace = EventKind(engine.EventReplace)
 	// EventAutoStep: -n auto changed the connection count to Connections,
 	// at a measured Rate.
-	EventAutoStep
+	EventAutoStep = EventKind(engine.EventAutoStep)
 )
 
-var noticeNames = [...]string{
+var kindNames = [...]string{
 	EventRetry:               "retry",
 	EventOverloaded:          "overloaded",
 	EventRangesIgnored:       "ranges_ignored",
@@ -156,13 +157,18 @@ var noticeNames = [...]string{
 	EventStreaming:           "streaming",
 	EventCacheFailed:         "cache_failed",
 	EventOriginFailed:        "origin_failed",
+	EventSteal:               "steal",
+	EventHedge:               "hedge",
+	EventCut:                 "cut",
+	EventReplace:             "replace",
+	EventAutoStep:            "auto_step",
 }
 
 // String is the kind's name in snake case, as the CLI's --json events
 // give it: "retry", "mirror_dropped".
 func (k EventKind) String() string {
-	if k > 0 && int(k) < len(noticeNames) {
-		return noticeNames[k]
+	if k > 0 && int(k) < len(kindNames) {
+		return kindNames[k]
 	}
 	return "EventKind(" + strconv.Itoa(int(k)) + ")"
 }
@@ -172,15 +178,12 @@ func (k EventKind) String() string {
 // scheduler's work.
 func (k EventKind) Notice() bool { return k >= EventRetry && k <= EventOriginFailed }
 
-// notify gives the request's OnEvent an event of kind with its text.
-func (d *downloader) notify(kind EventKind, format string, args ...any) {
-	d.event(Event{Kind: kind, Text: fmt.Sprintf(format, args...)})
-}
-
-// event gives e to the request's OnEvent: the one way the library tells
-// anything.
-func (d *downloader) event(e Event) {
-	if d.req.OnEvent != nil {
-		d.req.OnEvent(e)
+// eventOf is the engine's event as the API gives it.
+func eventOf(e engine.Event) Event {
+	out := Event{Kind: EventKind(e.Kind), Text: e.Text, Segment: e.Segment, Offset: e.Offset, Length: e.Length,
+		Wait: e.Wait, URL: e.URL, Connections: e.Connections, Rate: e.Rate}
+	if e.Err != nil {
+		out.Err = public(e.Err)
 	}
+	return out
 }

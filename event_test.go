@@ -12,11 +12,11 @@ import (
 	"github.com/netfox/netfox/internal/testserver"
 )
 
-// TestNoticeKindNames: every kind has its own snake-case name, the one
+// TestEventKindNames: every kind has its own snake-case name, the one
 // --json prints.
-func TestNoticeKindNames(t *testing.T) {
+func TestEventKindNames(t *testing.T) {
 	seen := map[string]netfox.EventKind{}
-	for k := netfox.EventRetry; k <= netfox.EventStreaming; k++ {
+	for k := netfox.EventRetry; k <= netfox.EventAutoStep; k++ {
 		name := k.String()
 		if name == "" || strings.Trim(name, "abcdefghijklmnopqrstuvwxyz_") != "" {
 			t.Errorf("kind %d is named %q", int(k), name)

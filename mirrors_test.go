@@ -39,14 +39,14 @@ func TestMirrorGoesDown(t *testing.T) {
 	dying := testserver.New(t, content, testserver.RatePerResponse(1<<20))
 	out := filepath.Join(t.TempDir(), "out")
 	var got notices
-	progress := new(netfox.Progress)
+	progress := new(latest)
 	done := make(chan struct{})
 	var res netfox.Result
 	var err error
 	go func() {
 		defer close(done)
-		res, err = netfox.Download(context.Background(), netfox.Request{URL: good.FileURL, Mirrors: []string{dying.FileURL}, Output: out, Connections: 4,
-			RetryWait: 1, OnEvent: got.add, Progress: progress})
+		res, err = netfox.Download(context.Background(), progress.watch(netfox.Request{URL: good.FileURL, Mirrors: []string{dying.FileURL}, Output: out, Connections: 4,
+			RetryWait: 1, OnEvent: got.add}))
 	}()
 	waitFor(t, func() bool { return progress.Snapshot().Written >= 1<<20 })
 	// Stop accepting first, then cut the connections: a retry must find

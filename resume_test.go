@@ -21,12 +21,12 @@ import (
 // cancels it.
 func interrupted(t *testing.T, url, out string, minWritten int64) {
 	t.Helper()
-	progress := new(netfox.Progress)
+	progress := new(latest)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := netfox.Download(ctx, netfox.Request{URL: url, Output: out, Connections: 4, Progress: progress})
+		_, err := netfox.Download(ctx, progress.watch(netfox.Request{URL: url, Output: out, Connections: 4}))
 		done <- err
 	}()
 	waitFor(t, func() bool { return progress.Snapshot().Written >= minWritten })
@@ -265,10 +265,10 @@ func TestSecondRunRefusedWhileFirstRuns(t *testing.T) {
 	content := randomBytes(2<<20, 33)
 	srv := testserver.New(t, content, testserver.RatePerResponse(1<<20))
 	out := filepath.Join(t.TempDir(), "out")
-	progress := new(netfox.Progress)
+	progress := new(latest)
 	first := make(chan error, 1)
 	go func() {
-		_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Progress: progress})
+		_, err := netfox.Download(context.Background(), progress.watch(netfox.Request{URL: srv.FileURL, Output: out, Connections: 4}))
 		first <- err
 	}()
 	waitFor(t, func() bool { return progress.Snapshot().Written > 0 })

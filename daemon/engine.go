@@ -61,8 +61,8 @@ func (e *engine) close() {
 // Transfer, reduced to what the queue uses.
 type run struct {
 	cancel   context.CancelFunc
-	progress *netfox.Progress
-	done     chan struct{} // closed when Download has returned
+	transfer *netfox.Transfer // nil when it could not start
+	done     chan struct{}    // closed when Download has returned
 	result   netfox.Result
 	err      error
 }
@@ -73,12 +73,17 @@ func (e *engine) start(parent context.Context, req netfox.Request) *run {
 	client := e.client
 	e.mu.Unlock()
 	ctx, cancel := context.WithCancel(parent)
-	r := &run{cancel: cancel, progress: new(netfox.Progress), done: make(chan struct{})}
-	req.Progress = r.progress
+	r := &run{cancel: cancel, done: make(chan struct{})}
+	t, err := client.Start(ctx, req)
+	r.transfer = t
 	go func() {
 		defer close(r.done)
 		defer cancel()
-		r.result, r.err = client.Download(ctx, req)
+		if err != nil {
+			r.err = err
+			return
+		}
+		r.result, r.err = t.Wait()
 	}()
 	return r
 }
@@ -88,4 +93,9 @@ func (e *engine) start(parent context.Context, req netfox.Request) *run {
 func (r *run) stop() { r.cancel() }
 
 // snapshot is the download's state now.
-func (r *run) snapshot() netfox.Snapshot { return r.progress.Snapshot() }
+func (r *run) snapshot() netfox.Snapshot {
+	if r.transfer == nil {
+		return netfox.Snapshot{Length: -1, ETA: -1}
+	}
+	return r.transfer.Snapshot()
+}

@@ -124,10 +124,9 @@ func showEvent(notify func(string), retry func(offset int64, cause error, wait t
 
 // watch makes req report to e, and returns a function to call with the
 // outcome, which emits done, error or interrupted.
-func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
+func (e *emitter) watch(req *netfox.Request) (func(netfox.Result, error), *live) {
 	url := printable(req.URL)
-	progress := new(netfox.Progress)
-	req.Progress = progress
+	progress := watchLive(req)
 	g := &gate{e: e}
 	req.OnEvent = func(e netfox.Event) { g.emit(jsonEvent(url, e)) }
 	stop := make(chan struct{})
@@ -193,7 +192,7 @@ func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
 			done["sha256"] = sum
 		}
 		g.emit("done", done)
-	}
+	}, progress
 }
 
 func segmentsJSON(snap netfox.Snapshot) []segmentJSON {
@@ -206,7 +205,7 @@ func segmentsJSON(snap netfox.Snapshot) []segmentJSON {
 
 // follow emits start once the plan is known, split for each segment cut
 // off another, and progress every second, until stop.
-func (g *gate) follow(url string, progress *netfox.Progress, stop <-chan struct{}) {
+func (g *gate) follow(url string, progress *live, stop <-chan struct{}) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	known := map[int]bool{}
@@ -267,7 +266,7 @@ func fileSHA256(path string) (string, error) {
 
 // runJSON downloads req reporting JSON events on stdout instead of bars.
 func runJSON(c *cli.Context, req netfox.Request) error {
-	finish := newEmitter(os.Stdout).watch(&req)
+	finish, _ := newEmitter(os.Stdout).watch(&req)
 	res, err := download(c, req)
 	finish(res, err)
 	return err
