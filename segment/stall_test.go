@@ -182,7 +182,11 @@ func TestSteadyConnectionNotStalled(t *testing.T) {
 		t.Fatal(err)
 	}
 	for sent := int64(chunk); sent <= size; sent += chunk {
-		feed <- struct{}{}
+		select {
+		case feed <- struct{}{}:
+		case err := <-done:
+			t.Fatalf("Fetch ended at byte %d of the clock's %v: %v (events %+v)", sent-chunk, clk.Now().Sub(epoch), err, events.all())
+		}
 		in.read.waitFor(t, fetchCtx(t), sent)
 		clk.Advance(every)
 	}
