@@ -25,10 +25,10 @@ type Auto struct {
 	// (a TCP and TLS handshake, a request, slow start), Window how long
 	// the rate is measured over. Zero means 300ms and 700ms.
 	Warmup, Window time.Duration
-	// OnChange, when set, is told about each change of the count and
-	// the aggregate rate measured before it (0 when none was yet), and
-	// once with the reason when the count stops changing.
-	OnChange func(connections int, reason Reason, rate float64)
+	// Each change of the count is told as an EventAutoStep
+	// (Fetcher.OnEvent), with the aggregate rate measured before it (0
+	// when none was yet), and once more with the reason when the count
+	// stops changing.
 
 	// Start, when above zero, is where the count starts instead of the
 	// count Run is given; it is for a search in PerMirror.
@@ -201,9 +201,6 @@ func (d *autoDriver) report(rate float64) {
 	ev := newEvent(EventAutoStep)
 	ev.Connections, ev.Reason, ev.Rate, ev.Mirror = d.t.n, d.t.reason, rate, mirrorIndex(d.crew.mirror)
 	d.emit(ev)
-	if d.opts.OnChange != nil {
-		d.opts.OnChange(d.t.n, d.t.reason, rate)
-	}
 }
 
 // sample takes the bytes arrived so far at now.

@@ -66,8 +66,6 @@ type Fetcher struct {
 	// its retries, going on with the others. Opener is not used by Run
 	// then.
 	Mirrors []*Mirror
-	// OnMirrorDropped, when set, is told when a mirror is given up.
-	OnMirrorDropped func(index int, err error)
 
 	// MaxTries bounds the attempts per segment without progress; an
 	// attempt that writes at least one byte resets the count, so a long
@@ -140,16 +138,6 @@ type Fetcher struct {
 	// safe for concurrent use, and quick, for the connection that tells
 	// waits for it.
 	OnEvent func(Event)
-
-	// OnLower, when set, is told when Run lowers its number of
-	// connections because the server said it is overloaded.
-	OnLower func(allowed int, cause error)
-	// OnReconnect, when set, is told about each reconnect of a slow
-	// connection, or of a silent one (rate 0 then).
-	OnReconnect func(s *Segment, rate, median float64)
-
-	// OnRetry, when set, is told about each retry before the wait.
-	OnRetry func(s *Segment, err error, wait time.Duration)
 
 	// Fetched, when set, counts bytes received and written, across all
 	// segments and fetchers that share it.
@@ -285,9 +273,6 @@ func (f *Fetcher) fetch(ctx context.Context, s *Segment, w *worker) error {
 		}
 		wait := f.backoff(failures, err)
 		f.emitRetry(s, w, err, wait)
-		if f.OnRetry != nil {
-			f.OnRetry(s, err, wait)
-		}
 		if err := clock.Sleep(ctx, f.clock(), wait); err != nil {
 			return err
 		}

@@ -30,14 +30,13 @@ func (m *Mirror) Dropped() error { return m.dropped }
 
 // mirrorSet hands out the live mirrors to workers.
 type mirrorSet struct {
-	mu        sync.Mutex
-	all       []*Mirror
-	onDropped func(int, error)
-	emit      func(Event)
+	mu   sync.Mutex
+	all  []*Mirror
+	emit func(Event)
 }
 
-func newMirrorSet(mirrors []*Mirror, onDropped func(int, error), emit func(Event)) *mirrorSet {
-	ms := &mirrorSet{all: mirrors, onDropped: onDropped, emit: emit}
+func newMirrorSet(mirrors []*Mirror, emit func(Event)) *mirrorSet {
+	ms := &mirrorSet{all: mirrors, emit: emit}
 	for i, m := range mirrors {
 		m.index = i
 	}
@@ -116,9 +115,6 @@ func (ms *mirrorSet) drop(m *Mirror, err error) *Mirror {
 		ev := newEvent(EventMirrorDropped)
 		ev.Mirror, ev.Err = m.index, err
 		ms.emit(ev)
-		if ms.onDropped != nil {
-			ms.onDropped(m.index, err)
-		}
 	}
 	return next
 }

@@ -40,8 +40,8 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 	conns = max(conns, 1)
 	table.pieces = f.Pieces != nil
 	clk := f.clock()
-	p := &pool{onLower: f.OnLower, emit: f.emit, table: table}
-	ms := newMirrorSet(f.Mirrors, f.OnMirrorDropped, f.emit)
+	p := &pool{emit: f.emit, table: table}
+	ms := newMirrorSet(f.Mirrors, f.emit)
 	reports := &silence{}
 	_, stallWindow := f.stallRule()
 	if a := f.Auto; a != nil && len(ms.all) > 1 && len(a.PerMirror) == len(ms.all) {
@@ -127,9 +127,6 @@ func Run(ctx context.Context, table *Table, f *Fetcher, conns int) error {
 					// for the next free connection, after a pause.
 					wait := f.backoff(f.maxTries(), err)
 					f.emitRetry(e.Segment, w, err, wait)
-					if f.OnRetry != nil {
-						f.OnRetry(e.Segment, err, wait)
-					}
 					if clock.Sleep(gctx, clk, wait) != nil {
 						return gctx.Err()
 					}
@@ -341,9 +338,6 @@ func (m *monitor) judgeSlow(now time.Time, full []measured) {
 		ev.Segment, ev.Offset, ev.Mirror = id, f.e.Next(), mirrorIndex(server)
 		ev.Rate, ev.Median, ev.Err = f.rate, median, ErrSlowConnection
 		m.fetcher.emit(ev)
-		if m.fetcher.OnReconnect != nil {
-			m.fetcher.OnReconnect(f.e.Segment, f.rate, median)
-		}
 	}
 }
 
@@ -376,9 +370,8 @@ type measured struct {
 // pool is how many of a Run's workers may go on, in crews, and when the
 // download last made progress.
 type pool struct {
-	resets  atomic.Int64
-	onLower func(allowed int, cause error)
-	emit    func(Event)
+	resets atomic.Int64
+	emit   func(Event)
 	// lowerMu keeps the Lower events in the order of the lowerings:
 	// taken before mu is let go, held while they are told (outside mu).
 	lowerMu sync.Mutex
@@ -560,9 +553,6 @@ func (p *pool) note(err error, w *worker) {
 	ev := newEvent(EventLower)
 	ev.Connections, ev.Err = total, err
 	p.emit(ev)
-	if p.onLower != nil {
-		p.onLower(total, err)
-	}
 }
 
 // worker is one of a Run's connections.

@@ -252,8 +252,5 @@ func (m *monitor) cutSilent(now, progress time.Time, busy []*Entry) {
 		ev.Segment, ev.Offset, ev.Mirror = e.ID, e.Next(), mirrorIndex(e.server.Load())
 		ev.Median, ev.Err = medianOf(rates), cause
 		m.fetcher.emit(ev)
-		if m.fetcher.OnReconnect != nil {
-			m.fetcher.OnReconnect(e.Segment, 0, ev.Median)
-		}
 	}
 }

@@ -122,8 +122,8 @@ func (d *Downloader) autoPerMirror(f *segment.Fetcher, sources []*source, l *par
 			raw = s.raw
 		}
 		start, capped := autoStart(d.req.CacheDir, raw, f.Auto.Max)
-		f.Auto.PerMirror = append(f.Auto.PerMirror, &segment.Auto{Max: f.Auto.Max, Start: start, Capped: capped,
-			OnChange: func(n int, why segment.Reason, rate float64) { d.autoStepped(l, i, n, why, rate) }})
+		// Its steps come as AutoStep events of mirror i (scheduled).
+		f.Auto.PerMirror = append(f.Auto.PerMirror, &segment.Auto{Max: f.Auto.Max, Start: start, Capped: capped})
 	}
 }
 

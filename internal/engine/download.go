@@ -192,9 +192,7 @@ func (d *Downloader) fetch(ctx context.Context, part *fileaccess.File, info site
 		if info.Length >= 0 {
 			most = min(most, d.splitsOf(info.Length)) // no more connections than MinSplit segments
 		}
-		fetcher.Auto = &segment.Auto{Max: most, Capped: d.capped, OnChange: func(n int, why segment.Reason, rate float64) {
-			d.autoStepped(c.log, -1, n, why, rate)
-		}}
+		fetcher.Auto = &segment.Auto{Max: most, Capped: d.capped} // its steps: scheduled
 	}
 	for fresh := 0; ; fresh++ {
 		table, resumed, err := d.plan(part, info, p)
@@ -327,29 +325,42 @@ func (d *Downloader) newFetcher(c *counters, out io.WriterAt) *segment.Fetcher {
 		RetryWait:   d.req.RetryWait,
 		StallSpeed:  d.req.StallSpeed,
 		StallWindow: d.req.StallWindow,
-		OnLower: func(allowed int, cause error) {
-			c.lowered.Do(func() {
-				d.event(Event{Kind: EventOverloaded, Err: cause, Connections: allowed,
-					Text: fmt.Sprintf("the server is overloaded (%v); using fewer connections", cause)})
-			})
-			c.parallel.Store(int64(allowed))
-			if c.log != nil {
-				c.log.overloaded()
-			}
-		},
-		OnReconnect: func(s *segment.Segment, rate, median float64) {
-			d.event(Event{Kind: EventReplace, Offset: s.Next(), Rate: rate,
-				Text: fmt.Sprintf("replacing a connection at byte %d: %.0f B/s against a median of %.0f B/s", s.Next(), rate, median)})
-			c.reconnects.Add(1)
-			if rate == 0 {
-				c.silent.Add(1) // segment reports a silent connection's rate as 0
-			}
-		},
-		OnRetry: func(s *segment.Segment, err error, wait time.Duration) {
-			c.retries.Add(1)
-			d.event(Event{Kind: EventRetry, Offset: s.Next(), Wait: wait, Err: err,
-				Text: fmt.Sprintf("retrying byte %d in %v: %v", s.Next(), wait.Round(time.Millisecond), err)})
-		},
+		OnEvent:     func(e segment.Event) { d.scheduled(c, e) },
+	}
+}
+
+// scheduled turns what the scheduler tells (segment.Event) into the
+// download's counters and events: overload, replaced connections,
+// retries, mirrors dropped and -n auto's steps.
+func (d *Downloader) scheduled(c *counters, e segment.Event) {
+	switch e.Kind {
+	case segment.EventLower:
+		c.lowered.Do(func() {
+			d.event(Event{Kind: EventOverloaded, Err: e.Err, Connections: e.Connections,
+				Text: fmt.Sprintf("the server is overloaded (%v); using fewer connections", e.Err)})
+		})
+		c.parallel.Store(int64(e.Connections))
+		if c.log != nil {
+			c.log.overloaded()
+		}
+	case segment.EventReplace:
+		d.event(Event{Kind: EventReplace, Offset: e.Offset, Rate: e.Rate,
+			Text: fmt.Sprintf("replacing a connection at byte %d: %.0f B/s against a median of %.0f B/s", e.Offset, e.Rate, e.Median)})
+		c.reconnects.Add(1)
+		if e.Rate == 0 {
+			c.silent.Add(1) // segment tells a silent connection's rate as 0
+		}
+	case segment.EventRetry:
+		c.retries.Add(1)
+		d.event(Event{Kind: EventRetry, Offset: e.Offset, Wait: e.Wait, Err: e.Err,
+			Text: fmt.Sprintf("retrying byte %d in %v: %v", e.Offset, e.Wait.Round(time.Millisecond), e.Err)})
+	case segment.EventMirrorDropped:
+		if e.Mirror >= 0 && e.Mirror < len(d.sources) {
+			url := d.sources[e.Mirror].url
+			d.event(Event{Kind: EventMirrorDropped, URL: url, Err: e.Err, Text: fmt.Sprintf("giving up mirror %s (%v); going on with the others", url, e.Err)})
+		}
+	case segment.EventAutoStep:
+		d.autoStepped(c.log, e.Mirror, e.Connections, e.Reason, e.Rate) // Mirror: -1 for the one count
 	}
 }
 

@@ -93,9 +93,6 @@ func (d *Downloader) useSources(f *segment.Fetcher, sources []*source) {
 			s.mirror = &segment.Mirror{Opener: s}
 			f.Mirrors = append(f.Mirrors, s.mirror)
 		}
-		f.OnMirrorDropped = func(i int, err error) {
-			d.event(Event{Kind: EventMirrorDropped, URL: sources[i].url, Err: err, Text: fmt.Sprintf("giving up mirror %s (%v); going on with the others", sources[i].url, err)})
-		}
 	}
 	d.sources = sources
 }
