@@ -162,6 +162,8 @@ func TestSteadyConnectionNotStalled(t *testing.T) {
 			case <-feed:
 			case <-r.Context().Done():
 				return true
+			case <-fs.stop:
+				return true
 			}
 			send(w, data[at:min(at+chunk, req.end)])
 		}
