@@ -86,9 +86,10 @@ func silentConnectionsCut(t *testing.T, after int) {
 	if err := out.onceEach(); err != nil {
 		t.Fatal(err)
 	}
-	// Every silent request is cut, and only those.
-	if op.silenced.Load() < 1 || int64(len(cuts)) != op.silenced.Load() {
-		t.Errorf("%d requests silent, %d cut for silence: want at least one, all cut", op.silenced.Load(), len(cuts))
+	// Silent requests are cut, and only those (a silent hedge, were
+	// there one, would end with its race instead).
+	if n := int64(len(cuts)); op.silenced.Load() < 1 || n < 1 || n > op.silenced.Load() {
+		t.Errorf("%d requests silent, %d cut for silence: want at least one, and no more cuts than silent requests", op.silenced.Load(), n)
 	}
 	for _, e := range cuts {
 		if !errors.Is(e.Err, ErrSilent) || e.Rate != 0 || e.Segment < 0 {
