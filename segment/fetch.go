@@ -581,10 +581,12 @@ func (f *Fetcher) watchStall(received *atomic.Int64, cancel context.CancelCauseF
 	}
 	floor := max(int64(float64(speed)*window.Seconds()), 1)
 	done := make(chan struct{})
+	// The first window starts now, with the attempt, not whenever the
+	// goroutine gets to run.
+	tick := f.clock().NewTicker(window)
+	last := received.Load()
 	go func() {
-		tick := f.clock().NewTicker(window)
 		defer tick.Stop()
-		last := received.Load()
 		for {
 			select {
 			case <-done:
