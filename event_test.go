@@ -74,3 +74,37 @@ func TestEventKindNotice(t *testing.T) {
 		}
 	}
 }
+
+// The scheduler's work is observable: with one response far slower than
+// the others, the connections that finish first take over its bytes
+// (steal events with the segment and the range), and the file is whole.
+func TestSchedulerEvents(t *testing.T) {
+	content := randomBytes(8<<20, 5)
+	srv := testserver.New(t, content, testserver.SlowFirst(1, 256<<10))
+	out := filepath.Join(t.TempDir(), "out")
+	var mu sync.Mutex
+	var kinds = map[netfox.EventKind]int{}
+	var bad []netfox.Event
+	_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, MinSplit: 256 << 10,
+		OnEvent: func(e netfox.Event) {
+			mu.Lock()
+			defer mu.Unlock()
+			kinds[e.Kind]++
+			if (e.Kind == netfox.EventSteal || e.Kind == netfox.EventCut || e.Kind == netfox.EventHedge) &&
+				(e.Segment < 0 || e.Length <= 0 || e.Offset < 0 || e.Offset+e.Length > int64(len(content))) {
+				bad = append(bad, e)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, out, content)
+	mu.Lock()
+	defer mu.Unlock()
+	if kinds[netfox.EventSteal]+kinds[netfox.EventCut]+kinds[netfox.EventHedge] == 0 {
+		t.Errorf("no steal, cut or hedge reported around a slow response: %v", kinds)
+	}
+	for _, e := range bad {
+		t.Errorf("%v event without its facts: %+v", e.Kind, e)
+	}
+}

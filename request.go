@@ -244,7 +244,9 @@ func (req Request) Normalized() (Request, error) {
 	return req, req.check()
 }
 
-// check refuses a normalised Request that cannot succeed.
+// check refuses a normalised Request that cannot succeed. Its messages
+// say what is wrong in words, not field names, so that a program built
+// on the library (the CLI, with its flags) can show them as they are.
 func (req Request) check() error {
 	if req.HTTPClient != nil && !req.Transport.isZero() {
 		return errConflictingClient
@@ -264,17 +266,17 @@ func (req Request) check() error {
 	case req.AutoMax < 1 || req.AutoMax > MaxConnections:
 		return fmt.Errorf("%w: the most connections must be between 1 and %d, not %d", ErrUsage, MaxConnections, req.AutoMax)
 	case req.Continue && (req.Restart || req.Overwrite):
-		return fmt.Errorf("%w: Continue takes over a partial file; it cannot be combined with Restart or Overwrite", ErrUsage)
+		return fmt.Errorf("%w: continuing a partial file cannot be combined with restarting or overwriting it", ErrUsage)
 	case req.LimitRate < 0:
-		return fmt.Errorf("%w: LimitRate %d is negative", ErrUsage, req.LimitRate)
+		return fmt.Errorf("%w: a rate limit of %d is negative", ErrUsage, req.LimitRate)
 	case req.MinSplit < 0:
-		return fmt.Errorf("%w: MinSplit %d is negative", ErrUsage, req.MinSplit)
+		return fmt.Errorf("%w: a smallest segment of %d bytes is negative", ErrUsage, req.MinSplit)
 	case req.MaxTries < 0:
-		return fmt.Errorf("%w: MaxTries %d is negative", ErrUsage, req.MaxTries)
+		return fmt.Errorf("%w: %d tries is negative", ErrUsage, req.MaxTries)
 	case req.RetryWait < 0:
-		return fmt.Errorf("%w: RetryWait %v is negative", ErrUsage, req.RetryWait)
+		return fmt.Errorf("%w: a retry wait of %v is negative", ErrUsage, req.RetryWait)
 	case req.StallSpeed < 0:
-		return fmt.Errorf("%w: StallSpeed %d is negative", ErrUsage, req.StallSpeed)
+		return fmt.Errorf("%w: a stall speed of %d is negative", ErrUsage, req.StallSpeed)
 	}
 	// The addresses last: a program may check a request's options with
 	// a stand-in address before it has the real ones.

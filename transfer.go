@@ -87,7 +87,7 @@ func (c *Client) start(ctx context.Context, req Request) (*Transfer, error) {
 		close(t.reported)
 	}()
 	t.run(t.req)
-	t.stopCtx = context.AfterFunc(ctx, t.Cancel)
+	t.stopCtx = context.AfterFunc(ctx, t.ctxDone)
 	return t, nil
 }
 
@@ -194,13 +194,20 @@ func (t *Transfer) Cancel() {
 		t.mu.Lock()
 		t.end(fmt.Errorf("%w: the download was cancelled; its partial file is kept", context.Canceled)) // if the run did not end it first
 	case paused:
-		err := context.Canceled
-		if t.ctx.Err() != nil {
-			err = t.ctx.Err()
-		}
-		t.end(fmt.Errorf("%w: the download was cancelled while paused; its partial file is kept", err))
+		t.end(fmt.Errorf("%w: the download was cancelled while paused; its partial file is kept", context.Canceled))
 	}
 	t.mu.Unlock()
+}
+
+// ctxDone ends a paused transfer when the context given to Start ends; a
+// running one ends by itself then, its run's context being a child of it,
+// with the context's own error (a deadline stays a deadline).
+func (t *Transfer) ctxDone() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state == paused {
+		t.end(fmt.Errorf("%w: the download ended while paused; its partial file is kept", t.ctx.Err()))
+	}
 }
 
 // SetLimitRate caps this download at bytesPerSec from now on; zero or

@@ -198,3 +198,29 @@ func TestTransferCancel(t *testing.T) {
 		}
 	}
 }
+
+// The context given to Start ends a paused transfer too, with its error.
+func TestTransferContextEndsWhilePaused(t *testing.T) {
+	content := randomBytes(4<<20, 85)
+	srv := testserver.New(t, content)
+	c := netfox.NewClient(netfox.ClientOptions{})
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := filepath.Join(t.TempDir(), "out")
+	tr, err := c.Start(ctx, netfox.Request{URL: srv.FileURL, Output: out, LimitRate: 512 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return tr.Snapshot().Written > 0 })
+	if err := tr.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	<-tr.Done()
+	if _, err := tr.Wait(); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Wait: %v, want context.Canceled", err)
+	}
+	if _, err := os.Stat(out + ".part"); err != nil {
+		t.Errorf(".part after the context ended: %v", err)
+	}
+}

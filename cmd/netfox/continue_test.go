@@ -283,8 +283,8 @@ func TestContinueRefusals(t *testing.T) {
 		{"as long without -c", "file.bin", data, []string{srv.FileURL}, exitExists, false},
 		{"no ranges", "file.bin", data[:1000], []string{"-c", noRanges.FileURL}, exitExists, true},
 		{"both PATH and PATH.part", "file.bin", data[:1000], []string{"-c", srv.FileURL}, exitExists, true},
-		{"with --restart", "file.bin", data[:1000], []string{"-c", "--restart", srv.FileURL}, exitUsage, true},
-		{"with --overwrite", "file.bin", data[:1000], []string{"-c", "--overwrite", srv.FileURL}, exitUsage, true},
+		{"with --restart", "file.bin", data[:1000], []string{"-c", "--restart", srv.FileURL}, exitUsage, false},
+		{"with --overwrite", "file.bin", data[:1000], []string{"-c", "--overwrite", srv.FileURL}, exitUsage, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -331,7 +331,7 @@ func (d *Downloader) newFetcher(c *counters, out io.WriterAt) *segment.Fetcher {
 
 // scheduled turns what the scheduler tells (segment.Event) into the
 // download's counters and events: overload, replaced connections,
-// retries, mirrors dropped and -n auto's steps.
+// retries, steals, cuts and hedges, mirrors dropped and -n auto's steps.
 func (d *Downloader) scheduled(c *counters, e segment.Event) {
 	switch e.Kind {
 	case segment.EventLower:
@@ -343,8 +343,18 @@ func (d *Downloader) scheduled(c *counters, e segment.Event) {
 		if c.log != nil {
 			c.log.overloaded()
 		}
+	case segment.EventSteal, segment.EventCut, segment.EventHedge:
+		kind, what := EventSteal, "takes over"
+		switch e.Kind {
+		case segment.EventCut:
+			kind, what = EventCut, "cuts off and takes over"
+		case segment.EventHedge:
+			kind, what = EventHedge, "races"
+		}
+		d.event(Event{Kind: kind, Segment: e.Segment, Offset: e.Range.Start, Length: e.Range.Len(),
+			Text: fmt.Sprintf("an idle connection %s bytes %d-%d of segment %d", what, e.Range.Start, e.Range.End, e.Segment)})
 	case segment.EventReplace:
-		d.event(Event{Kind: EventReplace, Offset: e.Offset, Rate: e.Rate,
+		d.event(Event{Kind: EventReplace, Segment: e.Segment, Offset: e.Offset, Rate: e.Rate, Err: e.Err,
 			Text: fmt.Sprintf("replacing a connection at byte %d: %.0f B/s against a median of %.0f B/s", e.Offset, e.Rate, e.Median)})
 		c.reconnects.Add(1)
 		if e.Rate == 0 {
@@ -352,7 +362,7 @@ func (d *Downloader) scheduled(c *counters, e segment.Event) {
 		}
 	case segment.EventRetry:
 		c.retries.Add(1)
-		d.event(Event{Kind: EventRetry, Offset: e.Offset, Wait: e.Wait, Err: e.Err,
+		d.event(Event{Kind: EventRetry, Segment: e.Segment, Offset: e.Offset, Wait: e.Wait, Err: e.Err,
 			Text: fmt.Sprintf("retrying byte %d in %v: %v", e.Offset, e.Wait.Round(time.Millisecond), e.Err)})
 	case segment.EventMirrorDropped:
 		if e.Mirror >= 0 && e.Mirror < len(d.sources) {
