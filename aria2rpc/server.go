@@ -42,7 +42,54 @@ type Server struct {
 	d     dispatcher
 	opts  Options
 	mu    sync.Mutex
-	conns map[*websocket.Conn]struct{}
+	conns map[*wsConn]struct{}
+}
+
+// wsConn is one WebSocket client. Its writes are serialised by mu, and a
+// notification that comes while one of its calls is being answered is held
+// until the answer is written: aria2c answers a call before it tells of
+// what the call started (addUri's answer, then onDownloadStart), and a
+// client that learns a gid from the answer and only then listens for it
+// (arigo's Download, for one) must not find the notification gone by.
+type wsConn struct {
+	c    *websocket.Conn
+	mu   sync.Mutex
+	busy bool     // a call of this connection is being answered
+	held [][]byte // notifications that came meanwhile, in order
+}
+
+// notify writes msg, or holds it while a call is being answered.
+func (w *wsConn) notify(ctx context.Context, msg []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.busy {
+		w.held = append(w.held, msg)
+		return nil
+	}
+	return w.c.Write(ctx, websocket.MessageText, msg)
+}
+
+// answer runs handle as a call of this connection, writes its answer and
+// then the notifications held meanwhile.
+func (w *wsConn) answer(ctx context.Context, handle func() []byte) error {
+	w.mu.Lock()
+	w.busy = true
+	w.mu.Unlock()
+	msg := handle()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.busy = false
+	held := w.held
+	w.held = nil
+	if err := w.c.Write(ctx, websocket.MessageText, msg); err != nil {
+		return err
+	}
+	for _, n := range held {
+		if err := w.c.Write(ctx, websocket.MessageText, n); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // NewServer returns a Server for opts.
@@ -53,7 +100,7 @@ func NewServer(opts Options) *Server {
 	return &Server{
 		d:     dispatcher{methods: opts.Methods, secret: opts.Secret},
 		opts:  opts,
-		conns: make(map[*websocket.Conn]struct{}),
+		conns: make(map[*wsConn]struct{}),
 	}
 }
 
@@ -199,12 +246,13 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.SetReadLimit(s.opts.MaxRequestBytes)
+	conn := &wsConn{c: c}
 	s.mu.Lock()
-	s.conns[c] = struct{}{}
+	s.conns[conn] = struct{}{}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()
-		delete(s.conns, c)
+		delete(s.conns, conn)
 		s.mu.Unlock()
 		_ = c.CloseNow()
 	}()
@@ -217,7 +265,7 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		if typ != websocket.MessageText {
 			continue
 		}
-		if err := c.Write(ctx, websocket.MessageText, s.d.handle(ctx, msg)); err != nil {
+		if err := conn.answer(ctx, func() []byte { return s.d.handle(ctx, msg) }); err != nil {
 			return
 		}
 	}
@@ -226,7 +274,8 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 // Notify sends the notification method (NotifyStart, ...) about gid to
 // every WebSocket client, as aria2 does: params [{"gid": gid}]. A client
 // that does not take it within a few seconds is dropped by the write's
-// deadline in ctx.
+// deadline in ctx. A client whose call is being answered gets it after
+// the answer.
 func (s *Server) Notify(ctx context.Context, method, gid string) {
 	msg, _ := json.Marshal(map[string]any{
 		"jsonrpc": "2.0",
@@ -234,14 +283,14 @@ func (s *Server) Notify(ctx context.Context, method, gid string) {
 		"params":  []any{map[string]string{"gid": gid}},
 	})
 	s.mu.Lock()
-	conns := make([]*websocket.Conn, 0, len(s.conns))
+	conns := make([]*wsConn, 0, len(s.conns))
 	for c := range s.conns {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
-		if err := c.Write(ctx, websocket.MessageText, msg); err != nil {
-			_ = c.CloseNow()
+		if err := c.notify(ctx, msg); err != nil {
+			_ = c.c.CloseNow()
 		}
 	}
 }
@@ -251,6 +300,6 @@ func (s *Server) CloseAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
-		_ = c.Close(websocket.StatusGoingAway, "shutdown")
+		_ = c.c.Close(websocket.StatusGoingAway, "shutdown")
 	}
 }

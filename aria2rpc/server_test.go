@@ -251,6 +251,47 @@ func TestWebSocketCallsAndNotify(t *testing.T) {
 	}
 }
 
+// TestWebSocketAnswerBeforeNotify: a notification sent while a call of the
+// same connection is being answered comes after the answer, as aria2c
+// sends addUri's answer before onDownloadStart (captured from aria2c 1.36:
+// {"id":"1","jsonrpc":"2.0","result":"<gid>"} then
+// {"jsonrpc":"2.0","method":"aria2.onDownloadStart","params":[{"gid":"<gid>"}]}).
+func TestWebSocketAnswerBeforeNotify(t *testing.T) {
+	var s *Server
+	methods := Methods{
+		"aria2.addUri": func(ctx context.Context, _ []json.RawMessage) (any, error) {
+			s.Notify(ctx, NotifyStart, "2089b05ecca3d829")
+			return "2089b05ecca3d829", nil
+		},
+	}
+	s = NewServer(Options{Methods: methods})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/jsonrpc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	for i := range 3 {
+		if err := c.Write(ctx, websocket.MessageText, []byte(`{"jsonrpc":"2.0","id":"a","method":"aria2.addUri","params":[["http://x/"]]}`)); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{`{"id":"a","jsonrpc":"2.0","result":"2089b05ecca3d829"}`,
+			`{"jsonrpc":"2.0","method":"aria2.onDownloadStart","params":[{"gid":"2089b05ecca3d829"}]}`}
+		for _, w := range want {
+			typ, msg, err := c.Read(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if typ != websocket.MessageText || string(msg) != w {
+				t.Fatalf("call %d: got %v %s, want text %s", i, typ, msg, w)
+			}
+		}
+	}
+}
+
 func TestTokenValid(t *testing.T) {
 	cases := []struct {
 		secret, token string

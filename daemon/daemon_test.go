@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -36,14 +38,26 @@ func newHarness(t *testing.T, opts Options) *harness {
 		opts.Dir = t.TempDir()
 	}
 	h := &harness{t: t, dir: opts.Dir, events: make(chan event, 1000), seen: make(map[event]bool)}
-	opts.Notify = func(name, gid string) { h.events <- event{name: name, gid: gid} }
+	// The notifications go to the test and to the server's WebSocket
+	// clients (set once the server exists).
+	var rpc atomic.Pointer[aria2rpc.Server]
+	opts.Notify = func(name, gid string) {
+		h.events <- event{name: name, gid: gid}
+		if s := rpc.Load(); s != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			s.Notify(ctx, name, gid)
+			cancel()
+		}
+	}
 	opts.Connections = 2
 	q, err := Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.q = q
-	srv := httptest.NewServer(aria2rpc.NewServer(aria2rpc.Options{Methods: q.Methods(nil), Secret: "tok"}))
+	server := aria2rpc.NewServer(aria2rpc.Options{Methods: q.Methods(nil), Secret: "tok"})
+	rpc.Store(server)
+	srv := httptest.NewServer(server)
 	h.url = srv.URL + "/jsonrpc"
 	t.Cleanup(func() {
 		srv.Close()
