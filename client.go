@@ -118,17 +118,11 @@ func clientRequest(req Request) error {
 }
 
 func (c *Client) download(ctx context.Context, req Request) (Result, error) {
-	if req.OnProgress != nil && req.Progress == nil {
-		req.Progress = new(Progress)
-	}
-	d, err := newDownloader(c, req)
+	t, err := c.start(ctx, req)
 	if err != nil {
 		return Result{}, err
 	}
-	stop := reportProgress(d.req)
-	res, err := d.run(ctx)
-	stop()
-	return res, endError(ctx, err)
+	return t.Wait()
 }
 
 // endError is the error a download or a stream returns: err as the

@@ -119,7 +119,9 @@ type downloader struct {
 	// adopted reports that Continue took over the .part in this run,
 	// after checking its end against the remote.
 	adopted bool
-	limiter *rate.Limiter
+	// limits are the caps every byte passes: the transfer's own and the
+	// Client's shared one.
+	limits []*rate.Limiter
 	// slots is the connection budget of the URL's host, shared with the
 	// other downloads of the Client; primed is the first request's
 	// answer while no segment has taken it.
@@ -130,7 +132,9 @@ type downloader struct {
 	bufs      *sync.Pool // the Client's read buffers
 }
 
-func newDownloader(c *Client, req Request) (*downloader, error) {
+// newDownloader checks req and prepares its download on c, capped by own
+// (the transfer's limiter) and c's shared limit.
+func newDownloader(c *Client, req Request, own *rate.Limiter) (*downloader, error) {
 	req = req.withDefaults()
 	for _, m := range req.Mirrors {
 		if err := siteinfo.CheckURL(m); err != nil {
@@ -161,9 +165,6 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	if req.LimitRate > 0 && c.limiter != nil {
-		return nil, fmt.Errorf("%w: LimitRate is set both on the Request and on its Client; one limit applies to a download", ErrUsage)
-	}
 	httpClient := req.HTTPClient
 	if httpClient == nil {
 		httpClient = c.http
@@ -174,10 +175,6 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 	}
 	if header.Get("User-Agent") == "" {
 		header.Set("User-Agent", cmp.Or(req.UserAgent, c.userAgent))
-	}
-	limiter := c.limiter
-	if req.LimitRate > 0 {
-		limiter = newLimiter(req.LimitRate)
 	}
 	return &downloader{
 		req:     req,
@@ -190,7 +187,7 @@ func newDownloader(c *Client, req Request) (*downloader, error) {
 			LocationTrusted: req.LocationTrusted, AllowInsecureRedirect: req.AllowInsecureRedirect,
 		},
 		bootID:    state.BootID(),
-		limiter:   limiter,
+		limits:    []*rate.Limiter{own, c.limiter},
 		slots:     c.hostSlots(req.URL),
 		hostSlots: c.hostSlots,
 		bufs:      &c.bufs,
@@ -487,7 +484,7 @@ func (c *counters) fill(res *Result) {
 // rule and reports for both.
 func (d *downloader) newFetcher(c *counters, out io.WriterAt) *segment.Fetcher {
 	return &segment.Fetcher{
-		Limit:       d.limiter,
+		Limits:      d.limits,
 		Gate:        d.gate,
 		Buffers:     d.bufs,
 		Output:      out,
@@ -545,16 +542,29 @@ func (d *downloader) sourceResults(fetched, checked int64) []Source {
 	return out
 }
 
-// newLimiter returns a limiter of rate bytes per second for all the
-// connections, nil for no limit. Its burst, the most read at once, is an
-// eighth of a second of transfer within [4 KiB, 256 KiB]: small enough for
-// a smooth rate, large enough for few syscalls.
+// newLimiter returns a limiter of bytesPerSec for all the connections
+// that share it; zero or less is no cap (rate.Inf). setLimit changes it
+// while they run.
 func newLimiter(bytesPerSec int64) *rate.Limiter {
+	l := rate.NewLimiter(rate.Inf, maxBurst)
+	setLimit(l, bytesPerSec)
+	return l
+}
+
+// maxBurst is the most a limiter lets through at once.
+const maxBurst = 256 << 10
+
+// setLimit sets l to bytesPerSec, no cap for zero or less. The burst, the
+// most read at once, is an eighth of a second of transfer within
+// [4 KiB, 256 KiB]: small enough for a smooth rate, large enough for few
+// syscalls.
+func setLimit(l *rate.Limiter, bytesPerSec int64) {
 	if bytesPerSec <= 0 {
-		return nil
+		l.SetLimit(rate.Inf)
+		return
 	}
-	burst := int(min(max(bytesPerSec/8, 4<<10), 256<<10))
-	return rate.NewLimiter(rate.Limit(bytesPerSec), burst)
+	l.SetBurst(int(min(max(bytesPerSec/8, 4<<10), maxBurst)))
+	l.SetLimit(rate.Limit(bytesPerSec))
 }
 
 // classify wraps local write failures as ErrIO, and a refusal of the link
@@ -691,7 +701,7 @@ func (d *downloader) fetchStream(ctx context.Context, fetcher *segment.Fetcher, 
 	remote := &siteinfo.Remote{Client: d.client, Info: info}
 	stream := &streamOpener{open: remote.OpenStream, primed: d.primed}
 	single := &segment.Fetcher{
-		Limit:       fetcher.Limit,
+		Limits:      fetcher.Limits,
 		Gate:        fetcher.Gate,
 		Buffers:     fetcher.Buffers,
 		Opener:      stream,

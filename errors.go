@@ -15,6 +15,10 @@ var (
 	// connection count out of range.
 	ErrUsage = errors.New("invalid request")
 
+	// ErrEnded indicates a Transfer that has ended (complete, failed or
+	// cancelled) asked to pause or resume.
+	ErrEnded = errors.New("the transfer has ended")
+
 	// ErrRemoteChanged indicates that the remote file changed while it
 	// was being downloaded, and kept changing after a fresh start.
 	ErrRemoteChanged = siteinfo.ErrRemoteChanged

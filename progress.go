@@ -48,6 +48,8 @@ type Snapshot struct {
 	Rate float64
 	// ETA is the time left at Rate; -1 when unknown (no length, no rate).
 	ETA time.Duration
+	// Connections is the number of connections fetching now.
+	Connections int
 	// Segments are the ranges of the file, ordered by offset. For a
 	// stream (see Stream) they cover only the window being fetched: the
 	// bytes below it are done, those above it waiting.
@@ -106,6 +108,9 @@ func (p *Progress) Snapshot() Snapshot {
 	for _, seg := range p.table.Snapshot() {
 		s.Segments = append(s.Segments, Span{ID: seg.ID, Start: seg.Start, Next: seg.Next, Synced: seg.Synced, End: seg.End, Busy: seg.Busy})
 		s.Written += seg.Next - seg.Start
+		if seg.Busy {
+			s.Connections++
+		}
 	}
 	s.Fetched = p.fetched.Load()
 	s.Rate = p.rate(time.Now(), s.Fetched)

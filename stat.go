@@ -23,7 +23,7 @@ type FileInfo struct {
 // does (same transport, headers, credentials, redirect policy and
 // retries) and returns what it said, without downloading the file.
 func (c *Client) Stat(ctx context.Context, req Request) (FileInfo, error) {
-	d, err := newDownloader(c, req)
+	d, err := newDownloader(c, req, newLimiter(req.LimitRate))
 	if err != nil {
 		return FileInfo{}, err
 	}

@@ -49,7 +49,7 @@ func (c *Client) stream(ctx context.Context, req Request, w io.Writer, window in
 	if req.OnProgress != nil && req.Progress == nil {
 		req.Progress = new(Progress)
 	}
-	d, err := newDownloader(c, req)
+	d, err := newDownloader(c, req, newLimiter(req.LimitRate))
 	if err != nil {
 		return Result{}, err
 	}

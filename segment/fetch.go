@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -99,9 +100,11 @@ type Fetcher struct {
 	// in one Run, so that a host cannot be stormed. Zero means four per
 	// connection.
 	MaxReconnects int
-	// Limit, when set, caps the bytes per second of all the segments
-	// that share it (--limit-rate).
-	Limit *rate.Limiter
+	// Limits cap the bytes per second of all the segments that share
+	// them: every byte passes each of them (a download's own cap and its
+	// Client's shared one). A limiter's rate may change while it runs
+	// (rate.Inf: no cap); reads and waits follow its current burst.
+	Limits []*rate.Limiter
 	// Gate, when set, is asked for a connection before each attempt,
 	// whose first request is for r to o (with Pieces, the attempt's
 	// later requests go over the same connection), and returns the
@@ -439,10 +442,8 @@ func (f *Fetcher) copyBody(ctx context.Context, in *reading, want func() int64, 
 	}
 	defer pool.Put(bp)
 	buf := *bp
-	if f.Limit != nil {
-		// Read no more at once than the limiter lets through at once.
-		buf = buf[:min(len(buf), f.Limit.Burst())]
-	}
+	// Read no more at once than the limiters let through at once.
+	buf = buf[:min(len(buf), burstOf(f.Limits))]
 	last := time.Now()
 	for {
 		left := want()
@@ -463,13 +464,13 @@ func (f *Fetcher) copyBody(ctx context.Context, in *reading, want func() int64, 
 			last = now
 		}
 		done, err := keep(buf[:n])
-		if f.Limit != nil && n > 0 {
+		if n > 0 {
 			if err != nil || done {
 				// The bytes came over the network all the same, wanted
 				// or not: charge them without waiting, and the next
 				// reads pay for them.
-				f.Limit.ReserveN(time.Now(), n)
-			} else if err := waitRate(ctx, f.Limit, n); err != nil {
+				charge(f.Limits, n)
+			} else if err := waitRate(ctx, f.Limits, n); err != nil {
 				// Waiting after the read holds the next one back, and
 				// TCP's window slows the sender to match.
 				return err
@@ -502,19 +503,53 @@ func (f *Fetcher) wrote(w *worker, n int64) {
 	}
 }
 
-// waitRate waits until limit lets n more bytes through. The limiter
-// refuses at once a wait that would end after ctx's deadline; the
-// download cannot go on past that deadline anyway, so that refusal is the
-// deadline's error, not a failure to retry.
-func waitRate(ctx context.Context, limit *rate.Limiter, n int) error {
-	err := limit.WaitN(ctx, n)
-	if err == nil || ctx.Err() != nil {
-		return err
+// waitRate waits until every limiter lets n more bytes through, in
+// steps of at most its burst (which may have shrunk since the read was
+// sized). A limiter refuses at once a wait that would end after ctx's
+// deadline; the download cannot go on past that deadline anyway, so that
+// refusal is the deadline's error, not a failure to retry.
+func waitRate(ctx context.Context, limits []*rate.Limiter, n int) error {
+	for _, l := range limits {
+		for left := n; left > 0 && l.Limit() != rate.Inf; {
+			step := min(left, max(l.Burst(), 1))
+			if err := l.WaitN(ctx, step); err != nil {
+				if ctx.Err() != nil {
+					return err
+				}
+				if _, ok := ctx.Deadline(); ok {
+					return fmt.Errorf("%w: the rate limit lets the next bytes through only after it", context.DeadlineExceeded)
+				}
+				return err
+			}
+			left -= step
+		}
 	}
-	if _, ok := ctx.Deadline(); ok {
-		return fmt.Errorf("%w: the rate limit lets the next bytes through only after it", context.DeadlineExceeded)
+	return nil
+}
+
+// charge counts n bytes against every limiter without waiting: the next
+// reads pay for them.
+func charge(limits []*rate.Limiter, n int) {
+	now := time.Now()
+	for _, l := range limits {
+		for left := n; left > 0 && l.Limit() != rate.Inf; {
+			step := min(left, max(l.Burst(), 1))
+			l.ReserveN(now, step)
+			left -= step
+		}
 	}
-	return err
+}
+
+// burstOf is the most bytes all the limiters let through at once; a
+// large number when none caps.
+func burstOf(limits []*rate.Limiter) int {
+	most := math.MaxInt
+	for _, l := range limits {
+		if l.Limit() != rate.Inf {
+			most = min(most, max(l.Burst(), 1))
+		}
+	}
+	return most
 }
 
 // watchStall cuts the attempt (through cancel) when received grows by

@@ -149,7 +149,7 @@ func TestHedgeGoesThroughTheReadLoop(t *testing.T) {
 	limit := rate.NewLimiter(1, burst)
 	var fetched atomic.Int64
 	began := time.Now()
-	if err := Run(context.Background(), table, &Fetcher{Opener: op, Output: out, Limit: limit, Fetched: &fetched, SlowWindow: -1}, 2); err != nil {
+	if err := Run(context.Background(), table, &Fetcher{Opener: op, Output: out, Limits: []*rate.Limiter{limit}, Fetched: &fetched, SlowWindow: -1}, 2); err != nil {
 		t.Fatal(err)
 	}
 	refill := time.Since(began).Seconds() + 1

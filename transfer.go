@@ -1,0 +1,244 @@
+package netfox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// Transfer is a download running on a Client, started by Client.Start: a
+// program pauses it, resumes it, changes its rate and reads its state
+// while it runs, and waits for its end. Its methods are safe for
+// concurrent use.
+//
+// A Transfer is running, paused or ended. Pause stops its connections and
+// keeps the .part and .info files, as an interrupted download does;
+// Resume goes on from them, after checking again that the remote file is
+// the one they hold (a file that changed meanwhile starts over, as a new
+// run would). It ends when the file is complete, when it fails, or when
+// Cancel or the context given to Start ends it.
+type Transfer struct {
+	client   *Client
+	req      Request // normalised: withDefaults applied, checked
+	ctx      context.Context
+	limit    *rate.Limiter // the transfer's own cap; rate.Inf for none
+	progress *Progress
+	began    time.Time
+	stopCtx  func() bool // stops watching ctx
+
+	mu      sync.Mutex
+	state   transferState
+	stopRun context.CancelCauseFunc // ends the current run
+	runDone chan struct{}           // closed when the current run returned
+	sum     Result                  // the runs before the current one, added up
+	err     error
+	done    chan struct{}
+	// reported is closed after the last OnProgress call.
+	reported chan struct{}
+}
+
+type transferState int
+
+const (
+	running transferState = iota
+	paused
+	ended
+)
+
+// errPaused is the cause a paused run's context is cancelled with.
+var errPaused = errors.New("paused")
+
+// Start starts req on c and returns at once, with a handle to the running
+// download; Wait returns its Result. req is checked first: a request that
+// cannot run returns an error wrapping ErrUsage and no Transfer. When ctx
+// ends, the download stops as Cancel stops it.
+func (c *Client) Start(ctx context.Context, req Request) (*Transfer, error) {
+	if err := clientRequest(req); err != nil {
+		return nil, err
+	}
+	return c.start(ctx, req)
+}
+
+func (c *Client) start(ctx context.Context, req Request) (*Transfer, error) {
+	if req.Progress == nil {
+		req.Progress = new(Progress)
+	}
+	limit := newLimiter(req.LimitRate)
+	d, err := newDownloader(c, req, limit)
+	if err != nil {
+		return nil, err
+	}
+	t := &Transfer{
+		client:   c,
+		req:      d.req,
+		ctx:      ctx,
+		limit:    limit,
+		progress: d.req.Progress,
+		began:    time.Now(),
+		done:     make(chan struct{}),
+		reported: make(chan struct{}),
+	}
+	stopReport := reportProgress(d.req)
+	go func() {
+		<-t.done
+		stopReport()
+		close(t.reported)
+	}()
+	t.run(d)
+	t.stopCtx = context.AfterFunc(ctx, t.Cancel)
+	return t, nil
+}
+
+// run starts one run of d; the caller holds t.mu or owns t alone.
+func (t *Transfer) run(d *downloader) {
+	ctx, stop := context.WithCancelCause(t.ctx)
+	t.state, t.stopRun, t.runDone = running, stop, make(chan struct{})
+	runDone := t.runDone
+	go func() {
+		defer close(runDone)
+		res, err := d.run(ctx)
+		pausedNow := err != nil && errors.Is(context.Cause(ctx), errPaused) && t.ctx.Err() == nil
+		stop(nil)
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		t.sum = addRuns(t.sum, res)
+		if pausedNow {
+			t.state = paused
+			return
+		}
+		t.end(endError(ctx, err))
+	}()
+}
+
+// addRuns is the Result of a transfer after one more run: the last run's
+// facts, with the bytes fetched and the retries of all the runs.
+func addRuns(before, last Result) Result {
+	last.Fetched += before.Fetched
+	last.Retries += before.Retries
+	return last
+}
+
+// end makes t ended with err; the caller holds t.mu.
+func (t *Transfer) end(err error) {
+	if t.state == ended {
+		return
+	}
+	t.state, t.err = ended, err
+	t.sum.Elapsed = time.Since(t.began)
+	close(t.done)
+}
+
+// Pause stops the download and returns once its connections are closed
+// and its .part and .info saved: no byte arrives until Resume. Pausing a
+// paused transfer does nothing; a transfer that has ended returns an
+// error wrapping ErrEnded.
+func (t *Transfer) Pause() error {
+	t.mu.Lock()
+	switch t.state {
+	case paused:
+		t.mu.Unlock()
+		return nil
+	case ended:
+		t.mu.Unlock()
+		return fmt.Errorf("%w: it cannot be paused", ErrEnded)
+	}
+	t.stopRun(errPaused)
+	runDone := t.runDone
+	t.mu.Unlock()
+	<-runDone
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state == ended {
+		// It ended before the pause took: complete, failed or cancelled.
+		return fmt.Errorf("%w before it was paused", ErrEnded)
+	}
+	return nil
+}
+
+// Resume goes on with a paused download from its .part and .info.
+// Resuming a running transfer does nothing; a transfer that has ended
+// returns an error wrapping ErrEnded.
+func (t *Transfer) Resume() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	switch t.state {
+	case running:
+		return nil
+	case ended:
+		return fmt.Errorf("%w: it cannot be resumed", ErrEnded)
+	}
+	// The same request goes on from what the paused run saved: never
+	// discarding it, and with no partial file of another program's to
+	// take over.
+	req := t.req
+	req.Restart, req.Continue = false, false
+	d, err := newDownloader(t.client, req, t.limit)
+	if err != nil {
+		t.end(err) // cannot happen: req was checked by Start
+		return err
+	}
+	t.run(d)
+	return nil
+}
+
+// Cancel ends the download, keeping its .part and .info for a later
+// download of the same file to resume; Wait then returns an error
+// wrapping context.Canceled. Cancelling an ended transfer does nothing.
+func (t *Transfer) Cancel() {
+	t.mu.Lock()
+	switch t.state {
+	case running:
+		t.stopRun(context.Canceled)
+		runDone := t.runDone
+		t.mu.Unlock()
+		<-runDone
+		t.mu.Lock()
+		t.end(fmt.Errorf("%w: the download was cancelled; its partial file is kept", context.Canceled)) // if the run did not end it first
+	case paused:
+		err := context.Canceled
+		if t.ctx.Err() != nil {
+			err = t.ctx.Err()
+		}
+		t.end(fmt.Errorf("%w: the download was cancelled while paused; its partial file is kept", err))
+	}
+	t.mu.Unlock()
+}
+
+// SetLimitRate caps this download at bytesPerSec from now on; zero or
+// less removes its own cap (the Client's still applies). A paused
+// transfer keeps the cap for when it resumes.
+func (t *Transfer) SetLimitRate(bytesPerSec int64) { setLimit(t.limit, bytesPerSec) }
+
+// Snapshot returns the download's state now: while paused, its bytes as
+// they stood, with no rate and no ETA.
+func (t *Transfer) Snapshot() Snapshot {
+	s := t.progress.Snapshot()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state != running {
+		s.Rate, s.ETA, s.Connections = 0, -1, 0
+	}
+	return s
+}
+
+// Wait waits for the download to end and returns its Result, which is
+// filled on every end (failure and cancellation included: what was
+// fetched and kept), and nil or the error that ended it.
+func (t *Transfer) Wait() (Result, error) {
+	<-t.reported
+	t.stopCtx()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.sum, t.err
+}
+
+// Done is closed when the download has ended.
+func (t *Transfer) Done() <-chan struct{} { return t.done }
+
+// SetLimitRate caps all the downloads of c together at bytesPerSec from
+// now on, the running ones included; zero or less removes the cap.
+func (c *Client) SetLimitRate(bytesPerSec int64) { setLimit(c.limiter, bytesPerSec) }
