@@ -244,10 +244,10 @@ func (q *Queue) rpcGetServers(_ context.Context, p []json.RawMessage) (any, erro
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if it.run == nil {
+	if it.status != statusActive || it.tr == nil {
 		return nil, aria2rpc.Failed("No active download for GID#%s", it.gid)
 	}
-	speed := itoa(int64(it.run.snapshot().Rate))
+	speed := itoa(int64(it.tr.Snapshot().Rate))
 	servers := make([]any, 0, len(it.uris))
 	for _, u := range it.uris {
 		servers = append(servers, map[string]string{"uri": u, "currentUri": u, "downloadSpeed": speed})
@@ -436,7 +436,7 @@ func (q *Queue) rpcGetGlobalStat(context.Context, []json.RawMessage) (any, error
 	defer q.mu.Unlock()
 	var speed float64
 	for _, it := range q.active {
-		speed += it.run.snapshot().Rate
+		speed += it.tr.Snapshot().Rate
 	}
 	return map[string]string{
 		"downloadSpeed":   itoa(int64(speed)),
