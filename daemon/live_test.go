@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -189,5 +190,61 @@ func TestAllProxy(t *testing.T) {
 	h.mustCall(&opts, "aria2.getOption", via)
 	if opts["all-proxy"] == "" {
 		t.Errorf("getOption has no all-proxy: %v", opts)
+	}
+}
+
+func TestChangeURIsRule(t *testing.T) {
+	a, b, c := "http://a/f", "http://b/f", "ftp://c/f"
+	cases := []struct {
+		uris, del, add   []string
+		pos              int
+		want             []string
+		deleted, wantAdd int
+	}{
+		{[]string{a}, nil, []string{b}, -1, []string{a, b}, 0, 1},
+		{[]string{a, b}, []string{a}, nil, -1, []string{b}, 1, 0},
+		{[]string{a, a, b}, []string{a}, nil, -1, []string{a, b}, 1, 0},
+		{[]string{a, b}, []string{"http://x/f"}, nil, -1, []string{a, b}, 0, 0},
+		{[]string{a, b}, nil, []string{c}, 0, []string{c, a, b}, 0, 1},
+		{[]string{a, b}, nil, []string{c}, 1, []string{a, c, b}, 0, 1},
+		{[]string{a}, nil, []string{c}, 9, []string{a, c}, 0, 1},
+		{[]string{a}, []string{a}, []string{b, "not a uri", "file:///etc/passwd"}, -1, []string{b}, 1, 1},
+	}
+	for _, tc := range cases {
+		got, deleted, added := changeURIs(tc.uris, tc.del, tc.add, tc.pos)
+		if !slices.Equal(got, tc.want) || deleted != tc.deleted || added != tc.wantAdd {
+			t.Errorf("changeURIs(%v, del %v, add %v, %d) = %v, %d, %d; want %v, %d, %d", tc.uris, tc.del, tc.add, tc.pos, got, deleted, added, tc.want, tc.deleted, tc.wantAdd)
+		}
+	}
+}
+
+// TestChangeURI: changeUri on a running download swaps its source for a
+// mirror: it answers [1, 1], restarts, resumes from its .info and
+// completes from the mirror, byte-identical.
+func TestChangeURI(t *testing.T) {
+	content := randomBytes(3<<20 + 1)
+	orig := testserver.New(t, content, testserver.RatePerResponse(256<<10))
+	mirror := testserver.New(t, content)
+	h := newHarness(t, Options{})
+	var gid string
+	h.mustCall(&gid, "aria2.addUri", []string{orig.FileURL}, map[string]string{"out": "m.bin"})
+	h.waitWritten(gid)
+	var counts []int
+	h.mustCall(&counts, "aria2.changeUri", gid, 1, []string{orig.FileURL}, []string{mirror.FileURL})
+	if !slices.Equal(counts, []int{1, 1}) {
+		t.Fatalf("changeUri answered %v, want [1 1]", counts)
+	}
+	h.waitEvent(EventComplete, gid)
+	sameFile(t, filepath.Join(h.dir, "m.bin"), content)
+	var uris []map[string]string
+	h.mustCall(&uris, "aria2.getUris", gid)
+	if len(uris) != 1 || uris[0]["uri"] != mirror.FileURL {
+		t.Fatalf("getUris %v, want the mirror only", uris)
+	}
+	if mirror.BytesSent() == 0 {
+		t.Fatal("the mirror served nothing")
+	}
+	if e := h.call(nil, "aria2.changeUri", gid, 2, []string{}, []string{orig.FileURL}); e == nil {
+		t.Fatal("changeUri with file index 2 succeeded")
 	}
 }

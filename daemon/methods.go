@@ -29,7 +29,7 @@ func (q *Queue) Methods(shutdown func()) aria2rpc.Methods {
 		"aria2.addUri":        q.rpcAddURI,
 		"aria2.addTorrent":    notSupported("BitTorrent (addTorrent)"),
 		"aria2.addMetalink":   notSupported("Metalink (addMetalink)"),
-		"aria2.changeUri":     notSupported("changeUri"),
+		"aria2.changeUri":     q.rpcChangeURI,
 		"aria2.remove":        q.gidCall(q.Remove),
 		"aria2.forceRemove":   q.gidCall(q.Remove),
 		"aria2.pause":         q.gidCall(q.Pause),
@@ -184,6 +184,44 @@ func (q *Queue) rpcAddURI(_ context.Context, p []json.RawMessage) (any, error) {
 	}
 	gid, err := q.Add(uris, opts, position)
 	return gid, rpcError(err)
+}
+
+// rpcChangeURI is aria2.changeUri(gid, fileIndex, delUris, addUris[,
+// position]): it answers [deleted, added], as numbers like aria2c.
+func (q *Queue) rpcChangeURI(_ context.Context, p []json.RawMessage) (any, error) {
+	gid, err := gidParam(p)
+	if err != nil {
+		return nil, err
+	}
+	index, ok, err := param[int](p, 1, "fileIndex")
+	if err != nil {
+		return nil, err
+	}
+	if !ok || index < 1 {
+		return nil, aria2rpc.Failed("The parameter at 1 is required and must be an integer >= 1.")
+	}
+	del, _, err := param[[]string](p, 2, "delUris")
+	if err != nil {
+		return nil, err
+	}
+	add, _, err := param[[]string](p, 3, "addUris")
+	if err != nil {
+		return nil, err
+	}
+	position := -1
+	if pos, ok, err := param[int](p, 4, "position"); err != nil {
+		return nil, err
+	} else if ok {
+		if pos < 0 {
+			return nil, aria2rpc.Failed("Position must be greater than or equal to 0.")
+		}
+		position = pos
+	}
+	deleted, added, err := q.ChangeURIs(gid, index, del, add, position)
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	return []int{deleted, added}, nil
 }
 
 // lookup finds the download named by the first parameter. Call without q.mu.

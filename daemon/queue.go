@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -803,6 +804,70 @@ func (q *Queue) changeOptions(gid string, opts map[string]string) error {
 		q.schedule()
 	}
 	return nil
+}
+
+// ChangeURIs is aria2's changeUri on the one file (fileIndex 1) of gid:
+// it deletes delURIs, then adds addURIs at position (-1: the end), and
+// returns how many were deleted and added. A running download restarts
+// to take its new mirrors (netfox resumes it from its .info).
+func (q *Queue) ChangeURIs(gid string, fileIndex int, delURIs, addURIs []string, position int) (deleted, added int, err error) {
+	q.mu.Lock()
+	defer func() { events := q.takeEvents(); q.mu.Unlock(); q.send(events) }()
+	it, err := q.find(gid)
+	if err != nil {
+		return 0, 0, err
+	}
+	if fileIndex != 1 {
+		return 0, 0, fmt.Errorf("%w: Invalid file index: %d", ErrOption, fileIndex)
+	}
+	if it.status != statusActive && it.status != statusWaiting && it.status != statusPaused {
+		return 0, 0, fmt.Errorf("%w: GID#%s has stopped", ErrState, it.gid)
+	}
+	uris, deleted, added := changeURIs(it.uris, delURIs, addURIs, position)
+	if len(uris) == 0 {
+		return 0, 0, fmt.Errorf("%w: GID#%s would be left without a URI", ErrOption, it.gid)
+	}
+	if deleted == 0 && added == 0 {
+		return 0, 0, nil
+	}
+	if _, err := buildRequest(q.opts.Config, uris, q.merged(it.opts)); err != nil {
+		return 0, 0, err
+	}
+	it.uris = uris
+	q.saveItem(it)
+	switch {
+	case it.tr == nil:
+	case it.status != statusActive:
+		q.dropLocked(it)
+	case it.stopAs == "":
+		q.endActive(it, "restart")
+		q.schedule()
+	}
+	return deleted, added, nil
+}
+
+// changeURIs is aria2's changeUri rule on a file's URIs: each URI of del
+// removes one occurrence, then the URIs of add that are http(s) or ftp
+// URLs go in at position (-1 or past the end: at the end). It returns the
+// new list and how many were deleted and added.
+func changeURIs(uris, del, add []string, position int) (out []string, deleted, added int) {
+	out = slices.Clone(uris)
+	for _, d := range del {
+		if i := slices.Index(out, d); i >= 0 {
+			out = slices.Delete(out, i, i+1)
+			deleted++
+		}
+	}
+	var valid []string
+	for _, a := range add {
+		if u, err := url.Parse(a); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "ftp") {
+			valid = append(valid, a)
+		}
+	}
+	if position < 0 || position > len(out) {
+		position = len(out)
+	}
+	return slices.Insert(out, position, valid...), deleted, len(valid)
 }
 
 // liveOptions are the options a running download takes without a

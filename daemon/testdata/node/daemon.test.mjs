@@ -172,6 +172,21 @@ test("remove", async () => {
   assert.equal(list[0].gid, gid, "tellStopped(-1, ...) lists the last stopped first");
 });
 
+test("changeOption max-download-limit while running, changeUri adds a mirror", async () => {
+  const gid = await ws.call("addUri", [serveURL + "/f.bin"], { out: "u.bin", "max-download-limit": "256K", header: ["X-A: 1", "X-B: 2"] });
+  await waitStatus(ws, gid, (s) => s.status === "active" && s.completedLength !== "0");
+  assert.equal(await ws.call("changeOption", gid, { "max-download-limit": "0" }), "OK");
+  assert.equal((await http.call("getOption", gid))["max-download-limit"], "0");
+  // As aria2c: [deleted, added], numbers.
+  assert.deepEqual(await ws.call("changeUri", gid, 1, [], [serveURL + "/f.bin?mirror"]), [0, 1]);
+  const uris = await http.call("getUris", gid);
+  assert.deepEqual(uris.map((u) => u.uri), [serveURL + "/f.bin", serveURL + "/f.bin?mirror"]);
+  await assert.rejects(http.call("changeUri", gid, 2, [], [serveURL + "/f.bin"]), (err) => err.code === 1);
+  const st = await waitStatus(http, gid, (s) => s.status === "complete" || s.status === "error");
+  assert.equal(st.status, "complete");
+  assert.equal(sha(readFileSync(join(dlDir, "u.bin"))), sha(content));
+});
+
 test("global options", async () => {
   assert.equal(await http.call("changeGlobalOption", { "max-concurrent-downloads": "2", "max-overall-download-limit": "4M" }), "OK");
   const opts = await http.call("getGlobalOption");
