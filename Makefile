@@ -24,7 +24,7 @@ test-linux: build lint
 # TestWindows (a Linux test driving netfox.exe against nginx). serve's rate
 # tests time transfers, which Wine's slower sockets make noisy; the Linux
 # lane runs them.
-WINE_PKGS = ./segment ./siteinfo ./state ./fileaccess ./serve ./byterange ./retry \
+WINE_PKGS = ./internal/engine ./segment ./siteinfo ./state ./fileaccess ./serve ./byterange ./retry \
 	./internal/units ./internal/safetext ./internal/netrc ./internal/syserr
 test-windows:
 	scripts/wine.sh setup

@@ -69,8 +69,8 @@ func TestContinueThenResume(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req := netfox.Request{URL: srv.FileURL, Output: out, Connections: 2, Continue: true,
-		OnNotice: func(n netfox.Notice) {
-			if n.Kind == netfox.NoticeAdopted {
+		OnEvent: func(n netfox.Event) {
+			if n.Kind == netfox.EventAdopted {
 				cancel()
 			}
 		}}
@@ -80,7 +80,7 @@ func TestContinueThenResume(t *testing.T) {
 	if _, err := os.Stat(out + ".info"); err != nil {
 		t.Fatalf("no .info after the adoption: %v", err)
 	}
-	req.Continue, req.OnNotice = false, nil
+	req.Continue, req.OnEvent = false, nil
 	res, err := netfox.Download(context.Background(), req)
 	if err != nil {
 		t.Fatal(err)

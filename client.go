@@ -4,22 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/netfox/netfox/fileaccess"
-	"github.com/netfox/netfox/internal/syserr"
-	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"strings"
 	"sync"
-	"time"
 
-	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/semaphore"
+	"github.com/netfox/netfox/internal/engine"
 	"golang.org/x/time/rate"
-
-	"github.com/netfox/netfox/byterange"
-	"github.com/netfox/netfox/segment"
 )
 
 // ClientOptions configure a Client.
@@ -51,14 +41,11 @@ type ClientOptions struct {
 type Client struct {
 	http      *http.Client
 	userAgent string
-	perHost   int64
-	limiter   *rate.Limiter
+	budget    *engine.Budget
+	limiter   *rate.Limiter // shared by all downloads; rate.Inf for none
 
 	// bufs are the read buffers of all the Client's downloads.
 	bufs sync.Pool
-
-	mu    sync.Mutex
-	hosts map[string]*semaphore.Weighted
 }
 
 // NewClient returns a Client with opts. Close it when done.
@@ -83,9 +70,8 @@ func NewClient(opts ClientOptions) *Client {
 	return &Client{
 		http:      hc,
 		userAgent: ua,
-		perHost:   int64(perHost),
-		limiter:   newLimiter(opts.LimitRate),
-		hosts:     map[string]*semaphore.Weighted{},
+		budget:    engine.NewBudget(perHost),
+		limiter:   engine.NewLimiter(opts.LimitRate),
 	}
 }
 
@@ -173,243 +159,13 @@ var errConflictingClient = fmt.Errorf("%w: both HTTPClient and Transport are set
 
 func (o TransportOptions) isZero() bool { return o.Proxy == nil && o.TLS == nil && o.Jar == nil }
 
-// BatchOptions configure DownloadAll.
-type BatchOptions struct {
-	// Parallel is the number of files downloaded at once; zero means 4.
-	Parallel int
-	// OnStart, when set, is called once per request as its download
-	// begins, with the request's index and a copy of it that it may
-	// change (Progress, Notify, OnRetry), from the goroutine that runs it.
-	OnStart func(i int, req *Request)
-	// OnDone, when set, is called once per request as its download
-	// ends, from the goroutine that ran it.
-	OnDone func(i int, res Result, err error)
-}
-
-// BatchResult is the outcome of one request of a batch.
-type BatchResult struct {
-	Result Result
-	// Err is nil for a file saved.
-	Err error
-}
-
-// DownloadAll downloads reqs, opts.Parallel at a time, and returns one
-// result per request, in the order of reqs. A failed file does not stop
-// the others. A file that failed for want of a local resource (too many
-// open files, a full disk) is tried once more after the others, alone,
-// when the pressure they made is gone; its partial download resumes.
-// Requests not started when ctx ends fail with an error wrapping
-// ctx.Err().
-func (c *Client) DownloadAll(ctx context.Context, reqs []Request, opts BatchOptions) []BatchResult {
-	results := make([]BatchResult, len(reqs))
-	prepared := make([]Request, len(reqs))
-	parallel := opts.Parallel
-	if parallel <= 0 {
-		parallel = 4
+// env is what c gives a download of req, capped by own (the
+// transfer's limiter) and c's shared limiter.
+func (c *Client) env(req Request, own *rate.Limiter) engine.Env {
+	httpClient := req.HTTPClient
+	if httpClient == nil {
+		httpClient = c.http
 	}
-	done := func(i int) {
-		if opts.OnDone != nil {
-			opts.OnDone(i, results[i].Result, results[i].Err)
-		}
-	}
-	var g errgroup.Group
-	g.SetLimit(parallel)
-	for i := range reqs {
-		if ctx.Err() != nil {
-			results[i].Err = fmt.Errorf("%w: not started", ctx.Err())
-			done(i)
-			continue
-		}
-		g.Go(func() error {
-			prepared[i] = reqs[i]
-			if opts.OnStart != nil {
-				opts.OnStart(i, &prepared[i])
-			}
-			res, err := c.Download(ctx, prepared[i])
-			results[i] = BatchResult{Result: res, Err: err}
-			if !localPressure(err) {
-				done(i)
-			}
-			return nil
-		})
-	}
-	g.Wait()
-	for i := range reqs {
-		if !localPressure(results[i].Err) {
-			continue
-		}
-		if ctx.Err() == nil {
-			res, err := c.Download(ctx, prepared[i])
-			results[i] = BatchResult{Result: res, Err: err}
-		}
-		done(i)
-	}
-	return results
-}
-
-// localPressure reports whether err is a shortage of a local resource
-// that the other downloads of a batch may have caused.
-func localPressure(err error) bool {
-	return syserr.TooManyFiles(err) || fileaccess.DiskFull(err) || syserr.NoBuffers(err)
-}
-
-// hostSlots returns the connection budget of rawURL's host.
-func (c *Client) hostSlots(rawURL string) *semaphore.Weighted {
-	key := rawURL
-	if u, err := url.Parse(rawURL); err == nil {
-		key = u.Scheme + "://" + strings.ToLower(u.Host)
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.hosts[key]
-	if s == nil {
-		s = semaphore.NewWeighted(c.perHost)
-		c.hosts[key] = s
-	}
-	return s
-}
-
-// hostSlot waits for one connection of slots' budget and returns the
-// function that gives it back (once, however often called).
-func hostSlot(ctx context.Context, slots *semaphore.Weighted) (func(), error) {
-	if err := slots.Acquire(ctx, 1); err != nil {
-		return nil, err
-	}
-	var once sync.Once
-	return func() { once.Do(func() { slots.Release(1) }) }, nil
-}
-
-// primed is the body of the download's first request, the file's bytes
-// [0, end) (end < 0: a stream of unknown length), with the connection
-// slot it holds. The segment that starts at zero reads it as its first
-// piece instead of asking again (segment.Fetcher.FirstPiece).
-type primed struct {
-	mu      sync.Mutex
-	body    io.ReadCloser // nil once handed on or closed
-	end     int64
-	release func()
-	claimed bool
-}
-
-// claim reserves the body for an attempt at r, and reports whether it
-// did, with the function that gives its slot back: the attempt takes
-// the slot over, for the pieces it asks for after this one.
-func (p *primed) claim(r byterange.Range) (func(), bool) {
-	if p == nil {
-		return nil, false
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.body == nil || p.claimed || r.Start != 0 {
-		return nil, false
-	}
-	p.claimed = true
-	return p.release, true
-}
-
-// firstPiece is the end of the bytes the body holds, for
-// segment.Fetcher.FirstPiece: 0 when there is no body or its end is not
-// known.
-func (p *primed) firstPiece() int64 {
-	if p == nil {
-		return 0
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.body == nil || p.end < 0 {
-		return 0
-	}
-	return p.end
-}
-
-// take hands on the claimed body, limited to r, or returns nil. The
-// body was opened before the attempt that reads it: it is closed when
-// ctx, the attempt's, ends, as a body the attempt opened would be.
-func (p *primed) take(ctx context.Context, r byterange.Range) io.ReadCloser {
-	if p == nil {
-		return nil
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.body == nil || !p.claimed || r.Start != 0 {
-		return nil
-	}
-	body := p.body
-	p.body = nil
-	stop := context.AfterFunc(ctx, func() { body.Close() })
-	return &primedBody{r: io.LimitReader(body, r.Len()), body: body, stop: stop}
-}
-
-// close drops the body if nobody took it, freeing its slot (unless an
-// attempt claimed it, which gives the slot back itself).
-func (p *primed) close() {
-	if p == nil {
-		return
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.body != nil {
-		p.body.Close()
-		p.body = nil
-		if !p.claimed {
-			p.release()
-		}
-	}
-}
-
-type primedBody struct {
-	r    io.Reader
-	body io.Closer
-	stop func() bool
-}
-
-func (b *primedBody) Read(p []byte) (int, error) { return b.r.Read(p) }
-
-func (b *primedBody) Close() error {
-	b.stop()
-	return b.body.Close()
-}
-
-// gate is the segment.Fetcher Gate of a download: the primed body's slot
-// for the attempt that reads it, else one of the budget of o's host (a
-// mirror's own, the URL's for the rest).
-func (d *downloader) gate(ctx context.Context, r byterange.Range, o segment.Opener) (func(), error) {
-	if s, ok := o.(*source); ok && s.slots != nil {
-		return hostSlot(ctx, s.slots)
-	}
-	if release, ok := d.primed.claim(r); ok {
-		return release, nil
-	}
-	return hostSlot(ctx, d.slots)
-}
-
-// reportProgress calls req.OnProgress every req.ProgressInterval until
-// the function it returns is called, which makes the last call. req is
-// the downloader's, with its defaults applied (withDefaults): a zero or
-// negative interval the caller gave is the default by then.
-func reportProgress(req Request) (stop func()) {
-	if req.OnProgress == nil {
-		return func() {}
-	}
-	quit, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		tick := time.NewTicker(req.ProgressInterval)
-		defer tick.Stop()
-		for {
-			select {
-			case <-quit:
-				req.OnProgress(req.Progress.Snapshot())
-				return
-			case <-tick.C:
-				if snap := req.Progress.Snapshot(); snap.Path != "" {
-					req.OnProgress(snap)
-				}
-			}
-		}
-	}()
-	return func() {
-		close(quit)
-		<-done
-	}
+	return engine.Env{HTTP: httpClient, UserAgent: c.userAgent, Budget: c.budget, Buffers: &c.bufs,
+		Limits: []*rate.Limiter{own, c.limiter}}
 }

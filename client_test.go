@@ -43,7 +43,11 @@ func TestDeadlineIsDeadline(t *testing.T) {
 			var retries int
 			_, err := netfox.Download(ctx, netfox.Request{
 				URL: srv.FileURL, Output: filepath.Join(t.TempDir(), "out"), Connections: 4, MinSplit: 64 << 10,
-				LimitRate: tt.limit, OnRetry: func(int64, error, time.Duration) { retries++ },
+				LimitRate: tt.limit, OnEvent: func(e netfox.Event) {
+					if e.Kind == netfox.EventRetry {
+						retries++
+					}
+				},
 			})
 			if !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("got %v, want an error wrapping context.DeadlineExceeded", err)

@@ -3,6 +3,8 @@ package netfox
 import (
 	"time"
 
+	"github.com/netfox/netfox/internal/engine"
+
 	"github.com/netfox/netfox/retry"
 	"github.com/netfox/netfox/segment"
 )
@@ -29,11 +31,11 @@ const DefaultConnections = 8
 
 // MaxConnections is the most connections a Request may ask for; beyond it
 // a server sees a flood rather than a download.
-const MaxConnections = 256
+const MaxConnections = engine.MaxConnections
 
 // AutoStart is where AutoConnections starts for a host it has no count
 // for.
-const AutoStart = 4
+const AutoStart = engine.AutoStart
 
 // DefaultAutoMax is the most connections AutoConnections uses when
 // Request.AutoMax does not say.
@@ -71,25 +73,3 @@ const (
 	// DefaultProgressInterval is the time between two OnProgress calls.
 	DefaultProgressInterval = time.Second
 )
-
-// withDefaults is req with every zero field that has a default set to
-// it, the one place a Request's defaults are applied. The engine's rules
-// (tries, backoff, stall) take zero as their default themselves.
-func (req Request) withDefaults() Request {
-	if req.Connections == 0 {
-		req.Connections = DefaultConnections
-	}
-	if req.MinSplit == 0 {
-		req.MinSplit = DefaultMinSplit
-	}
-	if req.CheckpointInterval <= 0 {
-		req.CheckpointInterval = DefaultCheckpointInterval
-	}
-	if req.SyncInterval <= 0 {
-		req.SyncInterval = DefaultSyncInterval
-	}
-	if req.ProgressInterval <= 0 {
-		req.ProgressInterval = DefaultProgressInterval
-	}
-	return req
-}

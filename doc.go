@@ -37,13 +37,35 @@
 // Request.OnProgress is called every second with a Snapshot (bytes
 // written, total, rate, ETA, segments) for a program to print.
 //
-// # Stable API and engine
+// # Handles
 //
-// The stable API is this package: Client, Download, Stream, Request,
-// Result, Progress and Snapshot, the sentinel errors, NetError and
-// StatusError, the defaults (defaults.go). The packages beside it are the
-// engine and may change between versions; each does one job, and the
-// ones below import none of the ones above:
+// Client.Start starts a download and returns at once with a *Transfer:
+// Pause stops it keeping its .part and .info, Resume goes on from them,
+// SetLimitRate changes its cap while it runs (Client.SetLimitRate the
+// shared one), Snapshot reads its state, Wait returns its Result, Done is
+// closed at its end. Download is Start and Wait.
+//
+//	t, err := client.Start(ctx, netfox.Request{URL: u, Output: "big.iso"})
+//	...
+//	t.Pause()                // no byte arrives until Resume
+//	t.SetLimitRate(1 << 20)  // 1 MiB/s from now on
+//	t.Resume()
+//	res, err := t.Wait()
+//
+// Request.OnEvent receives the download's events as they happen: the
+// notices meant for the user (a retry, a fallback, a fresh start) and
+// the scheduler's work (steals, hedges, replaced connections); see
+// EventKind.
+//
+// # The API and the engine
+//
+// This package is the API: Client, Transfer, Request (normalised once,
+// by Request.Normalized, at every entry point), Result, Event, Snapshot,
+// Checksum, the sentinel errors, NetError and StatusError,
+// the defaults (defaults.go). The machinery behind it is internal/engine
+// (one file per behaviour: probe, resume, continue, complete, mirrors,
+// output, checkpoint, -n auto, budget, stream), over packages that each
+// do one job, none importing those above it:
 //
 //	byterange   the half-open Range, Split, Range and Content-Range headers
 //	retry       the retry policy: permanent or not, overloaded, backoff
@@ -52,8 +74,8 @@
 //	fileaccess  the output file: positional writes, preallocation, lock
 //	state       the .info control file
 //
-// cmd/netfox is the command; it and bench use this package only. The
-// engine's exported names serve netfox's own packages first.
+// cmd/netfox (the command), daemon (aria2's RPC on a queue) and bench
+// use this package only.
 //
 // # Guarantees
 //
@@ -61,7 +83,7 @@
 // its Last-Modified), and every answer must be a 206 whose Content-Range
 // is exactly the range asked for, of a file of the known length, before a
 // byte of it is written. A resume re-probes the remote and starts over
-// when the file changed, saying so through Request.OnNotice. When a
+// when the file changed, saying so through Request.OnEvent. When a
 // connection finishes early it takes over the far half of the largest
 // range still being fetched, so that every connection stays busy to the
 // end.

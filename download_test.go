@@ -55,16 +55,16 @@ func assertFile(t *testing.T, path string, want []byte) {
 	}
 }
 
-// notices collects the notices of a download (Request.OnNotice).
+// notices collects the notices of a download (Request.OnEvent).
 type notices struct {
 	mu   sync.Mutex
-	msgs []netfox.Notice
+	msgs []netfox.Event
 }
 
-func (n *notices) add(m netfox.Notice) { n.mu.Lock(); n.msgs = append(n.msgs, m); n.mu.Unlock() }
+func (n *notices) add(m netfox.Event) { n.mu.Lock(); n.msgs = append(n.msgs, m); n.mu.Unlock() }
 
 // has reports whether a notice of one of kinds came.
-func (n *notices) has(kinds ...netfox.NoticeKind) bool {
+func (n *notices) has(kinds ...netfox.EventKind) bool {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	for _, m := range n.msgs {
@@ -187,11 +187,11 @@ func TestNoRangesNoLength(t *testing.T) {
 	tests := []struct {
 		name   string
 		opts   []testserver.Option
-		notice netfox.NoticeKind // zero: none expected but a fallback
-		stream bool              // whether the download must fall back to one stream
+		notice netfox.EventKind // zero: none expected but a fallback
+		stream bool             // whether the download must fall back to one stream
 	}{
 		{"ignores ranges", []testserver.Option{testserver.IgnoreRanges()}, 0, true},
-		{"no length", []testserver.Option{testserver.NoLength()}, netfox.NoticeNoLength, true},
+		{"no length", []testserver.Option{testserver.NoLength()}, netfox.EventNoLength, true},
 		{"no Accept-Ranges but ranges work", []testserver.Option{testserver.NoAcceptRanges()}, 0, false},
 		{"HEAD refused", []testserver.Option{testserver.HeadStatus(http.StatusMethodNotAllowed)}, 0, false},
 		{"labels ranges past the one asked", []testserver.Option{testserver.LieContentRange(1)}, 0, true},
@@ -207,17 +207,17 @@ func TestNoRangesNoLength(t *testing.T) {
 			srv := testserver.New(t, content, tt.opts...)
 			out := filepath.Join(t.TempDir(), "out")
 			var got notices
-			if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, MinSplit: 64 << 10, OnNotice: got.add}); err != nil {
+			if _, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, MinSplit: 64 << 10, OnEvent: got.add}); err != nil {
 				t.Fatal(err)
 			}
 			assertFile(t, out, content)
 			if tt.notice != 0 && !got.has(tt.notice) {
 				t.Errorf("no %v notice; got %v", tt.notice, got.msgs)
 			}
-			if got.has(netfox.NoticeHeadContradicted) && tt.notice != netfox.NoticeHeadContradicted {
-				t.Errorf("a HEAD that told the truth was said to be contradicted: %q", got.msgs)
+			if got.has(netfox.EventHeadContradicted) && tt.notice != netfox.EventHeadContradicted {
+				t.Errorf("a HEAD that told the truth was said to be contradicted: %v", got.msgs)
 			}
-			if got.has(netfox.NoticeRangesIgnored, netfox.NoticeNoRanges, netfox.NoticeNoLength) != tt.stream {
+			if got.has(netfox.EventRangesIgnored, netfox.EventNoRanges, netfox.EventNoLength) != tt.stream {
 				t.Errorf("fell back to one stream: %v, want %v (notices %v)", !tt.stream, tt.stream, got.msgs)
 			}
 		})
@@ -230,11 +230,11 @@ func TestResumeAfterCancel(t *testing.T) {
 	content := randomBytes(4<<20, 3)
 	srv := testserver.New(t, content, testserver.RatePerResponse(1<<20))
 	out := filepath.Join(t.TempDir(), "out")
-	progress := new(netfox.Progress)
+	progress := new(latest)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		_, err := netfox.Download(ctx, netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Progress: progress})
+		_, err := netfox.Download(ctx, progress.watch(netfox.Request{URL: srv.FileURL, Output: out, Connections: 4}))
 		done <- err
 	}()
 	waitFor(t, func() bool { return progress.Snapshot().Written >= 1<<20 })

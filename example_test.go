@@ -155,3 +155,45 @@ func ExampleClient_DownloadAll() {
 	// missing.bin failed: HTTP 404
 	// bytes saved: 1900183
 }
+
+// Two downloads on one Client, driven through their handles: one is
+// paused while the other runs with its cap lifted, then resumed; both end
+// complete.
+func ExampleClient_Start() {
+	srv := exampleServer(0, map[string]int{"a.bin": 4 << 20, "b.bin": 2 << 20})
+	defer srv.Close()
+	dir, err := os.MkdirTemp("", "netfox-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	client := netfox.NewClient(netfox.ClientOptions{})
+	defer client.Close()
+	ctx := context.Background()
+	a, err := client.Start(ctx, netfox.Request{URL: srv.URL + "/a.bin", Output: filepath.Join(dir, "a.bin"), LimitRate: 1 << 20})
+	if err != nil {
+		log.Fatal(err)
+	}
+	b, err := client.Start(ctx, netfox.Request{URL: srv.URL + "/b.bin", Output: filepath.Join(dir, "b.bin"), LimitRate: 256 << 10})
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := a.Pause(); err != nil { // a keeps its .part and .info
+		log.Fatal(err)
+	}
+	b.SetLimitRate(0) // b's cap lifted while it runs
+	if _, err := b.Wait(); err != nil {
+		log.Fatal(err)
+	}
+	a.SetLimitRate(0)
+	if err := a.Resume(); err != nil { // a goes on where it stood
+		log.Fatal(err)
+	}
+	res, err := a.Wait()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(filepath.Base(res.Path), res.Size)
+	// Output: a.bin 4194304
+}

@@ -94,12 +94,12 @@ func TestFTPResume(t *testing.T) {
 	later := time.Now().Add(time.Hour) // MDTM has one-second resolution
 	os.Chtimes(path, later, later)
 	var got notices
-	res, err = netfox.Download(context.Background(), netfox.Request{URL: url, Output: out2, Connections: 4, OnNotice: got.add})
+	res, err = netfox.Download(context.Background(), netfox.Request{URL: url, Output: out2, Connections: 4, OnEvent: got.add})
 	if err != nil {
 		t.Fatal(err)
 	}
 	assertFile(t, out2, changed)
-	if res.Resumed != 0 || !got.has(netfox.NoticeRemoteChanged) {
+	if res.Resumed != 0 || !got.has(netfox.EventRemoteChanged) {
 		t.Errorf("resumed %d bytes of the old version; notices %v", res.Resumed, got.msgs)
 	}
 }

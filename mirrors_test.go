@@ -39,14 +39,14 @@ func TestMirrorGoesDown(t *testing.T) {
 	dying := testserver.New(t, content, testserver.RatePerResponse(1<<20))
 	out := filepath.Join(t.TempDir(), "out")
 	var got notices
-	progress := new(netfox.Progress)
+	progress := new(latest)
 	done := make(chan struct{})
 	var res netfox.Result
 	var err error
 	go func() {
 		defer close(done)
-		res, err = netfox.Download(context.Background(), netfox.Request{URL: good.FileURL, Mirrors: []string{dying.FileURL}, Output: out, Connections: 4,
-			RetryWait: 1, OnNotice: got.add, Progress: progress})
+		res, err = netfox.Download(context.Background(), progress.watch(netfox.Request{URL: good.FileURL, Mirrors: []string{dying.FileURL}, Output: out, Connections: 4,
+			RetryWait: 1, OnEvent: got.add}))
 	}()
 	waitFor(t, func() bool { return progress.Snapshot().Written >= 1<<20 })
 	// Stop accepting first, then cut the connections: a retry must find
@@ -60,8 +60,8 @@ func TestMirrorGoesDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	assertFile(t, out, content)
-	if res.Sources[1].Dropped == "" || !got.has(netfox.NoticeMirrorDropped) {
-		t.Errorf("mirror not dropped: %+v, notices %q", res.Sources, got.msgs)
+	if res.Sources[1].Dropped == "" || !got.has(netfox.EventMirrorDropped) {
+		t.Errorf("mirror not dropped: %+v, notices %v", res.Sources, got.msgs)
 	}
 }
 
@@ -74,13 +74,13 @@ func TestMirrorKeepsFailing(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
 	var got notices
 	res, err := netfox.Download(context.Background(), netfox.Request{URL: good.FileURL, Mirrors: []string{dying.FileURL}, Output: out, Connections: 4,
-		RetryWait: 1, OnNotice: got.add})
+		RetryWait: 1, OnEvent: got.add})
 	if err != nil {
 		t.Fatal(err)
 	}
 	assertFile(t, out, content)
-	if !got.has(netfox.NoticeMirrorDropped) || res.Sources[1].Dropped == "" || res.Sources[0].Dropped != "" {
-		t.Errorf("dying mirror not dropped: %+v, notices %q", res.Sources, got.msgs)
+	if !got.has(netfox.EventMirrorDropped) || res.Sources[1].Dropped == "" || res.Sources[0].Dropped != "" {
+		t.Errorf("dying mirror not dropped: %+v, notices %v", res.Sources, got.msgs)
 	}
 }
 

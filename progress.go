@@ -1,35 +1,10 @@
 package netfox
 
 import (
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/netfox/netfox/segment"
+	"github.com/netfox/netfox/internal/engine"
 )
-
-// Progress lets a UI watch a running download. The download updates it;
-// the UI calls Snapshot as often as it likes from another goroutine. Its
-// zero value is ready to use; a Progress serves one download at a time.
-type Progress struct {
-	mu      sync.Mutex
-	path    string
-	length  int64
-	table   *segment.Table
-	fetched *atomic.Int64
-	began   time.Time
-	// samples are recent (time, fetched) pairs, for the rate.
-	samples []progressSample
-	base    int64 // bytes before the table's ranges, already done (a stream's window)
-}
-
-type progressSample struct {
-	at      time.Time
-	fetched int64
-}
-
-// rateWindow is the span of recent samples the rate is measured over.
-const rateWindow = 5 * time.Second
 
 // Snapshot is the state of a download at one instant.
 type Snapshot struct {
@@ -74,69 +49,42 @@ func (s Snapshot) Percent() float64 {
 	return 100 * float64(s.Written) / float64(s.Length)
 }
 
-func (p *Progress) start(path string, length int64, table *segment.Table, fetched *atomic.Int64) {
-	if p == nil {
-		return
+// snapshotOf is the engine's snapshot as the API gives it.
+func snapshotOf(s engine.Snapshot) Snapshot {
+	out := Snapshot{Path: s.Path, Length: s.Length, Written: s.Written, Fetched: s.Fetched, Rate: s.Rate, ETA: s.ETA, Connections: s.Connections}
+	for _, sp := range s.Segments {
+		out.Segments = append(out.Segments, Span(sp))
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.path, p.length, p.table, p.fetched, p.base = path, length, table, fetched, 0
-	p.began, p.samples = time.Now(), nil
+	return out
 }
 
-// window moves a stream's progress on to the next window: the bytes
-// below base are done, table holds the ranges being fetched.
-func (p *Progress) window(base int64, table *segment.Table) {
-	if p == nil {
-		return
+// reportProgress calls req.OnProgress with p's state every
+// req.ProgressInterval until the function it returns is called, which
+// makes the last call. req is normalised (Request.Normalized): a zero or
+// negative interval the caller gave is the default by then.
+func reportProgress(req Request, p *engine.Progress) (stop func()) {
+	if req.OnProgress == nil {
+		return func() {}
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.base, p.table = base, table
-}
-
-// Snapshot returns the current state.
-func (p *Progress) Snapshot() Snapshot {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	s := Snapshot{Path: p.path, Length: p.length, ETA: -1}
-	if p.table == nil {
-		s.Length = -1
-		return s
-	}
-	s.Written = p.base
-	for _, seg := range p.table.Snapshot() {
-		s.Segments = append(s.Segments, Span{ID: seg.ID, Start: seg.Start, Next: seg.Next, Synced: seg.Synced, End: seg.End, Busy: seg.Busy})
-		s.Written += seg.Next - seg.Start
-		if seg.Busy {
-			s.Connections++
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(req.ProgressInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				req.OnProgress(snapshotOf(p.Snapshot()))
+				return
+			case <-tick.C:
+				if snap := snapshotOf(p.Snapshot()); snap.Path != "" {
+					req.OnProgress(snap)
+				}
+			}
 		}
+	}()
+	return func() {
+		close(quit)
+		<-done
 	}
-	s.Fetched = p.fetched.Load()
-	s.Rate = p.rate(time.Now(), s.Fetched)
-	if s.Length >= 0 && s.Rate > 0 {
-		s.ETA = time.Duration(float64(s.Length-s.Written) / s.Rate * float64(time.Second)).Round(time.Second)
-	}
-	return s
-}
-
-// rate records a sample and returns the bytes per second since the
-// oldest sample of the window, or since the start.
-func (p *Progress) rate(now time.Time, fetched int64) float64 {
-	for len(p.samples) > 0 && now.Sub(p.samples[0].at) > rateWindow {
-		p.samples = p.samples[1:]
-	}
-	if len(p.samples) >= 64 {
-		p.samples = p.samples[1:]
-	}
-	from := progressSample{at: p.began}
-	if len(p.samples) > 0 && now.Sub(p.samples[0].at) >= time.Second {
-		from = p.samples[0]
-	}
-	p.samples = append(p.samples, progressSample{at: now, fetched: fetched})
-	dt := now.Sub(from.at).Seconds()
-	if dt <= 0 {
-		return 0
-	}
-	return float64(fetched-from.fetched) / dt
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/netfox/netfox/internal/engine"
 	"github.com/netfox/netfox/siteinfo"
 )
 
@@ -127,31 +128,27 @@ type Request struct {
 	// .info saved. It bounds what a power loss costs. Zero means 5s.
 	SyncInterval time.Duration
 
-	// Progress, when set, is kept up to date for a UI to read.
-	Progress *Progress
 	// OnProgress, when set, is called with the download's state every
 	// ProgressInterval while it runs and once more as it ends, from a
 	// goroutine of the download: a caller prints progress without a
-	// goroutine or ticker of its own.
+	// goroutine or ticker of its own. (A program holding a Transfer may
+	// read Transfer.Snapshot whenever it likes instead.)
 	OnProgress func(Snapshot)
 	// ProgressInterval is the time between two OnProgress calls; zero
 	// means one second.
 	ProgressInterval time.Duration
-	// OnNotice, when set, receives the notices meant for the user: a
-	// fallback, a fresh start, a retry (unless OnRetry is set), each with
-	// its kind.
-	OnNotice func(Notice)
-	// Notify, when set, receives the Text of the same notices.
-	Notify func(msg string)
-	// OnRetry, when set, is told about each retry of a segment: the byte
-	// it goes on from, why, and after how long. Retries then do not go to
-	// OnNotice or Notify as well.
-	OnRetry func(offset int64, cause error, wait time.Duration)
+	// OnEvent, when set, receives the download's events as they happen
+	// (see Event and EventKind): the notices meant for the user (a
+	// fallback, a fresh start, a retry), and the scheduler's work (steals,
+	// hedges, cuts, replaced connections, -n auto's steps). It is called
+	// from the download's goroutines, one call at a time per event, and
+	// should return quickly.
+	OnEvent func(Event)
 }
 
 // AutoConnections as Request.Connections finds the number of connections
 // by measurement (-n auto).
-const AutoConnections = -1
+const AutoConnections = engine.AutoConnections
 
 // TransportOptions are the network settings of a download's HTTP client.
 type TransportOptions struct {
@@ -198,7 +195,7 @@ func NewHTTPClient(connections int, opts TransportOptions) *http.Client {
 	t.MaxIdleConnsPerHost = connections
 	// One more than the workers: the probe's connection may still be
 	// closing when the workers dial; and the probe's hedges.
-	t.MaxConnsPerHost = connections + 1 + probeHedges
+	t.MaxConnsPerHost = connections + 1 + engine.ProbeHedges
 	t.ReadBufferSize = 64 << 10
 	t.DialContext = (&net.Dialer{Timeout: 15 * time.Second, KeepAlive: 30 * time.Second}).DialContext
 	t.ResponseHeaderTimeout = 30 * time.Second
@@ -206,27 +203,110 @@ func NewHTTPClient(connections int, opts TransportOptions) *http.Client {
 	return &http.Client{Transport: t, Jar: opts.Jar}
 }
 
-// validate refuses a Request that cannot succeed, before any byte moves.
-func (r *Request) validate() error {
-	if r.HTTPClient != nil && !r.Transport.isZero() {
+// Normalized returns req with every default applied, or an error
+// wrapping ErrUsage that says what cannot work: the one place of both,
+// which every entry point (Start, Download, Stream, Stat, DownloadAll)
+// goes through before any byte moves. A program that builds requests
+// from user input (as the CLI does) calls it to check them first. A
+// default is applied where a field is zero (and for the intervals, also
+// negative); StallWindow stays negative, which turns the check off.
+func (req Request) Normalized() (Request, error) {
+	if req.Connections == 0 {
+		req.Connections = DefaultConnections
+	}
+	if req.AutoMax == 0 {
+		req.AutoMax = DefaultAutoMax
+	}
+	if req.MinSplit == 0 {
+		req.MinSplit = DefaultMinSplit
+	}
+	if req.MaxTries == 0 {
+		req.MaxTries = DefaultMaxTries
+	}
+	if req.RetryWait == 0 {
+		req.RetryWait = DefaultRetryWait
+	}
+	if req.StallSpeed == 0 {
+		req.StallSpeed = DefaultStallSpeed
+	}
+	if req.StallWindow == 0 {
+		req.StallWindow = DefaultStallWindow
+	}
+	if req.CheckpointInterval <= 0 {
+		req.CheckpointInterval = DefaultCheckpointInterval
+	}
+	if req.SyncInterval <= 0 {
+		req.SyncInterval = DefaultSyncInterval
+	}
+	if req.ProgressInterval <= 0 {
+		req.ProgressInterval = DefaultProgressInterval
+	}
+	return req, req.check()
+}
+
+// check refuses a normalised Request that cannot succeed.
+func (req Request) check() error {
+	if req.HTTPClient != nil && !req.Transport.isZero() {
 		return errConflictingClient
 	}
-	if r.Checksum != nil {
-		h, ok := newHash(r.Checksum.Algo)
+	if req.Checksum != nil {
+		h, ok := engine.NewHash(req.Checksum.Algo)
 		if !ok {
-			return fmt.Errorf("%w: checksum algorithm %q (want sha256, sha512, sha1 or md5, in lower case)", ErrUsage, r.Checksum.Algo)
+			return fmt.Errorf("%w: checksum algorithm %q (want sha256, sha512, sha384, sha224, sha1 or md5, in lower case)", ErrUsage, req.Checksum.Algo)
 		}
-		if len(r.Checksum.Sum) != h.Size() {
-			return fmt.Errorf("%w: a %s checksum is %d bytes, not %d", ErrUsage, r.Checksum.Algo, h.Size(), len(r.Checksum.Sum))
+		if len(req.Checksum.Sum) != h.Size() {
+			return fmt.Errorf("%w: a %s checksum is %d bytes, not %d", ErrUsage, req.Checksum.Algo, h.Size(), len(req.Checksum.Sum))
 		}
 	}
 	switch {
-	case r.LimitRate < 0:
-		return fmt.Errorf("%w: LimitRate %d is negative", ErrUsage, r.LimitRate)
-	case r.MinSplit < 0:
-		return fmt.Errorf("%w: MinSplit %d is negative", ErrUsage, r.MinSplit)
-	case r.MaxTries < 0:
-		return fmt.Errorf("%w: MaxTries %d is negative", ErrUsage, r.MaxTries)
+	case req.Connections != AutoConnections && (req.Connections < 1 || req.Connections > MaxConnections):
+		return fmt.Errorf("%w: connections must be between 1 and %d, not %d", ErrUsage, MaxConnections, req.Connections)
+	case req.AutoMax < 1 || req.AutoMax > MaxConnections:
+		return fmt.Errorf("%w: the most connections must be between 1 and %d, not %d", ErrUsage, MaxConnections, req.AutoMax)
+	case req.Continue && (req.Restart || req.Overwrite):
+		return fmt.Errorf("%w: Continue takes over a partial file; it cannot be combined with Restart or Overwrite", ErrUsage)
+	case req.LimitRate < 0:
+		return fmt.Errorf("%w: LimitRate %d is negative", ErrUsage, req.LimitRate)
+	case req.MinSplit < 0:
+		return fmt.Errorf("%w: MinSplit %d is negative", ErrUsage, req.MinSplit)
+	case req.MaxTries < 0:
+		return fmt.Errorf("%w: MaxTries %d is negative", ErrUsage, req.MaxTries)
+	case req.RetryWait < 0:
+		return fmt.Errorf("%w: RetryWait %v is negative", ErrUsage, req.RetryWait)
+	case req.StallSpeed < 0:
+		return fmt.Errorf("%w: StallSpeed %d is negative", ErrUsage, req.StallSpeed)
+	}
+	// The addresses last: a program may check a request's options with
+	// a stand-in address before it has the real ones.
+	if err := siteinfo.CheckURL(req.URL); err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	for _, m := range req.Mirrors {
+		if err := siteinfo.CheckURL(m); err != nil {
+			return fmt.Errorf("%w: mirror: %w", ErrUsage, err)
+		}
 	}
 	return nil
+}
+
+// job is the engine's form of a normalised req, whose live state goes to
+// progress.
+func (req Request) job(progress *engine.Progress) engine.Job {
+	j := engine.Job{
+		URL: req.URL, Mirrors: req.Mirrors, Output: req.Output, Dir: req.Dir, Protected: req.Protected,
+		Connections: req.Connections, AutoMax: req.AutoMax, CacheDir: req.CacheDir, MinSplit: req.MinSplit,
+		Restart: req.Restart, Overwrite: req.Overwrite, Continue: req.Continue,
+		User: req.User, Password: req.Password, Header: req.Header, UserAgent: req.UserAgent, Credentials: req.Credentials,
+		LocationTrusted: req.LocationTrusted, AllowInsecureRedirect: req.AllowInsecureRedirect,
+		MaxTries: req.MaxTries, StallSpeed: req.StallSpeed, StallWindow: req.StallWindow, RetryWait: req.RetryWait,
+		CheckpointInterval: req.CheckpointInterval, SyncInterval: req.SyncInterval,
+	}
+	if req.Checksum != nil {
+		j.Checksum = &engine.Checksum{Algo: req.Checksum.Algo, Sum: req.Checksum.Sum}
+	}
+	j.Progress = progress
+	if on := req.OnEvent; on != nil {
+		j.OnEvent = func(e engine.Event) { on(eventOf(e)) }
+	}
+	return j
 }

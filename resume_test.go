@@ -21,12 +21,12 @@ import (
 // cancels it.
 func interrupted(t *testing.T, url, out string, minWritten int64) {
 	t.Helper()
-	progress := new(netfox.Progress)
+	progress := new(latest)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
 	go func() {
-		_, err := netfox.Download(ctx, netfox.Request{URL: url, Output: out, Connections: 4, Progress: progress})
+		_, err := netfox.Download(ctx, progress.watch(netfox.Request{URL: url, Output: out, Connections: 4}))
 		done <- err
 	}()
 	waitFor(t, func() bool { return progress.Snapshot().Written >= minWritten })
@@ -44,7 +44,7 @@ func TestResumeRemoteChangedBetweenRuns(t *testing.T) {
 
 	srv.Change(updated) // same length, new ETag
 	var got notices
-	res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, OnNotice: got.add})
+	res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, OnEvent: got.add})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,8 +52,8 @@ func TestResumeRemoteChangedBetweenRuns(t *testing.T) {
 	if res.Resumed != 0 {
 		t.Errorf("resumed %d bytes of the old version", res.Resumed)
 	}
-	if !got.has(netfox.NoticeRemoteChanged) {
-		t.Errorf("no notice of the change; got %q", got.msgs)
+	if !got.has(netfox.EventRemoteChanged) {
+		t.Errorf("no notice of the change; got %v", got.msgs)
 	}
 }
 
@@ -63,12 +63,12 @@ func TestResumeWithoutStrongValidators(t *testing.T) {
 		name    string
 		opt     testserver.Option
 		resumed bool
-		notice  netfox.NoticeKind
+		notice  netfox.EventKind
 	}{
 		// Last-Modified still pins the version: resume.
 		{"weak ETag", testserver.WeakETag(), true, 0},
 		// Nothing pins the version: start over rather than risk a mix.
-		{"no validators", testserver.NoValidators(), false, netfox.NoticeUnverifiable},
+		{"no validators", testserver.NoValidators(), false, netfox.EventUnverifiable},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,7 +76,7 @@ func TestResumeWithoutStrongValidators(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "out")
 			interrupted(t, srv.FileURL, out, 256<<10)
 			var got notices
-			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, OnNotice: got.add})
+			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, OnEvent: got.add})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -97,13 +97,13 @@ func TestRemoteChangesDuringDownload(t *testing.T) {
 		srv := testserver.New(t, old, testserver.ChangeAfter(2, updated))
 		out := filepath.Join(t.TempDir(), "out")
 		var got notices
-		_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, MinSplit: 64 << 10, OnNotice: got.add})
+		_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, MinSplit: 64 << 10, OnEvent: got.add})
 		if err != nil {
 			t.Fatal(err)
 		}
 		assertFile(t, out, updated)
-		if !got.has(netfox.NoticeRemoteChangedMidway) {
-			t.Errorf("no notice; got %q", got.msgs)
+		if !got.has(netfox.EventRemoteChangedMidway) {
+			t.Errorf("no notice; got %v", got.msgs)
 		}
 	})
 	t.Run("keeps changing: ErrRemoteChanged, partial kept", func(t *testing.T) {
@@ -265,10 +265,10 @@ func TestSecondRunRefusedWhileFirstRuns(t *testing.T) {
 	content := randomBytes(2<<20, 33)
 	srv := testserver.New(t, content, testserver.RatePerResponse(1<<20))
 	out := filepath.Join(t.TempDir(), "out")
-	progress := new(netfox.Progress)
+	progress := new(latest)
 	first := make(chan error, 1)
 	go func() {
-		_, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, Progress: progress})
+		_, err := netfox.Download(context.Background(), progress.watch(netfox.Request{URL: srv.FileURL, Output: out, Connections: 4}))
 		first <- err
 	}()
 	waitFor(t, func() bool { return progress.Snapshot().Written > 0 })
@@ -333,7 +333,7 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 			srv := testserver.New(t, content, tt.opts...)
 			out := filepath.Join(t.TempDir(), "out")
 			var got notices
-			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, OnNotice: got.add,
+			res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, Connections: 4, OnEvent: got.add,
 				StallWindow: 200 * time.Millisecond, RetryWait: 100 * time.Millisecond})
 			if err != nil {
 				t.Fatal(err)
@@ -341,8 +341,8 @@ func TestTransientFaultsAreRetried(t *testing.T) {
 			assertFile(t, out, content)
 			// A 429 or 503 may instead retire the connection it hit: the
 			// server asked for fewer.
-			if !got.has(netfox.NoticeRetry, netfox.NoticeOverloaded) {
-				t.Errorf("no retry notice; got %q", got.msgs)
+			if !got.has(netfox.EventRetry, netfox.EventOverloaded) {
+				t.Errorf("no retry notice; got %v", got.msgs)
 			}
 			if res.Fetched != int64(len(content)) {
 				t.Errorf("fetched %d bytes for a %d-byte file: retries restarted from the segment start", res.Fetched, len(content))
@@ -382,7 +382,7 @@ func TestResumeAfterReboot(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got notices
-	res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, OnNotice: got.add})
+	res, err := netfox.Download(context.Background(), netfox.Request{URL: srv.FileURL, Output: out, OnEvent: got.add})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -390,7 +390,7 @@ func TestResumeAfterReboot(t *testing.T) {
 	if res.Resumed != 6000 {
 		t.Errorf("resumed %d bytes, want the 6000 synced ones", res.Resumed)
 	}
-	if !got.has(netfox.NoticeRebooted) {
-		t.Errorf("no notice of the reboot; got %q", got.msgs)
+	if !got.has(netfox.EventRebooted) {
+		t.Errorf("no notice of the reboot; got %v", got.msgs)
 	}
 }

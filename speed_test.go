@@ -52,13 +52,13 @@ func TestPoliteOnOverload(t *testing.T) {
 
 	out := filepath.Join(t.TempDir(), "out")
 	var got notices
-	res, err := netfox.Download(context.Background(), netfox.Request{URL: base + "/f", Output: out, Connections: 8, MinSplit: 64 << 10, OnNotice: got.add})
+	res, err := netfox.Download(context.Background(), netfox.Request{URL: base + "/f", Output: out, Connections: 8, MinSplit: 64 << 10, OnEvent: got.add})
 	if err != nil {
 		t.Fatal(err)
 	}
 	assertFile(t, out, content)
-	if !got.has(netfox.NoticeOverloaded) || res.Parallel >= 8 {
-		t.Errorf("parallel connections %d, notices %q; want fewer than 8 and one notice", res.Parallel, got.msgs)
+	if !got.has(netfox.EventOverloaded) || res.Parallel >= 8 {
+		t.Errorf("parallel connections %d, notices %v; want fewer than 8 and one notice", res.Parallel, got.msgs)
 	}
 }
 

@@ -1,6 +1,10 @@
 package netfox
 
-import "context"
+import (
+	"context"
+
+	"github.com/netfox/netfox/internal/engine"
+)
 
 // FileInfo is what the server says about a file before any of it is
 // downloaded.
@@ -23,11 +27,11 @@ type FileInfo struct {
 // does (same transport, headers, credentials, redirect policy and
 // retries) and returns what it said, without downloading the file.
 func (c *Client) Stat(ctx context.Context, req Request) (FileInfo, error) {
-	d, err := newDownloader(c, req, newLimiter(req.LimitRate))
+	req, err := req.Normalized()
 	if err != nil {
 		return FileInfo{}, err
 	}
-	info, err := d.probeURL(ctx, req.URL)
+	info, err := engine.New(c.env(req, engine.NewLimiter(req.LimitRate)), req.job(nil)).Stat(ctx)
 	if err != nil {
 		return FileInfo{}, public(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/netfox/netfox/internal/engine"
 	"golang.org/x/time/rate"
 )
 
@@ -23,10 +24,10 @@ import (
 // Cancel or the context given to Start ends it.
 type Transfer struct {
 	client   *Client
-	req      Request // normalised: withDefaults applied, checked
+	req      Request // normalised (Request.Normalized)
 	ctx      context.Context
-	limit    *rate.Limiter // the transfer's own cap; rate.Inf for none
-	progress *Progress
+	limit    *rate.Limiter    // the transfer's own cap; rate.Inf for none
+	progress *engine.Progress // the live state, across runs
 	began    time.Time
 	stopCtx  func() bool // stops watching ctx
 
@@ -64,53 +65,52 @@ func (c *Client) Start(ctx context.Context, req Request) (*Transfer, error) {
 }
 
 func (c *Client) start(ctx context.Context, req Request) (*Transfer, error) {
-	if req.Progress == nil {
-		req.Progress = new(Progress)
-	}
-	limit := newLimiter(req.LimitRate)
-	d, err := newDownloader(c, req, limit)
+	req, err := req.Normalized()
 	if err != nil {
 		return nil, err
 	}
+	limit := engine.NewLimiter(req.LimitRate)
 	t := &Transfer{
 		client:   c,
-		req:      d.req,
+		req:      req,
 		ctx:      ctx,
 		limit:    limit,
-		progress: d.req.Progress,
+		progress: new(engine.Progress),
 		began:    time.Now(),
 		done:     make(chan struct{}),
 		reported: make(chan struct{}),
 	}
-	stopReport := reportProgress(d.req)
+	stopReport := reportProgress(req, t.progress)
 	go func() {
 		<-t.done
 		stopReport()
 		close(t.reported)
 	}()
-	t.run(d)
+	t.run(t.req)
 	t.stopCtx = context.AfterFunc(ctx, t.Cancel)
 	return t, nil
 }
 
-// run starts one run of d; the caller holds t.mu or owns t alone.
-func (t *Transfer) run(d *downloader) {
+// run starts one run of req; the caller holds t.mu or owns t alone.
+func (t *Transfer) run(req Request) {
+	d := engine.New(t.client.env(req, t.limit), req.job(t.progress))
 	ctx, stop := context.WithCancelCause(t.ctx)
 	t.state, t.stopRun, t.runDone = running, stop, make(chan struct{})
 	runDone := t.runDone
 	go func() {
 		defer close(runDone)
-		res, err := d.run(ctx)
+		res, err := d.Run(ctx)
 		pausedNow := err != nil && errors.Is(context.Cause(ctx), errPaused) && t.ctx.Err() == nil
+		err = endError(ctx, err) // before stop, which ends ctx
 		stop(nil)
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		t.sum = addRuns(t.sum, res)
+		t.sum = addRuns(t.sum, resultOf(res))
 		if pausedNow {
 			t.state = paused
 			return
 		}
-		t.end(endError(ctx, err))
+		t.end(err)
 	}()
 }
 
@@ -176,12 +176,7 @@ func (t *Transfer) Resume() error {
 	// take over.
 	req := t.req
 	req.Restart, req.Continue = false, false
-	d, err := newDownloader(t.client, req, t.limit)
-	if err != nil {
-		t.end(err) // cannot happen: req was checked by Start
-		return err
-	}
-	t.run(d)
+	t.run(req)
 	return nil
 }
 
@@ -211,12 +206,12 @@ func (t *Transfer) Cancel() {
 // SetLimitRate caps this download at bytesPerSec from now on; zero or
 // less removes its own cap (the Client's still applies). A paused
 // transfer keeps the cap for when it resumes.
-func (t *Transfer) SetLimitRate(bytesPerSec int64) { setLimit(t.limit, bytesPerSec) }
+func (t *Transfer) SetLimitRate(bytesPerSec int64) { engine.SetLimit(t.limit, bytesPerSec) }
 
 // Snapshot returns the download's state now: while paused, its bytes as
 // they stood, with no rate and no ETA.
 func (t *Transfer) Snapshot() Snapshot {
-	s := t.progress.Snapshot()
+	s := snapshotOf(t.progress.Snapshot())
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.state != running {
@@ -241,4 +236,4 @@ func (t *Transfer) Done() <-chan struct{} { return t.done }
 
 // SetLimitRate caps all the downloads of c together at bytesPerSec from
 // now on, the running ones included; zero or less removes the cap.
-func (c *Client) SetLimitRate(bytesPerSec int64) { setLimit(c.limiter, bytesPerSec) }
+func (c *Client) SetLimitRate(bytesPerSec int64) { engine.SetLimit(c.limiter, bytesPerSec) }

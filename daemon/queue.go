@@ -400,7 +400,11 @@ func (q *Queue) startLocked(it *item) {
 		return
 	}
 	gid := it.gid
-	req.OnNotice = func(n netfox.Notice) { q.logNow("%s: %s", gid, n.Text) }
+	req.OnEvent = func(e netfox.Event) {
+		if e.Kind.Notice() {
+			q.logNow("%s: %s", gid, e.Text)
+		}
+	}
 	tr, err := q.eng.start(q.ctx, req, proxy)
 	if err != nil {
 		q.stopLocked(it, statusError, err)

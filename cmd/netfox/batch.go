@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -134,28 +133,26 @@ func runBatch(c *cli.Context) error {
 	if !quiet {
 		view = ui.StartBatch(viewOptions(c), len(jobs))
 	}
-	b := &batch{jobs: jobs, reqs: reqs, progress: make([]*netfox.Progress, len(jobs)), paths: make([]string, len(jobs)), ended: make([]bool, len(jobs))}
+	b := &batch{jobs: jobs, reqs: reqs, progress: make([]*live, len(jobs)), paths: make([]string, len(jobs)), ended: make([]bool, len(jobs))}
 	finishes := make([]func(netfox.Result, error), len(jobs))
 	items := make([]*ui.Item, len(jobs))
 	tag := func(i int) string { return fmt.Sprintf("[%d/%d]", i+1, len(jobs)) }
 	outcomes := client.DownloadAll(c.Context, reqs, netfox.BatchOptions{
 		Parallel: c.Int("jobs"),
 		OnStart: func(i int, req *netfox.Request) {
+			var progress *live
 			if events != nil {
-				finishes[i] = events.watch(req)
+				finishes[i], progress = events.watch(req)
 			} else if view != nil {
-				req.Progress = new(netfox.Progress)
-				item := view.Add(tag(i), filepath.Base(b.path(i, netfox.Result{})), req.Progress)
+				progress = watchLive(req)
+				item := view.Add(tag(i), filepath.Base(b.path(i, netfox.Result{})), progress)
 				items[i] = item
-				req.OnRetry = func(offset int64, cause error, wait time.Duration) {
-					item.Retry(offset, errors.New(message(cause)), wait)
-				}
-				req.Notify = func(msg string) { view.Notify(tag(i) + " " + printable(msg)) }
+				req.OnEvent = showEvent(func(line string) { view.Notify(tag(i) + " " + line) }, item.Retry)
 			}
-			// Quiet, there is no Progress (DownloadAll keeps each
+			// Quiet, there is no live state (DownloadAll keeps each
 			// request to the end): a file found busy is recognised as
 			// another line's once that one ends (final).
-			b.started(i, req.Progress)
+			b.started(i, progress)
 		},
 		OnDone: func(i int, res netfox.Result, err error) {
 			err, pending := b.done(i, res, err)
@@ -218,12 +215,12 @@ type batch struct {
 	mu sync.Mutex
 	// progress is a running file's, nil before and after: a batch of
 	// thousands keeps no more than -j of them.
-	progress []*netfox.Progress
+	progress []*live
 	paths    []string // the files of those done ("" for none)
 	ended    []bool
 }
 
-func (b *batch) started(i int, p *netfox.Progress) {
+func (b *batch) started(i int, p *live) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.progress[i] = p

@@ -80,19 +80,55 @@ func (g *gate) start(fields map[string]any) {
 	g.held = nil
 }
 
+// jsonEvent is the --json line of a library event: a segment's retry is
+// a "retry" line, another notice a "notice" line, the scheduler's work
+// (steals, hedges, cuts, replaced connections, -n auto's steps) a
+// "scheduler" line; each with its kind's name and facts.
+func jsonEvent(url string, e netfox.Event) (string, map[string]any) {
+	switch {
+	case e.Kind == netfox.EventRetry && e.Offset >= 0:
+		return "retry", map[string]any{"url": url, "offset": e.Offset, "cause": message(e.Err), "wait_ms": e.Wait.Milliseconds()}
+	case e.Kind.Notice():
+		return "notice", map[string]any{"url": url, "kind": e.Kind.String(), "message": printable(e.Text)}
+	}
+	fields := map[string]any{"url": url, "kind": e.Kind.String(), "message": printable(e.Text)}
+	if e.Length > 0 {
+		fields["offset"], fields["length"] = e.Offset, e.Length
+	}
+	if e.Connections > 0 {
+		fields["connections"] = e.Connections
+	}
+	if e.Rate > 0 {
+		fields["rate"] = e.Rate
+	}
+	if e.URL != "" {
+		fields["source"] = printable(e.URL)
+	}
+	return "scheduler", fields
+}
+
+// showEvent is how the plain view shows a download's events: a
+// segment's retry through retry (counted, and shown as the view does),
+// the other notices as lines through notify; the scheduler's work is
+// not shown.
+func showEvent(notify func(string), retry func(offset int64, cause error, wait time.Duration)) func(netfox.Event) {
+	return func(e netfox.Event) {
+		switch {
+		case e.Kind == netfox.EventRetry && e.Offset >= 0:
+			retry(e.Offset, errors.New(message(e.Err)), e.Wait)
+		case e.Kind.Notice():
+			notify(printable(e.Text))
+		}
+	}
+}
+
 // watch makes req report to e, and returns a function to call with the
 // outcome, which emits done, error or interrupted.
-func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
+func (e *emitter) watch(req *netfox.Request) (func(netfox.Result, error), *live) {
 	url := printable(req.URL)
-	progress := new(netfox.Progress)
-	req.Progress = progress
+	progress := watchLive(req)
 	g := &gate{e: e}
-	req.OnNotice = func(n netfox.Notice) {
-		g.emit("notice", map[string]any{"url": url, "kind": n.Kind.String(), "message": printable(n.Text)})
-	}
-	req.OnRetry = func(offset int64, cause error, wait time.Duration) {
-		g.emit("retry", map[string]any{"url": url, "offset": offset, "cause": message(cause), "wait_ms": wait.Milliseconds()})
-	}
+	req.OnEvent = func(e netfox.Event) { g.emit(jsonEvent(url, e)) }
 	stop := make(chan struct{})
 	stopped := make(chan struct{})
 	go func() {
@@ -156,7 +192,7 @@ func (e *emitter) watch(req *netfox.Request) func(netfox.Result, error) {
 			done["sha256"] = sum
 		}
 		g.emit("done", done)
-	}
+	}, progress
 }
 
 func segmentsJSON(snap netfox.Snapshot) []segmentJSON {
@@ -169,7 +205,7 @@ func segmentsJSON(snap netfox.Snapshot) []segmentJSON {
 
 // follow emits start once the plan is known, split for each segment cut
 // off another, and progress every second, until stop.
-func (g *gate) follow(url string, progress *netfox.Progress, stop <-chan struct{}) {
+func (g *gate) follow(url string, progress *live, stop <-chan struct{}) {
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	known := map[int]bool{}
@@ -230,7 +266,7 @@ func fileSHA256(path string) (string, error) {
 
 // runJSON downloads req reporting JSON events on stdout instead of bars.
 func runJSON(c *cli.Context, req netfox.Request) error {
-	finish := newEmitter(os.Stdout).watch(&req)
+	finish, _ := newEmitter(os.Stdout).watch(&req)
 	res, err := download(c, req)
 	finish(res, err)
 	return err

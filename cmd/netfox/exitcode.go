@@ -151,7 +151,13 @@ func advice(err error) string {
 	case lone:
 		return "use --restart to discard it, or choose another -o"
 	case errors.Is(err, netfox.ErrForeign):
-		return "netfox uses only files it made for you: remove it if you trust it, or choose another -o"
+		return "netfox uses only files it made for you, and --restart does not remove them: remove it if you trust it, or choose another -o"
+	case errors.Is(err, netfox.ErrBusy):
+		return "wait for it to finish, or stop it first"
+	case errors.Is(err, netfox.ErrLinkRefused):
+		return "get a fresh link to the same file and run again with it: the download resumes"
+	case errors.Is(err, netfox.ErrNotResumable) && !errors.Is(err, context.Canceled):
+		return "run again to start over"
 	case errors.Is(err, netfox.ErrTooLarge):
 		return "if the size is real, make room or choose another place with -d or -o"
 	case errors.Is(err, netfox.ErrProtected):

@@ -108,15 +108,11 @@ func runGet(c *cli.Context) error {
 	if c.Bool("json") {
 		return runJSON(c, req)
 	}
-	progress := new(netfox.Progress)
-	req.Progress = progress
+	progress := watchLive(&req)
 	var view *ui.UI
 	if !c.Bool("quiet") {
 		view = ui.Start(progress, viewOptions(c))
-		req.Notify = func(msg string) { view.Notify(printable(msg)) }
-		req.OnRetry = func(offset int64, cause error, wait time.Duration) {
-			view.Retry(offset, errors.New(message(cause)), wait)
-		}
+		req.OnEvent = showEvent(view.Notify, view.Retry)
 	}
 	var res netfox.Result
 	if stream {
@@ -161,15 +157,12 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 	}
 	connections := netfox.AutoConnections
 	if v := c.Generic("connections").(*connectionsValue); !v.auto {
-		if connections = v.n; connections < 1 {
-			return req, usageError{fmt.Errorf("--connections must be between 1 and %d, not %d (or auto)", netfox.MaxConnections, connections)}
-		}
+		connections = v.n
 	}
-	if m := c.Int("max-connections"); m < 1 || m > netfox.MaxConnections {
-		return req, usageError{fmt.Errorf("--max-connections must be between 1 and %d, not %d", netfox.MaxConnections, m)}
-	}
-	if c.Bool("continue") && (c.Bool("restart") || c.Bool("overwrite")) {
-		return req, usageError{errors.New("-c takes over a partial file; it cannot be combined with --restart or --overwrite")}
+	// --max-connections 0 is the library's "default"; on the command
+	// line it is a mistake. The ranges are the library's (checkOptions).
+	if c.Int("max-connections") == 0 {
+		return req, usageError{errors.New("--max-connections is at least 1")}
 	}
 	stallSpeed, err := units.ParseSize(c.String("stall-speed"))
 	if err != nil {
@@ -178,9 +171,6 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 	stallTime := c.Duration("stall-time")
 	if stallTime == 0 {
 		stallTime = -1 // off
-	}
-	if c.Duration("retry-wait") < 0 {
-		return req, usageError{errors.New("--retry-wait must not be negative")}
 	}
 	var checksum *netfox.Checksum
 	if s := c.String("checksum"); s != "" {
@@ -207,7 +197,7 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 		return req, err
 	}
 	user, password, _ := strings.Cut(c.String("user"), ":")
-	return netfox.Request{
+	req = netfox.Request{
 		Connections: connections,
 		AutoMax:     c.Int("max-connections"),
 		CacheDir:    os.Getenv(cacheDirEnv),
@@ -229,7 +219,20 @@ func requestFromFlags(c *cli.Context) (netfox.Request, error) {
 
 		LocationTrusted:       c.Bool("location-trusted"),
 		AllowInsecureRedirect: c.Bool("allow-insecure-redirect"),
-	}, nil
+	}
+	return req, checkOptions(req)
+}
+
+// checkOptions makes the library's checks of req's options
+// (Request.Normalized: ranges, conflicts) before any file is started,
+// with a stand-in address: each file's own addresses are checked as it
+// starts.
+func checkOptions(req netfox.Request) error {
+	req.URL, req.Mirrors = "http://localhost/", nil
+	if _, err := req.Normalized(); err != nil {
+		return usageError{err}
+	}
+	return nil
 }
 
 // cacheDirEnv names the environment variable that moves the cache of
@@ -251,7 +254,9 @@ func (v *connectionsValue) Set(s string) error {
 		return nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil {
+	if err != nil || n < 1 {
+		// Not a count: 0 and -1 are the library's "default" and "auto",
+		// never what a user means by typing them.
 		return fmt.Errorf("a count from 1 to %d, or auto", netfox.MaxConnections)
 	}
 	v.n, v.auto = n, false

@@ -153,7 +153,7 @@ func TestExitCodes(t *testing.T) {
 		{"unknown command", nil, []string{"fetch", srv.FileURL}, exitUsage, `unknown command "fetch"`},
 		{"misspelt command", nil, []string{"gte", srv.FileURL}, exitUsage, `unknown command "gte" (did you mean "get"?`},
 		{"negative rate", nil, []string{"get", "--limit-rate", "-5", srv.FileURL}, exitUsage, `--limit-rate: invalid rate "-5"`},
-		{"zero connections", nil, []string{"get", "-n", "0", srv.FileURL}, exitUsage, "--connections must be between 1 and 256, not 0"},
+		{"zero connections", nil, []string{"get", "-n", "0", srv.FileURL}, exitUsage, `-n: invalid value "0"`},
 		{"absurd connections", nil, []string{"get", "-n", "100000", srv.FileURL}, exitUsage, "connections must be between 1 and 256, not 100000"},
 		{"bad scheme", nil, []string{"get", "gopher://x/y"}, exitUsage, `unsupported scheme "gopher"`},
 		{"malformed URL", nil, []string{"get", "http://[::1"}, exitUsage, "bad URL"},

@@ -24,6 +24,12 @@ import (
 	"github.com/netfox/netfox/internal/units"
 )
 
+// Source is where the view reads a download's state: a netfox.Transfer,
+// or what Request.OnProgress last reported.
+type Source interface {
+	Snapshot() netfox.Snapshot
+}
+
 // Options configures a UI.
 type Options struct {
 	// Out is where the UI draws (stderr, normally).
@@ -79,7 +85,7 @@ type Item struct {
 }
 
 // Start begins showing one download.
-func Start(prog *netfox.Progress, opts Options) *UI {
+func Start(prog Source, opts Options) *UI {
 	u := newUI(opts, false)
 	u.items = []*Item{{item: item{prog: prog, began: time.Now()}, ui: u}}
 	u.run()
@@ -123,7 +129,7 @@ func (u *UI) run() {
 
 // Add puts a download of a batch on the view, labelled label, called
 // planned until the server names its file.
-func (u *UI) Add(label, planned string, prog *netfox.Progress) *Item {
+func (u *UI) Add(label, planned string, prog Source) *Item {
 	it := &Item{item: item{label: label, planned: planned, prog: prog, began: time.Now()}, ui: u}
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -368,7 +374,7 @@ func (u *UI) redrawLocked(now time.Time) {
 	io.WriteString(u.opts.Out, b.String())
 }
 
-func (u *UI) bars(ctx context.Context, prog *netfox.Progress) {
+func (u *UI) bars(ctx context.Context, prog Source) {
 	defer close(u.done)
 	var (
 		total     *mpb.Bar
@@ -528,7 +534,7 @@ func (u *UI) plainBatch(ctx context.Context) {
 // sampleEvery is how often a plain view samples the rate between lines.
 const sampleEvery = 500 * time.Millisecond
 
-func (u *UI) plain(ctx context.Context, prog *netfox.Progress) {
+func (u *UI) plain(ctx context.Context, prog Source) {
 	defer close(u.done)
 	tick := time.NewTicker(u.opts.PlainEvery)
 	defer tick.Stop()

@@ -29,7 +29,7 @@ const speedHalfLife = time.Second
 type item struct {
 	label   string // the batch's tag; empty for a single download
 	planned string // the file's name before the server names it
-	prog    *netfox.Progress
+	prog    Source
 	began   time.Time
 	retries atomic.Int64
 	// retryAt is when the pending retry's wait ends (UnixNano); 0 when

@@ -28,7 +28,7 @@ func TestSegmentMap(t *testing.T) {
 func TestSpeedDecays(t *testing.T) {
 	t0 := time.Now()
 	for _, frames := range []int{1, 7} {
-		it := &item{prog: new(netfox.Progress), primed: true, lastAt: t0, speed: 1000}
+		it := &item{prog: nothing{}, primed: true, lastAt: t0, speed: 1000}
 		for i := 1; i <= frames; i++ {
 			it.sample(t0.Add(speedHalfLife * time.Duration(i) / time.Duration(frames)))
 		}
@@ -130,3 +130,8 @@ func TestStateOf(t *testing.T) {
 		}
 	}
 }
+
+// nothing is a Source of a download that has not started.
+type nothing struct{}
+
+func (nothing) Snapshot() netfox.Snapshot { return netfox.Snapshot{Length: -1, ETA: -1} }

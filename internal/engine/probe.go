@@ -1,9 +1,9 @@
-package netfox
+package engine
 
 import (
-	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http/httptrace"
 	"net/url"
@@ -29,7 +29,7 @@ import (
 // is there, see partialThere), that takes over a partial file (Continue)
 // or that has mirrors asks for the first byte only: its first bytes would
 // not be read.
-func (d *downloader) probeFirst(ctx context.Context) (siteinfo.Info, error) {
+func (d *Downloader) probeFirst(ctx context.Context) (siteinfo.Info, error) {
 	d.primed.close()
 	d.primed = nil
 	if len(d.req.Mirrors) > 0 || d.req.Continue || d.partialThere() {
@@ -44,7 +44,7 @@ func (d *downloader) probeFirst(ctx context.Context) (siteinfo.Info, error) {
 
 // probeURL asks the remote at rawURL about the file (a mirror's), without
 // keeping any of its bytes.
-func (d *downloader) probeURL(ctx context.Context, rawURL string) (siteinfo.Info, error) {
+func (d *Downloader) probeURL(ctx context.Context, rawURL string) (siteinfo.Info, error) {
 	info, first, release, err := d.probe(ctx, rawURL, 1)
 	if first != nil {
 		first.Close()
@@ -58,7 +58,7 @@ func (d *downloader) probeURL(ctx context.Context, rawURL string) (siteinfo.Info
 // segments do, each try on a connection of the host's budget. When the
 // answer's body is returned (see siteinfo.Client.ProbeOpen), release
 // gives its connection back once the body is done with.
-func (d *downloader) probe(ctx context.Context, rawURL string, piece int64) (info siteinfo.Info, first *siteinfo.FirstPiece, release func(), err error) {
+func (d *Downloader) probe(ctx context.Context, rawURL string, piece int64) (info siteinfo.Info, first *siteinfo.FirstPiece, release func(), err error) {
 	err = d.retry(ctx, "the first request", func() error {
 		var err error
 		if release, err = hostSlot(ctx, d.slots); err != nil {
@@ -71,7 +71,7 @@ func (d *downloader) probe(ctx context.Context, rawURL string, piece int64) (inf
 		return err
 	})
 	if head, ok := info.HeadContradicted(); err == nil && ok {
-		d.notify(NoticeHeadContradicted, "%s: HEAD said %d bytes, a GET serves %d; trusting the GET", info.URL, head, info.Length)
+		d.notify(EventHeadContradicted, "%s: HEAD said %d bytes, a GET serves %d; trusting the GET", info.URL, head, info.Length)
 	}
 	return info, first, release, err
 }
@@ -81,17 +81,18 @@ func (d *downloader) probe(ctx context.Context, rawURL string, piece int64) (inf
 // names the request in the notices. A host that cannot be reached at all
 // is reported at once: on the first request that is most often a typo,
 // not an outage (unless the cause is local, such as too many open files).
-func (d *downloader) retry(ctx context.Context, what string, request func() error) error {
-	maxTries := cmp.Or(d.req.MaxTries, DefaultMaxTries)
+func (d *Downloader) retry(ctx context.Context, what string, request func() error) error {
+	maxTries := d.req.MaxTries
 	for try := 1; ; try++ {
 		err := request()
 		var netErr *siteinfo.NetError
-		unreachable := errors.As(err, &netErr) && netErr.Dial() && !localPressure(err)
+		unreachable := errors.As(err, &netErr) && netErr.Dial() && !LocalPressure(err)
 		if err == nil || ctx.Err() != nil || retry.IsPermanent(err) || errors.Is(err, siteinfo.ErrBadURL) || unreachable || try >= maxTries {
 			return err
 		}
 		wait := retry.Backoff(try, 0, d.req.RetryWait, err)
-		d.notify(NoticeRetry, "retrying %s in %v: %v", what, wait.Round(time.Millisecond), err)
+		d.event(Event{Kind: EventRetry, Offset: -1, Wait: wait, Err: err,
+			Text: fmt.Sprintf("retrying %s in %v: %v", what, wait.Round(time.Millisecond), err)})
 		if err := retry.Sleep(ctx, wait); err != nil {
 			return err
 		}
@@ -105,7 +106,7 @@ func (d *downloader) retry(ctx context.Context, what string, request func() erro
 // response-header timeout, so when its answer takes hedgeFactor times
 // what setting up its connection took (DNS, TCP, TLS: round trips on this
 // path), and at least hedgeFloor, another request is sent beside it, and
-// so on up to probeHedges more. Whichever answers first is used and the
+// so on up to ProbeHedges more. Whichever answers first is used and the
 // others are abandoned; a server that is merely slow costs a request or
 // two more.
 const (
@@ -113,15 +114,15 @@ const (
 	hedgeFloor  = 250 * time.Millisecond
 )
 
-// probeHedges is how many requests a probe may send beside the first one
+// ProbeHedges is how many requests a probe may send beside the first one
 // (see probeOnce); NewHTTPClient allows as many connections more.
-const probeHedges = 2
+const ProbeHedges = 2
 
 // probeOnce is one probe of rawURL (siteinfo.Client.ProbeOpen with
 // piece), hedged (not for FTP, whose login may take long and whose
 // servers count connections). The winner's body, if any, is returned;
 // the losers' are closed.
-func (d *downloader) probeOnce(ctx context.Context, rawURL string, piece int64) (siteinfo.Info, *siteinfo.FirstPiece, error) {
+func (d *Downloader) probeOnce(ctx context.Context, rawURL string, piece int64) (siteinfo.Info, *siteinfo.FirstPiece, error) {
 	if strings.HasPrefix(strings.ToLower(rawURL), "ftp:") {
 		return d.client.ProbeOpen(ctx, rawURL, piece)
 	}
@@ -131,7 +132,7 @@ func (d *downloader) probeOnce(ctx context.Context, rawURL string, piece int64) 
 		err  error
 		id   int // index in cancels
 	}
-	results := make(chan result, 1+probeHedges)
+	results := make(chan result, 1+ProbeHedges)
 	var cancels []context.CancelFunc
 	// send makes one request in a context of its own: the winner's body
 	// is read after this call returns, the losers' are abandoned.
@@ -188,7 +189,7 @@ func (d *downloader) probeOnce(ctx context.Context, rawURL string, piece int64) 
 			hedge = t.C
 		case <-hedge:
 			send(ctx)
-			if len(cancels) > probeHedges {
+			if len(cancels) > ProbeHedges {
 				hedge = nil
 			}
 		}
@@ -199,7 +200,7 @@ func (d *downloader) probeOnce(ctx context.Context, rawURL string, piece int64) 
 // it, is already there (a finished file to check) or has a .info beside
 // it (a partial download to resume): then the first bytes would not be
 // read.
-func (d *downloader) partialThere() bool {
+func (d *Downloader) partialThere() bool {
 	out := d.req.Output
 	if out == "" {
 		u, err := url.Parse(d.req.URL)

@@ -1,4 +1,4 @@
-package netfox
+package engine
 
 import (
 	"encoding/json"

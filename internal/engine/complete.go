@@ -1,4 +1,4 @@
-package netfox
+package engine
 
 import (
 	"errors"
@@ -122,7 +122,7 @@ func finished(rec record, info siteinfo.Info, addresses []string) finishedVerdic
 
 // addresses are the addresses a record's origin is compared with: the
 // one asked for and the one it led to, without passwords, as recorded.
-func (d *downloader) addresses(info siteinfo.Info) []string {
+func (d *Downloader) addresses(info siteinfo.Info) []string {
 	a := []string{siteinfo.RedactURL(d.req.URL)}
 	if info.URL != "" {
 		a = append(a, siteinfo.RedactURL(info.URL))
@@ -149,7 +149,7 @@ func sameOrigin(recorded string, addresses []string) bool {
 // (fi, from Lstat): whether it is the remote's current version (complete:
 // nothing to do), may be replaced (Overwrite), or is refused. A file the
 // Request protects (the list being read) is never an output.
-func (d *downloader) checkExisting(out string, fi os.FileInfo, info siteinfo.Info) (complete bool, err error) {
+func (d *Downloader) checkExisting(out string, fi os.FileInfo, info siteinfo.Info) (complete bool, err error) {
 	for _, p := range d.req.Protected {
 		if pi, err := os.Stat(p); err == nil && os.SameFile(pi, fi) {
 			return false, fmt.Errorf("%w: %s is %s, being read: %w", ErrExists, out, p, ErrProtected)
@@ -184,7 +184,7 @@ func (d *downloader) checkExisting(out string, fi os.FileInfo, info siteinfo.Inf
 // only when netfox downloaded it from the same origin, by its record,
 // as curl -OJ refuses to replace any file: a server must not choose which
 // of the user's files to replace.
-func (d *downloader) mayOverwrite(out string, rec record, recErr error, info siteinfo.Info) error {
+func (d *Downloader) mayOverwrite(out string, rec record, recErr error, info siteinfo.Info) error {
 	if d.req.Output != "" {
 		return nil
 	}
@@ -215,25 +215,25 @@ func lastModified(info siteinfo.Info) (time.Time, bool) {
 // it gets its name. A file system without extended attributes records
 // nothing, silently: the record is then missing, and a re-run reports
 // the file as existing rather than complete.
-func (d *downloader) recordOrigin(part *fileaccess.File, info siteinfo.Info) {
+func (d *Downloader) recordOrigin(part *fileaccess.File, info siteinfo.Info) {
 	err := part.SetXattr(originAttr, siteinfo.RedactURL(d.req.URL))
 	if err == nil && info.ETag != "" {
 		err = part.SetXattr(etagAttr, info.ETag)
 	}
 	if err != nil && !errors.Is(err, fileaccess.ErrNoXattr) {
-		d.notify(NoticeOriginFailed, "cannot record where %s came from: %v", part.Name(), err)
+		d.notify(EventOriginFailed, "cannot record where %s came from: %v", part.Name(), err)
 	}
 }
 
 // stampVersion sets the finished file's mtime to the remote's
 // Last-Modified, part of the record finished reads. Failing to is not
 // fatal: a re-run then reports the file as existing, as it did before.
-func (d *downloader) stampVersion(out string, info siteinfo.Info) {
+func (d *Downloader) stampVersion(out string, info siteinfo.Info) {
 	t, ok := lastModified(info)
 	if !ok {
 		return
 	}
 	if err := os.Chtimes(out, t, t); err != nil {
-		d.notify(NoticeMtimeFailed, "cannot set the modification time of %s: %v", out, err)
+		d.notify(EventMtimeFailed, "cannot set the modification time of %s: %v", out, err)
 	}
 }

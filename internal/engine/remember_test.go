@@ -1,14 +1,16 @@
-package netfox
+package engine
 
 import (
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
+
+	"github.com/netfox/netfox/internal/testdir"
 )
 
 func TestHostCache(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	if _, ok := RememberedConnections(dir, "http://a.example/f"); ok {
 		t.Fatal("a count remembered in an empty cache")
 	}
@@ -50,7 +52,7 @@ func TestHostCache(t *testing.T) {
 }
 
 func TestHostCacheBounded(t *testing.T) {
-	dir := t.TempDir()
+	dir := testdir.New(t)
 	for i := range cacheMaxHosts + 5 {
 		if err := RememberConnections(dir, "http://h"+strconv.Itoa(i)+".example/", 2, "auto"); err != nil {
 			t.Fatal(err)

@@ -1,4 +1,4 @@
-package netfox
+package engine
 
 import (
 	"context"
@@ -42,7 +42,7 @@ func (s *source) OpenRange(ctx context.Context, r byterange.Range) (io.ReadClose
 // probeMirrors returns the sources of a ranged download: URL first, then
 // each mirror that answers with the same length and serves ranges. A
 // mirror of another length is refused outright: it holds another file.
-func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*source, error) {
+func (d *Downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*source, error) {
 	sources := []*source{{url: siteinfo.RedactURL(d.req.URL), remote: &siteinfo.Remote{Client: d.client, Info: info}, primed: d.primed}}
 	if len(d.req.Mirrors) == 0 {
 		return sources, nil
@@ -66,26 +66,26 @@ func (d *downloader) probeMirrors(ctx context.Context, info siteinfo.Info) ([]*s
 		m := siteinfo.RedactURL(m)
 		switch mi := infos[i]; {
 		case errs[i] != nil:
-			d.notify(NoticeMirrorUnusable, "mirror %s is unusable (%v); going on without it", m, errs[i])
+			d.event(Event{Kind: EventMirrorUnusable, URL: m, Err: errs[i], Text: fmt.Sprintf("mirror %s is unusable (%v); going on without it", m, errs[i])})
 		case mi.Length != info.Length:
 			return nil, fmt.Errorf("%w: %s has %d bytes but %s has %d; they are not the same file", ErrMirrorMismatch, m, mi.Length, siteinfo.RedactURL(d.req.URL), info.Length)
 		case !mi.Ranges:
-			d.notify(NoticeMirrorNoRanges, "mirror %s does not serve byte ranges; going on without it", m)
+			d.event(Event{Kind: EventMirrorNoRanges, URL: m, Text: fmt.Sprintf("mirror %s does not serve byte ranges; going on without it", m)})
 		default:
 			if !siteinfo.CompareVersions(info, mi).Same() {
 				differentValidators = true
 			}
-			sources = append(sources, &source{url: m, raw: d.req.Mirrors[i], remote: &siteinfo.Remote{Client: d.client, Info: mi}, slots: d.hostSlots(d.req.Mirrors[i])})
+			sources = append(sources, &source{url: m, raw: d.req.Mirrors[i], remote: &siteinfo.Remote{Client: d.client, Info: mi}, slots: d.budget.Slots(d.req.Mirrors[i])})
 		}
 	}
 	if differentValidators && d.req.Checksum == nil {
-		d.notify(NoticeMirrorsUnproven, "the mirrors give different ETag or Last-Modified values, so only their length shows they hold the same file; a checksum would prove the result")
+		d.notify(EventMirrorsUnproven, "the mirrors give different ETag or Last-Modified values, so only their length shows they hold the same file; a checksum would prove the result")
 	}
 	return sources, nil
 }
 
 // useSources points the fetcher at the sources and records them in res.
-func (d *downloader) useSources(f *segment.Fetcher, sources []*source) {
+func (d *Downloader) useSources(f *segment.Fetcher, sources []*source) {
 	f.Opener = sources[0]
 	f.Mirrors = nil
 	if len(sources) > 1 {
@@ -94,7 +94,7 @@ func (d *downloader) useSources(f *segment.Fetcher, sources []*source) {
 			f.Mirrors = append(f.Mirrors, s.mirror)
 		}
 		f.OnMirrorDropped = func(i int, err error) {
-			d.notify(NoticeMirrorDropped, "giving up mirror %s (%v); going on with the others", sources[i].url, err)
+			d.event(Event{Kind: EventMirrorDropped, URL: sources[i].url, Err: err, Text: fmt.Sprintf("giving up mirror %s (%v); going on with the others", sources[i].url, err)})
 		}
 	}
 	d.sources = sources

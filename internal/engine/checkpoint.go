@@ -1,4 +1,4 @@
-package netfox
+package engine
 
 import (
 	"time"
@@ -15,7 +15,7 @@ import (
 // the .part, so that a power loss loses at most that much. See the state
 // package for why two kinds of save make both cheap.
 type checkpointer struct {
-	d     *downloader
+	d     *Downloader
 	part  *fileaccess.File
 	info  siteinfo.Info
 	table *segment.Table
@@ -40,7 +40,7 @@ func (c *checkpointer) loop(stop <-chan struct{}) {
 			c.part.StartWriteback()
 			if err := c.save(durable); err != nil && c.err == nil {
 				c.err = err
-				c.d.notify(NoticeSaveFailed, "cannot save progress to %s: %v", c.path, err)
+				c.d.notify(EventSaveFailed, "cannot save progress to %s: %v", c.path, err)
 			}
 		}
 	}

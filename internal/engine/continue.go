@@ -1,4 +1,4 @@
-package netfox
+package engine
 
 import (
 	"bytes"
@@ -96,7 +96,7 @@ type adoption struct {
 //
 // With a .info beside the .part there is nothing to adopt: the download
 // resumes from it as usual.
-func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (adoption, error) {
+func (d *Downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (adoption, error) {
 	switch _, err := os.Lstat(p.info); {
 	case err == nil:
 		return adoption{}, nil
@@ -131,7 +131,7 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 				return adoption{}, err
 			}
 		}
-		d.notify(NoticeAlreadyComplete, "%s is already complete: %s", p.out, how)
+		d.notify(EventAlreadyComplete, "%s is already complete: %s", p.out, how)
 		if path == p.part {
 			return a, d.finishAdopted(p, info)
 		}
@@ -150,7 +150,7 @@ func (d *downloader) adopt(ctx context.Context, info siteinfo.Info, p paths) (ad
 	}
 	d.adopted = true
 	if size > 0 {
-		d.notify(NoticeAdopted, "continuing %s from %s: %s", p.out, units.FormatSize(size), how)
+		d.notify(EventAdopted, "continuing %s from %s: %s", p.out, units.FormatSize(size), how)
 	}
 	return a, nil
 }
@@ -210,7 +210,7 @@ func adoptionCandidate(p paths) (string, error) {
 // ErrNotPartial when a window differs or the file is longer than the
 // remote, ErrExists when the server cannot send a range. The file is only
 // read, and closed before checkSamples returns.
-func (d *downloader) checkSamples(ctx context.Context, path string, use fileaccess.Use, info siteinfo.Info) (size, checked int64, how string, err error) {
+func (d *Downloader) checkSamples(ctx context.Context, path string, use fileaccess.Use, info siteinfo.Info) (size, checked int64, how string, err error) {
 	f, err := fileaccess.OpenOwned(path, use)
 	switch {
 	case errors.Is(err, fileaccess.ErrNotRegular):
@@ -245,7 +245,7 @@ func (d *downloader) checkSamples(ctx context.Context, path string, use fileacce
 
 // compareWindow fetches r of the remote and compares it with the same
 // bytes of f: ErrNotPartial at the first byte that differs.
-func (d *downloader) compareWindow(ctx context.Context, f *os.File, rm *siteinfo.Remote, r byterange.Range, info siteinfo.Info) error {
+func (d *Downloader) compareWindow(ctx context.Context, f *os.File, rm *siteinfo.Remote, r byterange.Range, info siteinfo.Info) error {
 	local := make([]byte, r.Len())
 	if _, err := f.ReadAt(local, r.Start); err != nil {
 		return ioError(err)
@@ -300,7 +300,7 @@ func hostOf(rawURL string) string {
 // up to size, the rest split over the connections. The .part is flushed
 // first, so that the state may call its bytes synced, and the state is
 // saved durably: from here on the download is an ordinary netfox one.
-func (d *downloader) writeAdoptedState(info siteinfo.Info, p paths, size int64) error {
+func (d *Downloader) writeAdoptedState(info siteinfo.Info, p paths, size int64) error {
 	part, err := openPart(p.part)
 	if err != nil {
 		return err
@@ -322,7 +322,7 @@ func (d *downloader) writeAdoptedState(info siteinfo.Info, p paths, size int64) 
 
 // finishAdopted makes a complete adopted p.part the output, as a finished
 // download would.
-func (d *downloader) finishAdopted(p paths, info siteinfo.Info) error {
+func (d *Downloader) finishAdopted(p paths, info siteinfo.Info) error {
 	part, err := openPart(p.part)
 	if err != nil {
 		return err

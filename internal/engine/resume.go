@@ -1,4 +1,4 @@
-package netfox
+package engine
 
 import (
 	"errors"
@@ -19,7 +19,7 @@ import (
 
 // checkPartFile refuses a .info whose .part is gone: the state claims
 // bytes that no longer exist anywhere.
-func (d *downloader) checkPartFile(p paths) error {
+func (d *Downloader) checkPartFile(p paths) error {
 	if d.req.Restart {
 		return nil
 	}
@@ -78,7 +78,7 @@ func discard(part *fileaccess.File, infoPath string) error {
 // address not proven the same file, is refused on every path (ranged or
 // one stream), before anything is emptied: a foreign partial download is
 // never destroyed.
-func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*segment.Table, int64, error) {
+func (d *Downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*segment.Table, int64, error) {
 	table := &segment.Table{MinSplit: d.req.MinSplit}
 	saved, err := state.Load(p.info)
 	there := err == nil
@@ -93,7 +93,7 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 			return nil, 0, ioError(err)
 		}
 		return nil, 0, fmt.Errorf("%w: %w", ErrBadState, err)
-	case !sameAddress(saved.URL, d.req.URL) && movedProof(saved, info, d.req.Checksum != nil) == "":
+	case !sameAddress(saved.URL, d.req.URL) && provenMoved(saved, info, d.req.Checksum != nil) == moveUnproven:
 		return nil, 0, fmt.Errorf("%w: %s belongs to a download of %s, not %s, and nothing shows the two are the same file", ErrBadState, p.info, safetext.Escape(siteinfo.RedactURL(saved.URL)), siteinfo.RedactURL(d.req.URL))
 	}
 	if !info.Ranges || info.Length < 0 {
@@ -118,7 +118,7 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 	if there {
 		if !sameAddress(saved.URL, d.req.URL) {
 			// The next save records the new address.
-			d.notify(NoticeMoved, "resuming from a new address: %s", movedProof(saved, info, d.req.Checksum != nil))
+			d.notify(EventMoved, "resuming from a new address: %s", provenMoved(saved, info, d.req.Checksum != nil))
 		}
 		resumed, err := d.resume(table, part, info, saved, p)
 		if err != nil || resumed >= 0 {
@@ -152,22 +152,18 @@ func (d *downloader) plan(part *fileaccess.File, info siteinfo.Info, p paths) (*
 	return table, 0, nil
 }
 
-// resume loads saved's segments into table when they can be trusted and
-// returns the bytes taken over, or -1 when the download must start over.
-func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info siteinfo.Info, saved state.State, p paths) (int64, error) {
-	was := siteinfo.Info{Length: saved.Length, ETag: saved.ETag, LastModified: saved.LastModified}
-	verdict := siteinfo.CompareVersions(was, info)
-	switch {
-	case len(saved.Segments) == 0:
-		return -1, nil // the marker of a single stream: nothing to resume
-	case verdict == siteinfo.VersionChanged:
-		d.notify(NoticeRemoteChanged, "the remote file changed since the partial download (%s); starting over", describeChange(was, info))
+// resume loads saved's segments into table when they can be trusted
+// (decideResume) and returns the bytes taken over, or -1 when the
+// download must start over.
+func (d *Downloader) resume(table *segment.Table, part *fileaccess.File, info siteinfo.Info, saved state.State, p paths) (int64, error) {
+	switch decideResume(saved, info, d.req.Checksum != nil || d.adopted) {
+	case restartChanged:
+		d.notify(EventRemoteChanged, "the remote file changed since the partial download (%s); starting over", describeChange(savedInfo(saved), info))
 		return -1, nil
-	case was.Length != info.Length:
-		// A length only one side knows: nothing to resume into.
+	case restartUnverifiable:
+		d.notify(EventUnverifiable, "the server sends no ETag or Last-Modified that the partial download also has, so it cannot be checked against it; starting over")
 		return -1, nil
-	case !verdict.Same() && d.req.Checksum == nil && !d.adopted:
-		d.notify(NoticeUnverifiable, "the server sends no ETag or Last-Modified that the partial download also has, so it cannot be checked against it; starting over")
+	case restartNothingSaved, restartLength:
 		return -1, nil
 	}
 	size, err := part.Size()
@@ -192,9 +188,9 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 		table.Add(s.Start, s.Next, s.Synced, s.End)
 	}
 	if saved.BootID != d.bootID {
-		d.notify(NoticeRebooted, "the machine rebooted since the partial download; resuming from the last flushed offsets")
+		d.notify(EventRebooted, "the machine rebooted since the partial download; resuming from the last flushed offsets")
 	}
-	d.notify(NoticeResumed, "resuming %s: %s of %s already here", filepath.Base(p.out), units.FormatSize(resumed), units.FormatSize(info.Length))
+	d.notify(EventResumed, "resuming %s: %s of %s already here", filepath.Base(p.out), units.FormatSize(resumed), units.FormatSize(info.Length))
 	return resumed, nil
 }
 
@@ -203,7 +199,7 @@ func (d *downloader) resume(table *segment.Table, part *fileaccess.File, info si
 // (ErrIO, ENOSPC), else disk is reserved as the data arrives
 // (fileaccess.File.ReserveAsWritten), never for a length no byte has
 // confirmed: a server that claims 1 GiB and sends nothing costs nothing.
-func (d *downloader) reserve(part *fileaccess.File, info siteinfo.Info) error {
+func (d *Downloader) reserve(part *fileaccess.File, info siteinfo.Info) error {
 	err := part.Room(info.Length)
 	switch {
 	case errors.Is(err, fileaccess.ErrFileTooLarge):
@@ -226,39 +222,112 @@ func sameAddress(saved, requested string) bool {
 	return siteinfo.RedactURL(saved) == siteinfo.RedactURL(requested)
 }
 
-// movedProof tells why the file at a new address is the version saved
-// was written for, or returns "" when nothing shows it. Links change while
-// files do not (a signed link past its expiry, a mirror picked by a
-// redirector), but a new address may also name another file that happens
-// to share the output name, so the proof is a validator that identifies
-// the content: an equal strong ETag, or an equal Last-Modified, each with
-// an equal length; or a checksum that the result will be held to.
-func movedProof(saved state.State, now siteinfo.Info, checksum bool) string {
-	was := siteinfo.Info{Length: saved.Length, ETag: saved.ETag, LastModified: saved.LastModified}
-	verdict := siteinfo.CompareVersions(was, now)
+// savedInfo is the version a .info was written for.
+func savedInfo(saved state.State) siteinfo.Info {
+	return siteinfo.Info{Length: saved.Length, ETag: saved.ETag, LastModified: saved.LastModified}
+}
+
+// resumeVerdict is what a download does with the partial download its
+// .info describes, when the remote now serves info.
+type resumeVerdict int
+
+const (
+	// resumeSame: the same version of the file; go on from the saved
+	// segments.
+	resumeSame resumeVerdict = iota + 1
+	// restartNothingSaved: the .info marks a one-stream download (no
+	// segments), which no range can continue.
+	restartNothingSaved
+	// restartChanged: a validator both sides have differs: another
+	// version (siteinfo.CompareVersions, RFC 9110 13.1.3).
+	restartChanged
+	// restartLength: a length only one side knows; nothing to resume into.
+	restartLength
+	// restartUnverifiable: no validator both sides have, and nothing else
+	// (a checksum the result is held to, a file Continue checked) to show
+	// the bytes are this version's (RFC 9110 13.1.4: If-Range needs one).
+	restartUnverifiable
+)
+
+// decideResume weighs a saved partial download against the remote now.
+// checked reports that the result is proven otherwise: a checksum it will
+// be held to, or windows of it that Continue compared with the remote.
+func decideResume(saved state.State, now siteinfo.Info, checked bool) resumeVerdict {
+	was := savedInfo(saved)
+	version := siteinfo.CompareVersions(was, now)
 	switch {
-	case was.Length != now.Length || was.Length < 0 || verdict == siteinfo.VersionChanged:
-		return ""
-	case verdict == siteinfo.VersionSameETag:
+	case len(saved.Segments) == 0:
+		return restartNothingSaved
+	case version == siteinfo.VersionChanged:
+		return restartChanged
+	case was.Length != now.Length:
+		return restartLength
+	case !version.Same() && !checked:
+		return restartUnverifiable
+	}
+	return resumeSame
+}
+
+// moveProof is why a file at a new address is the version a .info was
+// written for, or moveUnproven.
+type moveProof int
+
+const (
+	moveUnproven moveProof = iota
+	// moveSameETag: an equal strong ETag and an equal length.
+	moveSameETag
+	// moveSameLastModified: an equal Last-Modified and an equal length.
+	moveSameLastModified
+	// moveChecksum: an equal length, and a checksum the result is held to.
+	moveChecksum
+)
+
+// String is the proof as the notice gives it.
+func (p moveProof) String() string {
+	switch p {
+	case moveSameETag:
 		return "same ETag and length"
-	case verdict == siteinfo.VersionSameLastModified:
+	case moveSameLastModified:
 		return "same Last-Modified and length"
-	case checksum:
+	case moveChecksum:
 		return "same length, and the result will be checked against the checksum"
 	}
-	return ""
+	return "not proven"
+}
+
+// provenMoved tells why the file at a new address is the version saved
+// was written for. Links change while files do not (a signed link past its
+// expiry, a mirror picked by a redirector), but a new address may also
+// name another file that happens to share the output name, so the proof
+// is a validator that identifies the content (an equal strong ETag, or an
+// equal Last-Modified, each with an equal length), or a checksum that the
+// result will be held to.
+func provenMoved(saved state.State, now siteinfo.Info, checksum bool) moveProof {
+	was := savedInfo(saved)
+	version := siteinfo.CompareVersions(was, now)
+	switch {
+	case was.Length != now.Length || was.Length < 0 || version == siteinfo.VersionChanged:
+		return moveUnproven
+	case version == siteinfo.VersionSameETag:
+		return moveSameETag
+	case version == siteinfo.VersionSameLastModified:
+		return moveSameLastModified
+	case checksum:
+		return moveChecksum
+	}
+	return moveUnproven
 }
 
 // connectionsFor is the number of connections for n bytes: one per
 // minimum-size segment (MinSplit), at least one, at most Connections. A
 // smaller piece would cost a request, a round trip, for too little.
-func (d *downloader) connectionsFor(n int64) int {
+func (d *Downloader) connectionsFor(n int64) int {
 	return min(d.splitsOf(n), d.conns)
 }
 
 // splitsOf is the number of minimum-size segments (MinSplit) in n bytes,
 // at least one.
-func (d *downloader) splitsOf(n int64) int {
+func (d *Downloader) splitsOf(n int64) int {
 	return int(min(max(n/d.req.MinSplit, 1), MaxConnections))
 }
 
@@ -286,7 +355,7 @@ func describeChange(was, now siteinfo.Info) string {
 
 // stateOf is what the .info records: no password, which would sit in a
 // file others may read (the addresses are compared without it).
-func (d *downloader) stateOf(info siteinfo.Info, spans []segment.Span) state.State {
+func (d *Downloader) stateOf(info siteinfo.Info, spans []segment.Span) state.State {
 	st := state.State{
 		URL:          siteinfo.RedactURL(d.req.URL),
 		FinalURL:     siteinfo.RedactURL(info.URL),
