@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/json"
@@ -44,9 +43,7 @@ func newHarness(t *testing.T, opts Options) *harness {
 	opts.Notify = func(name, gid string) {
 		h.events <- event{name: name, gid: gid}
 		if s := rpc.Load(); s != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			s.Notify(ctx, name, gid)
-			cancel()
+			s.Notify(name, gid)
 		}
 	}
 	opts.Connections = 2
@@ -60,6 +57,7 @@ func newHarness(t *testing.T, opts Options) *harness {
 	srv := httptest.NewServer(server)
 	h.url = srv.URL + "/jsonrpc"
 	t.Cleanup(func() {
+		server.CloseAll()
 		srv.Close()
 		if err := q.Close(); err != nil {
 			t.Error(err)

@@ -53,22 +53,34 @@ let daemon;
 let http; // calls over HTTP POST
 let ws; // calls over the WebSocket, with notifications
 
+const NOTIFICATIONS = ["onDownloadStart", "onDownloadPause", "onDownloadStop", "onDownloadComplete", "onDownloadError"];
+// Every notification received, as "name gid", with the waiters for those
+// not received yet: a test may add a download over HTTP and ask for its
+// notification after the WebSocket has already delivered it.
+const received = new Set();
+const waiters = new Map();
+
 function clients(port) {
   http = new Aria2({ host: "127.0.0.1", port, secret: SECRET });
   ws = new Aria2({ host: "127.0.0.1", port, secret: SECRET });
+  for (const name of NOTIFICATIONS) {
+    ws.on(name, ([e]) => {
+      const key = `${name} ${e.gid}`;
+      received.add(key);
+      for (const resolve of waiters.get(key) ?? []) resolve(e.gid);
+      waiters.delete(key);
+    });
+  }
   return ws.open();
 }
 
-// event resolves with the gid of the next notification name about gid.
+// event resolves with gid once the notification name about gid has come
+// (before the call or after it).
 function event(name, gid) {
+  const key = `${name} ${gid}`;
+  if (received.has(key)) return Promise.resolve(gid);
   return new Promise((resolve) => {
-    const on = ([e]) => {
-      if (e.gid === gid) {
-        ws.off(name, on);
-        resolve(e.gid);
-      }
-    };
-    ws.on(name, on);
+    waiters.set(key, [...(waiters.get(key) ?? []), resolve]);
   });
 }
 
@@ -110,7 +122,7 @@ test("getVersion, listNotifications and getGlobalStat over HTTP", async () => {
   assert.equal(typeof v.version, "string");
   assert.ok(Array.isArray(v.enabledFeatures));
   const events = await http.listNotifications();
-  for (const e of ["onDownloadStart", "onDownloadPause", "onDownloadStop", "onDownloadComplete", "onDownloadError"]) {
+  for (const e of NOTIFICATIONS) {
     assert.ok(events.includes(e), e);
   }
   allStrings(await http.call("getGlobalStat"), "getGlobalStat");
