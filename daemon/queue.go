@@ -428,7 +428,7 @@ func (q *Queue) startLocked(it *item) {
 	}()
 }
 
-// dropLocked ends it's paused transfer, if any, so that it starts afresh
+// dropLocked ends the paused transfer of it, if any, so that it starts afresh
 // from its .part and .info next time (the end is not reported: the
 // download goes on). Call with q.mu.
 func (q *Queue) dropLocked(it *item) {
