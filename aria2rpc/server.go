@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -38,22 +41,64 @@ type Options struct {
 
 // Server answers aria2's JSON-RPC on /jsonrpc and sends notifications to
 // its WebSocket clients. It is an http.Handler.
+//
+// A notification goes out after the answers of the calls that were being
+// answered when it came (over HTTP or WebSocket): aria2c answers a call
+// before it tells of what the call started (addUri's gid, then
+// onDownloadStart), and a client that learns a gid from the answer and
+// only then listens for it (arigo's Download, for one) must not find the
+// notification gone by.
 type Server struct {
-	d     dispatcher
-	opts  Options
-	mu    sync.Mutex
-	conns map[*websocket.Conn]struct{}
+	d    dispatcher
+	opts Options
+
+	mu       sync.Mutex
+	conns    map[*websocket.Conn]struct{}
+	inflight map[*inflightCall]struct{} // calls being answered
+	pending  []notification             // not sent yet, in order
+	wake     chan struct{}              // a notification is pending, or closing
+	closed   bool
 }
+
+type inflightCall struct{ answered chan struct{} }
+
+type notification struct {
+	msg   []byte
+	after []chan struct{} // the answers it waits for
+}
+
+// notifyTimeout bounds the write of a notification to one client; a
+// client that does not take it in time is dropped.
+const notifyTimeout = 5 * time.Second
 
 // NewServer returns a Server for opts.
 func NewServer(opts Options) *Server {
 	if opts.MaxRequestBytes <= 0 {
 		opts.MaxRequestBytes = DefaultMaxRequestBytes
 	}
-	return &Server{
-		d:     dispatcher{methods: opts.Methods, secret: opts.Secret},
-		opts:  opts,
-		conns: make(map[*websocket.Conn]struct{}),
+	s := &Server{
+		d:        dispatcher{methods: opts.Methods, secret: opts.Secret},
+		opts:     opts,
+		conns:    make(map[*websocket.Conn]struct{}),
+		inflight: make(map[*inflightCall]struct{}),
+		wake:     make(chan struct{}, 1),
+	}
+	go s.sendNotifications()
+	return s
+}
+
+// answering marks a call as being answered; call the function it returns
+// once the answer is written.
+func (s *Server) answering() (answered func()) {
+	c := &inflightCall{answered: make(chan struct{})}
+	s.mu.Lock()
+	s.inflight[c] = struct{}{}
+	s.mu.Unlock()
+	return func() {
+		s.mu.Lock()
+		delete(s.inflight, c)
+		s.mu.Unlock()
+		close(c.answered)
 	}
 }
 
@@ -94,8 +139,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "cannot read the request", http.StatusBadRequest)
 			return
 		}
+		answered := s.answering()
+		defer answered()
 		s.write(w, s.d.handle(r.Context(), body), "")
 	case r.Method == http.MethodGet:
+		answered := s.answering()
+		defer answered()
 		s.serveGet(w, r)
 	default:
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
@@ -160,15 +209,18 @@ func decodeBase64(s string) ([]byte, error) {
 }
 
 func (s *Server) write(w http.ResponseWriter, answer []byte, callback string) {
+	body := answer
 	if callback != "" {
 		w.Header().Set("Content-Type", "text/javascript")
-		_, _ = w.Write([]byte(callback + "("))
-		_, _ = w.Write(answer)
-		_, _ = w.Write([]byte(")"))
-		return
+		body = slices.Concat([]byte(callback+"("), answer, []byte(")"))
+	} else {
+		w.Header().Set("Content-Type", "application/json-rpc")
 	}
-	w.Header().Set("Content-Type", "application/json-rpc")
-	_, _ = w.Write(answer)
+	// Sent now, not when the handler returns: the notifications the call
+	// caused wait for it (see Server).
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	_, _ = w.Write(body)
+	_ = http.NewResponseController(w).Flush()
 }
 
 func websocketUpgrade(r *http.Request) bool {
@@ -217,31 +269,74 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		if typ != websocket.MessageText {
 			continue
 		}
-		if err := c.Write(ctx, websocket.MessageText, s.d.handle(ctx, msg)); err != nil {
+		answered := s.answering()
+		err = c.Write(ctx, websocket.MessageText, s.d.handle(ctx, msg))
+		answered()
+		if err != nil {
 			return
 		}
 	}
 }
 
 // Notify sends the notification method (NotifyStart, ...) about gid to
-// every WebSocket client, as aria2 does: params [{"gid": gid}]. A client
-// that does not take it within a few seconds is dropped by the write's
-// deadline in ctx.
-func (s *Server) Notify(ctx context.Context, method, gid string) {
+// every WebSocket client, as aria2 does: params [{"gid": gid}]. It returns
+// at once; the notification goes out in order, after the answers of the
+// calls being answered now. A client that does not take it within
+// notifyTimeout is dropped.
+func (s *Server) Notify(method, gid string) {
 	msg, _ := json.Marshal(map[string]any{
 		"jsonrpc": "2.0",
 		"method":  method,
 		"params":  []any{map[string]string{"gid": gid}},
 	})
 	s.mu.Lock()
-	conns := make([]*websocket.Conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
+	defer s.mu.Unlock()
+	if s.closed {
+		return
 	}
-	s.mu.Unlock()
-	for _, c := range conns {
-		if err := c.Write(ctx, websocket.MessageText, msg); err != nil {
-			_ = c.CloseNow()
+	n := notification{msg: msg}
+	for c := range s.inflight {
+		n.after = append(n.after, c.answered)
+	}
+	s.pending = append(s.pending, n)
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// sendNotifications sends the pending notifications, in order, each once
+// the answers it waits for are written, until CloseAll.
+func (s *Server) sendNotifications() {
+	for {
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			return
+		}
+		if len(s.pending) == 0 {
+			s.mu.Unlock()
+			<-s.wake
+			continue
+		}
+		n := s.pending[0]
+		s.pending = s.pending[1:]
+		s.mu.Unlock()
+		for _, answered := range n.after {
+			<-answered
+		}
+		s.mu.Lock()
+		conns := make([]*websocket.Conn, 0, len(s.conns))
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		for _, c := range conns {
+			ctx, cancel := context.WithTimeout(context.Background(), notifyTimeout)
+			if err := c.Write(ctx, websocket.MessageText, n.msg); err != nil {
+				_ = c.CloseNow()
+			}
+			cancel()
 		}
 	}
 }
@@ -250,6 +345,11 @@ func (s *Server) Notify(ctx context.Context, method, gid string) {
 func (s *Server) CloseAll() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if !s.closed {
+		s.closed = true
+		s.pending = nil
+		close(s.wake)
+	}
 	for c := range s.conns {
 		_ = c.Close(websocket.StatusGoingAway, "shutdown")
 	}

@@ -237,7 +237,7 @@ func TestWebSocketCallsAndNotify(t *testing.T) {
 		t.Fatalf("websocket answer %s", msg)
 	}
 	// The call above was answered, so the connection is registered.
-	s.Notify(ctx, NotifyComplete, "2089b05ecca3d829")
+	s.Notify(NotifyComplete, "2089b05ecca3d829")
 	_, msg, err = c.Read(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -248,6 +248,109 @@ func TestWebSocketCallsAndNotify(t *testing.T) {
 	}
 	if err := json.Unmarshal(msg, &n); err != nil || n.Method != NotifyComplete || len(n.Params) != 1 || n.Params[0]["gid"] != "2089b05ecca3d829" {
 		t.Fatalf("notification %s", msg)
+	}
+}
+
+// TestWebSocketAnswerBeforeNotify: a notification sent while a call of the
+// same connection is being answered comes after the answer, as aria2c
+// sends addUri's answer before onDownloadStart (captured from aria2c 1.36:
+// {"id":"1","jsonrpc":"2.0","result":"<gid>"} then
+// {"jsonrpc":"2.0","method":"aria2.onDownloadStart","params":[{"gid":"<gid>"}]}).
+func TestWebSocketAnswerBeforeNotify(t *testing.T) {
+	var s *Server
+	methods := Methods{
+		"aria2.addUri": func(context.Context, []json.RawMessage) (any, error) {
+			s.Notify(NotifyStart, "2089b05ecca3d829")
+			return "2089b05ecca3d829", nil
+		},
+	}
+	s = NewServer(Options{Methods: methods})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/jsonrpc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	for i := range 3 {
+		if err := c.Write(ctx, websocket.MessageText, []byte(`{"jsonrpc":"2.0","id":"a","method":"aria2.addUri","params":[["http://x/"]]}`)); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{`{"id":"a","jsonrpc":"2.0","result":"2089b05ecca3d829"}`,
+			`{"jsonrpc":"2.0","method":"aria2.onDownloadStart","params":[{"gid":"2089b05ecca3d829"}]}`}
+		for _, w := range want {
+			typ, msg, err := c.Read(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if typ != websocket.MessageText || string(msg) != w {
+				t.Fatalf("call %d: got %v %s, want text %s", i, typ, msg, w)
+			}
+		}
+	}
+}
+
+// TestHTTPAnswerBeforeNotify: a notification caused by an HTTP call waits
+// for that call's answer: while the call is held after notifying, the
+// WebSocket client gets nothing; once the answer is out, it gets the
+// notification.
+func TestHTTPAnswerBeforeNotify(t *testing.T) {
+	var s *Server
+	notified, release := make(chan struct{}), make(chan struct{})
+	methods := Methods{
+		"aria2.addUri": func(context.Context, []json.RawMessage) (any, error) {
+			s.Notify(NotifyStart, "2089b05ecca3d829")
+			close(notified)
+			<-release
+			return "2089b05ecca3d829", nil
+		},
+		"aria2.echo": echoMethods()["aria2.echo"],
+	}
+	s = NewServer(Options{Methods: methods})
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	defer s.CloseAll()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/jsonrpc", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseNow()
+	// A call answered over the WebSocket: the connection is registered.
+	if err := c.Write(ctx, websocket.MessageText, []byte(`{"jsonrpc":"2.0","id":"e","method":"aria2.echo","params":[]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := c.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan string, 1)
+	go func() {
+		_, msg, err := c.Read(ctx)
+		if err != nil {
+			msg = []byte(err.Error())
+		}
+		got <- string(msg)
+	}()
+	answer := make(chan []byte, 1)
+	go func() {
+		_, body := post(t, srv.URL+"/jsonrpc", `{"jsonrpc":"2.0","id":"h","method":"aria2.addUri","params":[["http://x/"]]}`)
+		answer <- body
+	}()
+	<-notified
+	select {
+	case m := <-got:
+		t.Fatalf("the WebSocket got %s while the call that caused it was unanswered", m)
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(release)
+	if a := decodeAnswer(t, <-answer); string(a.Result) != `"2089b05ecca3d829"` {
+		t.Fatalf("answer %+v", a)
+	}
+	if m := <-got; m != `{"jsonrpc":"2.0","method":"aria2.onDownloadStart","params":[{"gid":"2089b05ecca3d829"}]}` {
+		t.Fatalf("notification %s", m)
 	}
 }
 

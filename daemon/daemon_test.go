@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ type harness struct {
 	url    string
 	dir    string
 	events chan event
-	seen   map[event]bool
+	seen   map[event]int // how many times each event came
 }
 
 func newHarness(t *testing.T, opts Options) *harness {
@@ -35,17 +36,28 @@ func newHarness(t *testing.T, opts Options) *harness {
 	if opts.Dir == "" {
 		opts.Dir = t.TempDir()
 	}
-	h := &harness{t: t, dir: opts.Dir, events: make(chan event, 1000), seen: make(map[event]bool)}
-	opts.Notify = func(name, gid string) { h.events <- event{name: name, gid: gid} }
+	h := &harness{t: t, dir: opts.Dir, events: make(chan event, 1000), seen: make(map[event]int)}
+	// The notifications go to the test and to the server's WebSocket
+	// clients (set once the server exists).
+	var rpc atomic.Pointer[aria2rpc.Server]
+	opts.Notify = func(name, gid string) {
+		h.events <- event{name: name, gid: gid}
+		if s := rpc.Load(); s != nil {
+			s.Notify(name, gid)
+		}
+	}
 	opts.Connections = 2
 	q, err := Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.q = q
-	srv := httptest.NewServer(aria2rpc.NewServer(aria2rpc.Options{Methods: q.Methods(nil), Secret: "tok"}))
+	server := aria2rpc.NewServer(aria2rpc.Options{Methods: q.Methods(nil), Secret: "tok"})
+	rpc.Store(server)
+	srv := httptest.NewServer(server)
 	h.url = srv.URL + "/jsonrpc"
 	t.Cleanup(func() {
+		server.CloseAll()
 		srv.Close()
 		if err := q.Close(); err != nil {
 			t.Error(err)
@@ -93,10 +105,10 @@ func (h *harness) mustCall(out any, method string, params ...any) {
 func (h *harness) waitEvent(name, gid string) {
 	h.t.Helper()
 	timeout := time.After(30 * time.Second)
-	for !h.seen[event{name: name, gid: gid}] {
+	for h.seen[event{name: name, gid: gid}] == 0 {
 		select {
 		case e := <-h.events:
-			h.seen[e] = true
+			h.seen[e]++
 		case <-timeout:
 			h.t.Fatalf("no %s for %s", name, gid)
 		}
@@ -445,10 +457,22 @@ func TestBuildRequest(t *testing.T) {
 	for _, bad := range []downloadOptions{
 		{"split": "0"}, {"split": "x"}, {"max-download-limit": "-1"}, {"checksum": "sha-256"}, {"header": "nocolon"},
 		{"continue": "yes"}, {"out": "../../etc/x"}, {"dir": "/elsewhere"}, {"out": "."},
+		{"all-proxy": "ftp://p:21"}, {"all-proxy": "http://p:3128/path"}, {"all-proxy": "http://"}, {"all-proxy": "::"},
 	} {
 		if _, err := buildRequest(cfg, []string{"http://a/f"}, bad); !errors.Is(err, ErrOption) {
 			t.Errorf("options %v: %v, want ErrOption", bad, err)
 		}
+	}
+	for in, want := range map[string]string{
+		"p:3128": "http://p:3128", "http://p:3128/": "http://p:3128", "socks5://p:1080": "socks5://p:1080", "https://a:b@p:443": "https://a:b@p:443",
+	} {
+		u, err := proxyOption(downloadOptions{"all-proxy": in})
+		if err != nil || u.String() != want {
+			t.Errorf("all-proxy %q = %v, %v; want %s", in, u, err, want)
+		}
+	}
+	if u, err := proxyOption(downloadOptions{"all-proxy": "a:b@p:1", "all-proxy-user": "c", "all-proxy-passwd": "d"}); err != nil || u.String() != "http://c:d@p:1" {
+		t.Errorf("all-proxy-user over the URL's: %v, %v", u, err)
 	}
 	if _, err := buildRequest(Config{Dir: "/data", AllowOutside: true}, []string{"http://a/f"}, downloadOptions{"dir": "/elsewhere"}); err != nil {
 		t.Errorf("AllowOutside: %v", err)

@@ -2,100 +2,82 @@ package daemon
 
 import (
 	"context"
+	"net/url"
 	"sync"
 
 	"github.com/netfox/netfox"
 )
 
-// engine is the daemon's only contact with the netfox library: everything
-// the queue does to a download goes through it, so that the library's
-// transfer handles (Client.Start returning a *Transfer with Pause, Resume,
-// Cancel, Snapshot, SetLimitRate, Wait and Done) can replace it in this one
-// file when they exist. Until then it is built on the current public API:
-// a run is one Client.Download under its own context; pausing cancels that
-// context (the .part and .info stay, and netfox resumes from them), and
-// unpausing starts the same Request again.
+// engine is the daemon's only contact with the netfox library: every
+// download is a *netfox.Transfer started by Client.Start, and the queue
+// drives it through the handle (Pause, Resume, Cancel, SetLimitRate,
+// Snapshot, Wait, Done). max-overall-download-limit is the Client's shared
+// cap, changed at run time by Client.SetLimitRate.
+//
+// A download with an all-proxy option needs a transport of its own, which
+// the library fixes per Client: the engine keeps one Client per proxy
+// (the environment's proxy settings for none), made on first use. Each
+// Client has its own shared cap, so with several proxies in use the
+// overall limit applies to each group of downloads, not to their sum.
 type engine struct {
-	mu     sync.Mutex
-	opts   netfox.ClientOptions
-	client *netfox.Client
-	old    []*netfox.Client // replaced clients, closed with the engine
+	opts netfox.ClientOptions
+
+	mu      sync.Mutex
+	limit   int64
+	clients map[string]*netfox.Client // by proxy URL; "" = the environment's
 }
 
 func newEngine(opts netfox.ClientOptions) *engine {
-	return &engine{opts: opts, client: netfox.NewClient(opts)}
+	return &engine{opts: opts, limit: opts.LimitRate, clients: make(map[string]*netfox.Client)}
 }
 
-// setLimitRate changes the cap shared by all downloads. The library's
-// Client fixes it at creation, so the downloads started from now on share
-// a new Client with the new cap; the running ones keep the old one until
-// they are restarted.
+// start starts req through proxy (nil: the environment's) under ctx (its
+// end, a shutdown, cancels the transfer).
+func (e *engine) start(ctx context.Context, req netfox.Request, proxy *url.URL) (*netfox.Transfer, error) {
+	return e.client(proxy).Start(ctx, req)
+}
+
+// client returns the Client for proxy, made on first use.
+func (e *engine) client(proxy *url.URL) *netfox.Client {
+	key := ""
+	if proxy != nil {
+		key = proxy.String()
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, ok := e.clients[key]
+	if !ok {
+		opts := e.opts
+		opts.LimitRate = e.limit
+		opts.Transport.Proxy = proxy
+		c = netfox.NewClient(opts)
+		e.clients[key] = c
+	}
+	return c
+}
+
+// setLimitRate changes the cap the downloads share, the running ones
+// included.
 func (e *engine) setLimitRate(bytesPerSecond int64) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.opts.LimitRate == bytesPerSecond {
-		return
+	e.limit = bytesPerSecond
+	for _, c := range e.clients {
+		c.SetLimitRate(bytesPerSecond)
 	}
-	e.opts.LimitRate = bytesPerSecond
-	e.old = append(e.old, e.client)
-	e.client = netfox.NewClient(e.opts)
 }
 
 func (e *engine) limitRate() int64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.opts.LimitRate
+	return e.limit
 }
 
-// close closes the clients; call it after every run has ended.
+// close closes the clients; call it after every transfer has ended.
 func (e *engine) close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, c := range e.old {
+	for _, c := range e.clients {
 		_ = c.Close()
 	}
-	_ = e.client.Close()
-}
-
-// run is one running download: the shape of the library's future
-// Transfer, reduced to what the queue uses.
-type run struct {
-	cancel   context.CancelFunc
-	transfer *netfox.Transfer // nil when it could not start
-	done     chan struct{}    // closed when Download has returned
-	result   netfox.Result
-	err      error
-}
-
-// start begins req in the background. parent ends it too (a shutdown).
-func (e *engine) start(parent context.Context, req netfox.Request) *run {
-	e.mu.Lock()
-	client := e.client
-	e.mu.Unlock()
-	ctx, cancel := context.WithCancel(parent)
-	r := &run{cancel: cancel, done: make(chan struct{})}
-	t, err := client.Start(ctx, req)
-	r.transfer = t
-	go func() {
-		defer close(r.done)
-		defer cancel()
-		if err != nil {
-			r.err = err
-			return
-		}
-		r.result, r.err = t.Wait()
-	}()
-	return r
-}
-
-// stop asks the download to end (its state saved for a resume); wait for
-// done to know it has.
-func (r *run) stop() { r.cancel() }
-
-// snapshot is the download's state now.
-func (r *run) snapshot() netfox.Snapshot {
-	if r.transfer == nil {
-		return netfox.Snapshot{Length: -1, ETA: -1}
-	}
-	return r.transfer.Snapshot()
 }

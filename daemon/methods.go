@@ -29,7 +29,7 @@ func (q *Queue) Methods(shutdown func()) aria2rpc.Methods {
 		"aria2.addUri":        q.rpcAddURI,
 		"aria2.addTorrent":    notSupported("BitTorrent (addTorrent)"),
 		"aria2.addMetalink":   notSupported("Metalink (addMetalink)"),
-		"aria2.changeUri":     notSupported("changeUri"),
+		"aria2.changeUri":     q.rpcChangeURI,
 		"aria2.remove":        q.gidCall(q.Remove),
 		"aria2.forceRemove":   q.gidCall(q.Remove),
 		"aria2.pause":         q.gidCall(q.Pause),
@@ -186,6 +186,44 @@ func (q *Queue) rpcAddURI(_ context.Context, p []json.RawMessage) (any, error) {
 	return gid, rpcError(err)
 }
 
+// rpcChangeURI is aria2.changeUri(gid, fileIndex, delUris, addUris[,
+// position]): it answers [deleted, added], as numbers like aria2c.
+func (q *Queue) rpcChangeURI(_ context.Context, p []json.RawMessage) (any, error) {
+	gid, err := gidParam(p)
+	if err != nil {
+		return nil, err
+	}
+	index, ok, err := param[int](p, 1, "fileIndex")
+	if err != nil {
+		return nil, err
+	}
+	if !ok || index < 1 {
+		return nil, aria2rpc.Failed("The parameter at 1 is required and must be an integer >= 1.")
+	}
+	del, _, err := param[[]string](p, 2, "delUris")
+	if err != nil {
+		return nil, err
+	}
+	add, _, err := param[[]string](p, 3, "addUris")
+	if err != nil {
+		return nil, err
+	}
+	position := -1
+	if pos, ok, err := param[int](p, 4, "position"); err != nil {
+		return nil, err
+	} else if ok {
+		if pos < 0 {
+			return nil, aria2rpc.Failed("Position must be greater than or equal to 0.")
+		}
+		position = pos
+	}
+	deleted, added, err := q.ChangeURIs(gid, index, del, add, position)
+	if err != nil {
+		return nil, rpcError(err)
+	}
+	return []int{deleted, added}, nil
+}
+
 // lookup finds the download named by the first parameter. Call without q.mu.
 func (q *Queue) lookup(p []json.RawMessage) (*item, error) {
 	gid, err := gidParam(p)
@@ -244,10 +282,10 @@ func (q *Queue) rpcGetServers(_ context.Context, p []json.RawMessage) (any, erro
 	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if it.run == nil {
+	if it.status != statusActive || it.tr == nil {
 		return nil, aria2rpc.Failed("No active download for GID#%s", it.gid)
 	}
-	speed := itoa(int64(it.run.snapshot().Rate))
+	speed := itoa(int64(it.tr.Snapshot().Rate))
 	servers := make([]any, 0, len(it.uris))
 	for _, u := range it.uris {
 		servers = append(servers, map[string]string{"uri": u, "currentUri": u, "downloadSpeed": speed})
@@ -436,7 +474,7 @@ func (q *Queue) rpcGetGlobalStat(context.Context, []json.RawMessage) (any, error
 	defer q.mu.Unlock()
 	var speed float64
 	for _, it := range q.active {
-		speed += it.run.snapshot().Rate
+		speed += it.tr.Snapshot().Rate
 	}
 	return map[string]string{
 		"downloadSpeed":   itoa(int64(speed)),

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -129,10 +130,38 @@ func buildRequest(cfg Config, uris []string, opts downloadOptions) (netfox.Reque
 		// netfox refuses both; aria2's continue wins over overwrite.
 		req.Overwrite = false
 	}
-	if p := opts["all-proxy"]; p != "" {
-		return netfox.Request{}, fmt.Errorf("%w: all-proxy is not supported yet (the daemon uses HTTP_PROXY, HTTPS_PROXY and NO_PROXY from its environment)", ErrOption)
+	if _, err := proxyOption(opts); err != nil {
+		return netfox.Request{}, err
 	}
 	return req, nil
+}
+
+// proxyOption reads aria2's all-proxy ([SCHEME://][USER:PASSWORD@]HOST:PORT,
+// http:// when no scheme is given) with all-proxy-user and
+// all-proxy-passwd over the URL's own credentials; nil when none is set
+// (the daemon's environment then decides, HTTP_PROXY and the like).
+func proxyOption(opts downloadOptions) (*url.URL, error) {
+	s := strings.TrimSpace(opts["all-proxy"])
+	if s == "" {
+		return nil, nil
+	}
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.Hostname() == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return nil, fmt.Errorf("%w: all-proxy must be [http://][USER:PASSWORD@]HOST:PORT, not %q", ErrOption, opts["all-proxy"])
+	}
+	switch u.Scheme {
+	case "http", "https", "socks5", "socks5h":
+	default:
+		return nil, fmt.Errorf("%w: all-proxy's scheme must be http, https or socks5, not %q", ErrOption, u.Scheme)
+	}
+	u.Path = ""
+	if user := opts["all-proxy-user"]; user != "" {
+		u.User = url.UserPassword(user, opts["all-proxy-passwd"])
+	}
+	return u, nil
 }
 
 // confinedDir resolves a download's dir option: relative ones are taken

@@ -5,8 +5,9 @@
 // changePosition, persisted in an SQLite database so that a restart, even
 // after a kill -9, resumes the same downloads under the same gids.
 //
-// It is a client of the netfox library's public API, through the one
-// adapter in engine.go; it has no engine of its own.
+// It is a client of the netfox library's public API: each download is a
+// *netfox.Transfer (Client.Start), paused and resumed through its handle;
+// engine.go holds the Clients. It has no engine of its own.
 package daemon
 
 import (
@@ -16,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -94,11 +96,14 @@ type item struct {
 	errMsg  string
 	order   int64         // when it stopped, for tellStopped's order
 	pos     int64         // its place in the queue as stored (active, then waiting)
-	spans   []netfox.Span // the segments when its last run ended, for the bitfield
+	spans   []netfox.Span // the segments when its last transfer ended, for the bitfield
 
-	run     *run
-	stopAs  string        // what the end of run means: "" its own end, statusPaused, statusRemoved, "restart", "shutdown"
-	settled chan struct{} // closed once the end of run has been handled
+	// tr is its transfer: running while active, paused while paused or
+	// waiting after a pause (unpausing resumes it); nil before it first
+	// runs, after it ended, and after a restart of the daemon.
+	tr      *netfox.Transfer
+	stopAs  string        // why tr is being ended: "" its own end, statusRemoved, "restart", "shutdown"
+	settled chan struct{} // closed once the end of tr has been handled
 }
 
 // Queue holds the downloads and runs them. Its methods are safe for
@@ -210,13 +215,22 @@ func (q *Queue) Close() error {
 		return nil
 	}
 	q.closed = true
-	var settle []chan struct{}
+	var (
+		running []*netfox.Transfer
+		settle  []chan struct{}
+	)
 	for _, it := range q.active {
 		it.stopAs = "shutdown"
-		it.run.stop()
+		running = append(running, it.tr)
 		settle = append(settle, it.settled)
 	}
+	for _, it := range q.waiting {
+		q.dropLocked(it)
+	}
 	q.mu.Unlock()
+	for _, tr := range running {
+		tr.Cancel()
+	}
 	for _, ch := range settle {
 		<-ch
 	}
@@ -350,9 +364,28 @@ func (q *Queue) schedule() {
 	}
 }
 
-// startLocked runs it. Call with q.mu.
+// startLocked runs it: resumes its paused transfer, or starts one. Call
+// with q.mu.
 func (q *Queue) startLocked(it *item) {
-	req, err := buildRequest(q.opts.Config, it.uris, q.merged(it.opts))
+	if it.tr != nil {
+		if err := it.tr.Resume(); err == nil {
+			it.status = statusActive
+			q.active = append(q.active, it)
+			q.saveItem(it)
+			q.emit(EventStart, it.gid)
+			q.logf("resumed %s", it.gid)
+			return
+		}
+		// It ended meanwhile: start it again.
+		q.dropLocked(it)
+	}
+	merged := q.merged(it.opts)
+	req, err := buildRequest(q.opts.Config, it.uris, merged)
+	if err != nil {
+		q.stopLocked(it, statusError, err)
+		return
+	}
+	proxy, err := proxyOption(merged)
 	if err != nil {
 		q.stopLocked(it, statusError, err)
 		return
@@ -372,37 +405,55 @@ func (q *Queue) startLocked(it *item) {
 			q.logNow("%s: %s", gid, e.Text)
 		}
 	}
+	tr, err := q.eng.start(q.ctx, req, proxy)
+	if err != nil {
+		q.stopLocked(it, statusError, err)
+		return
+	}
+	it.tr = tr
 	it.status = statusActive
 	it.stopAs = ""
 	it.settled = make(chan struct{})
-	it.run = q.eng.start(q.ctx, req)
 	q.active = append(q.active, it)
 	q.saveItem(it)
 	q.emit(EventStart, it.gid)
 	q.logf("started %s", it.gid)
-	r, settled := it.run, it.settled
+	settled := it.settled
 	q.wg.Add(1)
 	go func() {
 		defer q.wg.Done()
-		<-r.done
-		q.ended(it, r)
+		<-tr.Done()
+		q.ended(it, tr)
 		close(settled)
 	}()
 }
 
-// ended handles the end of a run: its own (complete or error) or the one
-// asked for (pause, remove, restart, shutdown).
-func (q *Queue) ended(it *item, r *run) {
-	q.mu.Lock()
-	defer func() { events := q.takeEvents(); q.mu.Unlock(); q.send(events) }()
-	if it.run != r {
+// dropLocked ends the paused transfer of it, if any, so that it starts afresh
+// from its .part and .info next time (the end is not reported: the
+// download goes on). Call with q.mu.
+func (q *Queue) dropLocked(it *item) {
+	if it.tr == nil || it.status == statusActive {
 		return
 	}
-	snap := r.snapshot()
-	it.run = nil
+	tr := it.tr
+	it.tr = nil
+	tr.Cancel() // paused: no run to wait for
+}
+
+// ended handles the end of tr: its own (complete or error) or the one
+// asked for (remove, restart, shutdown).
+func (q *Queue) ended(it *item, tr *netfox.Transfer) {
+	res, err := tr.Wait()
+	snap := tr.Snapshot()
+	q.mu.Lock()
+	defer func() { events := q.takeEvents(); q.mu.Unlock(); q.send(events) }()
+	if it.tr != tr {
+		return // dropped
+	}
+	it.tr = nil
 	q.active = slices.DeleteFunc(q.active, func(a *item) bool { return a == it })
-	if r.result.Path != "" {
-		it.path = r.result.Path
+	if res.Path != "" {
+		it.path = res.Path
 	} else if snap.Path != "" {
 		it.path = snap.Path
 	}
@@ -415,26 +466,21 @@ func (q *Queue) ended(it *item, r *run) {
 	case "shutdown":
 		// Stays active in the database: the next start resumes it.
 		return
-	case statusPaused:
-		it.status = statusPaused
-		q.waiting = slices.Insert(q.waiting, 0, it)
-		q.saveItem(it)
-		q.saveQueue()
-		q.emit(EventPause, it.gid)
-		q.logf("paused %s", it.gid)
 	case "restart":
 		it.status = statusWaiting
+		q.waiting = slices.DeleteFunc(q.waiting, func(w *item) bool { return w == it })
 		q.waiting = slices.Insert(q.waiting, 0, it)
+		q.saveItem(it)
 		q.saveQueue()
 	case statusRemoved:
 		q.stopLocked(it, statusRemoved, nil)
 	default:
-		if r.err == nil {
-			it.length = r.result.Size
-			it.done = r.result.Size
+		if err == nil {
+			it.length = res.Size
+			it.done = res.Size
 			q.stopLocked(it, statusComplete, nil)
 		} else {
-			q.stopLocked(it, statusError, r.err)
+			q.stopLocked(it, statusError, err)
 		}
 	}
 	q.schedule()
@@ -470,16 +516,24 @@ func (q *Queue) stopLocked(it *item, status string, err error) {
 	}
 }
 
-// stopRun asks it's run to end as what and returns the channel closed once
-// that end has been handled. Call with q.mu.
-func (q *Queue) stopRun(it *item, as string) chan struct{} {
+// endActive ends the transfer of the active download it as what
+// (statusRemoved, "restart") and waits until that end has been handled.
+// Call with q.mu; it is released and taken again.
+func (q *Queue) endActive(it *item, as string) {
 	it.stopAs = as
-	it.run.stop()
-	return it.settled
+	tr, settled := it.tr, it.settled
+	events := q.takeEvents()
+	q.mu.Unlock()
+	q.send(events)
+	tr.Cancel()
+	<-settled
+	q.mu.Lock()
 }
 
-// Pause pauses gid: a running download stops (its state saved) and goes to
-// the front of the waiting queue as paused; a waiting one stays in place.
+// Pause pauses gid: a running download stops (Transfer.Pause: its
+// connections closed, its .part and .info kept) and goes to the front of
+// the waiting queue as paused, its transfer kept for Unpause to resume; a
+// waiting one stays in place.
 func (q *Queue) Pause(gid string) error {
 	q.mu.Lock()
 	it, err := q.find(gid)
@@ -487,10 +541,35 @@ func (q *Queue) Pause(gid string) error {
 		q.mu.Unlock()
 		return err
 	}
-	var wait chan struct{}
 	switch it.status {
 	case statusActive:
-		wait = q.stopRun(it, statusPaused)
+		if it.stopAs != "" {
+			break // being ended
+		}
+		tr := it.tr
+		q.mu.Unlock()
+		if err := tr.Pause(); err != nil {
+			return nil // it ended first: that end is reported
+		}
+		q.mu.Lock()
+		if it.tr == tr && it.status == statusActive && it.stopAs == "" {
+			q.active = slices.DeleteFunc(q.active, func(a *item) bool { return a == it })
+			snap := tr.Snapshot()
+			if snap.Length > 0 {
+				it.length = snap.Length
+			}
+			it.done, it.spans = snap.Written, snap.Segments
+			if snap.Path != "" {
+				it.path = snap.Path
+			}
+			it.status = statusPaused
+			q.waiting = slices.Insert(q.waiting, 0, it)
+			q.saveItem(it)
+			q.saveQueue()
+			q.emit(EventPause, it.gid)
+			q.logf("paused %s", it.gid)
+			q.schedule()
+		}
 	case statusWaiting:
 		it.status = statusPaused
 		q.saveItem(it)
@@ -503,9 +582,6 @@ func (q *Queue) Pause(gid string) error {
 	events := q.takeEvents()
 	q.mu.Unlock()
 	q.send(events)
-	if wait != nil {
-		<-wait
-	}
 	return nil
 }
 
@@ -562,12 +638,15 @@ func (q *Queue) Remove(gid string) error {
 		q.mu.Unlock()
 		return err
 	}
-	var wait chan struct{}
 	switch it.status {
 	case statusActive:
-		wait = q.stopRun(it, statusRemoved)
+		if it.stopAs == "" {
+			q.endActive(it, statusRemoved)
+		}
 	case statusWaiting, statusPaused:
-		// As aria2c: a download removed before it ran leaves no result.
+		// As aria2c: a download removed from the waiting queue leaves no
+		// result.
+		q.dropLocked(it)
 		q.waiting = slices.DeleteFunc(q.waiting, func(w *item) bool { return w == it })
 		delete(q.items, it.gid)
 		q.deleteItems(it.gid)
@@ -580,9 +659,6 @@ func (q *Queue) Remove(gid string) error {
 	events := q.takeEvents()
 	q.mu.Unlock()
 	q.send(events)
-	if wait != nil {
-		<-wait
-	}
 	return nil
 }
 
@@ -594,7 +670,7 @@ func (q *Queue) RemoveResult(gid string) error {
 	if err != nil {
 		return err
 	}
-	if it.run != nil || it.status == statusActive || it.status == statusWaiting || it.status == statusPaused {
+	if it.tr != nil || it.status == statusActive || it.status == statusWaiting || it.status == statusPaused {
 		return fmt.Errorf("%w: Could not remove download result of GID#%s", ErrState, it.gid)
 	}
 	q.stopped = slices.DeleteFunc(q.stopped, func(s *item) bool { return s == it })
@@ -697,42 +773,126 @@ func (q *Queue) SetMaxConcurrent(n int) {
 	q.schedule()
 }
 
-// changeOptions changes a download's options; a running one restarts to
-// take them (netfox resumes it from its .info).
+// changeOptions changes a download's options. max-download-limit alone
+// applies at once, through Transfer.SetLimitRate, as in aria2; any other
+// change restarts a running download to take it (netfox resumes it from
+// its .info), and a paused one starts afresh when unpaused.
 func (q *Queue) changeOptions(gid string, opts map[string]string) error {
 	q.mu.Lock()
+	defer func() { events := q.takeEvents(); q.mu.Unlock(); q.send(events) }()
 	it, err := q.find(gid)
 	if err != nil {
-		q.mu.Unlock()
 		return err
 	}
 	if it.status != statusActive && it.status != statusWaiting && it.status != statusPaused {
-		q.mu.Unlock()
 		return fmt.Errorf("%w: GID#%s has stopped", ErrState, it.gid)
 	}
 	next := maps.Clone(it.opts)
 	maps.Copy(next, opts)
-	if _, err := buildRequest(q.opts.Config, it.uris, q.merged(next)); err != nil {
-		q.mu.Unlock()
+	req, err := buildRequest(q.opts.Config, it.uris, q.merged(next))
+	if err != nil {
 		return err
 	}
+	restart := needsRestart(q.merged(it.opts), q.merged(next))
 	it.opts = next
 	it.dir = dirOf(q.opts.Config, q.merged(next))
 	q.saveItem(it)
-	var wait chan struct{}
-	if it.status == statusActive {
-		wait = q.stopRun(it, "restart")
-	}
-	q.mu.Unlock()
-	if wait != nil {
-		<-wait
-		q.mu.Lock()
+	switch {
+	case it.tr == nil:
+	case !restart:
+		it.tr.SetLimitRate(req.LimitRate)
+	case it.status != statusActive:
+		q.dropLocked(it)
+	case it.stopAs == "":
+		q.endActive(it, "restart")
 		q.schedule()
-		events := q.takeEvents()
-		q.mu.Unlock()
-		q.send(events)
 	}
 	return nil
+}
+
+// ChangeURIs is aria2's changeUri on the one file (fileIndex 1) of gid:
+// it deletes delURIs, then adds addURIs at position (-1: the end), and
+// returns how many were deleted and added. A running download restarts
+// to take its new mirrors (netfox resumes it from its .info).
+func (q *Queue) ChangeURIs(gid string, fileIndex int, delURIs, addURIs []string, position int) (deleted, added int, err error) {
+	q.mu.Lock()
+	defer func() { events := q.takeEvents(); q.mu.Unlock(); q.send(events) }()
+	it, err := q.find(gid)
+	if err != nil {
+		return 0, 0, err
+	}
+	if fileIndex != 1 {
+		return 0, 0, fmt.Errorf("%w: Invalid file index: %d", ErrOption, fileIndex)
+	}
+	if it.status != statusActive && it.status != statusWaiting && it.status != statusPaused {
+		return 0, 0, fmt.Errorf("%w: GID#%s has stopped", ErrState, it.gid)
+	}
+	uris, deleted, added := changeURIs(it.uris, delURIs, addURIs, position)
+	if len(uris) == 0 {
+		return 0, 0, fmt.Errorf("%w: GID#%s would be left without a URI", ErrOption, it.gid)
+	}
+	if deleted == 0 && added == 0 {
+		return 0, 0, nil
+	}
+	if _, err := buildRequest(q.opts.Config, uris, q.merged(it.opts)); err != nil {
+		return 0, 0, err
+	}
+	it.uris = uris
+	q.saveItem(it)
+	switch {
+	case it.tr == nil:
+	case it.status != statusActive:
+		q.dropLocked(it)
+	case it.stopAs == "":
+		q.endActive(it, "restart")
+		q.schedule()
+	}
+	return deleted, added, nil
+}
+
+// changeURIs is aria2's changeUri rule on a file's URIs: each URI of del
+// removes one occurrence, then the URIs of add that are http(s) or ftp
+// URLs go in at position (-1 or past the end: at the end). It returns the
+// new list and how many were deleted and added.
+func changeURIs(uris, del, add []string, position int) (out []string, deleted, added int) {
+	out = slices.Clone(uris)
+	for _, d := range del {
+		if i := slices.Index(out, d); i >= 0 {
+			out = slices.Delete(out, i, i+1)
+			deleted++
+		}
+	}
+	var valid []string
+	for _, a := range add {
+		if u, err := url.Parse(a); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https" || u.Scheme == "ftp") {
+			valid = append(valid, a)
+		}
+	}
+	if position < 0 || position > len(out) {
+		position = len(out)
+	}
+	return slices.Insert(out, position, valid...), deleted, len(valid)
+}
+
+// liveOptions are the options a running download takes without a
+// restart, as aria2's changeOption applies max-download-limit.
+var liveOptions = map[string]bool{"max-download-limit": true}
+
+// needsRestart reports whether a download whose options change from old to
+// next must restart to take them: whether an option other than the live
+// ones changed.
+func needsRestart(old, next downloadOptions) bool {
+	for k, v := range next {
+		if !liveOptions[k] && old[k] != v {
+			return true
+		}
+	}
+	for k := range old {
+		if _, ok := next[k]; !ok && !liveOptions[k] {
+			return true
+		}
+	}
+	return false
 }
 
 // emit records an event to send once the lock is released. Call with q.mu.

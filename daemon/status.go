@@ -18,19 +18,16 @@ func (q *Queue) statusOf(it *item, keys []string) map[string]any {
 		spans       []netfox.Span
 		path        = it.path
 	)
-	if it.run != nil {
-		snap := it.run.snapshot()
+	if it.tr != nil {
+		// Running, or paused with its transfer kept (no rate then).
+		snap := it.tr.Snapshot()
 		if snap.Length > 0 {
 			length = snap.Length
 		}
 		done = snap.Written
 		speed = snap.Rate
 		spans = snap.Segments
-		for _, s := range snap.Segments {
-			if s.Busy {
-				connections++
-			}
-		}
+		connections = snap.Connections
 		if snap.Path != "" {
 			path = snap.Path
 		}
@@ -58,7 +55,7 @@ func (q *Queue) statusOf(it *item, keys []string) map[string]any {
 	switch {
 	case it.status == statusComplete || (length > 0 && done == length):
 		spans = []netfox.Span{{Start: 0, Next: length, End: length}}
-	case it.run == nil:
+	case it.tr == nil:
 		spans = it.spans
 	}
 	// As aria2, a download whose length is known has a bitfield, whatever

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	idaemon "github.com/netfox/netfox/internal/daemon"
 )
 
@@ -23,6 +25,7 @@ import (
 type rpcPeer struct {
 	name string
 	url  string
+	dir  string // where it downloads
 }
 
 func (p rpcPeer) call(t *testing.T, method string, params ...any) (any, map[string]any) {
@@ -71,6 +74,60 @@ func (p rpcPeer) waitStatus(t *testing.T, gid string, cond func(map[string]any) 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// wsAddOrder sends addUri over p's WebSocket and returns what came back
+// about the new download: "answer" for the call's answer, the method of
+// a notification, until its onDownloadStart and the answer have both come
+// (at most 10 messages); and the gid.
+func wsAddOrder(t *testing.T, p rpcPeer, tok, uri string) ([]string, string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(p.url, "http"), nil)
+	if err != nil {
+		t.Fatalf("%s: %v", p.name, err)
+	}
+	defer c.CloseNow()
+	call, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": "w", "method": "aria2.addUri",
+		"params": []any{tok, []string{uri}, map[string]string{"out": "w.bin"}}})
+	if err := c.Write(ctx, websocket.MessageText, call); err != nil {
+		t.Fatalf("%s: %v", p.name, err)
+	}
+	type message struct{ what, gid string }
+	var got []message
+	var gid string
+	started := func() bool { return slices.Contains(got, message{"aria2.onDownloadStart", gid}) }
+	for len(got) < 10 && (gid == "" || !started()) {
+		_, msg, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v (so far %v)", p.name, err, got)
+		}
+		var m struct {
+			ID     string              `json:"id"`
+			Method string              `json:"method"`
+			Result json.RawMessage     `json:"result"`
+			Params []map[string]string `json:"params"`
+		}
+		if err := json.Unmarshal(msg, &m); err != nil {
+			t.Fatalf("%s: %q: %v", p.name, msg, err)
+		}
+		if m.ID == "w" {
+			_ = json.Unmarshal(m.Result, &gid)
+			got = append(got, message{"answer", gid})
+		} else if len(m.Params) == 1 {
+			got = append(got, message{m.Method, m.Params[0]["gid"]})
+		}
+	}
+	// Notifications about other downloads (ended a moment ago) are left
+	// out.
+	var seq []string
+	for _, m := range got {
+		if m.gid == gid {
+			seq = append(seq, m.what)
+		}
+	}
+	return seq, gid
 }
 
 // shape is a value's keys with their JSON types, nested ones as
@@ -147,7 +204,7 @@ func startAria2c(t *testing.T, dir string) rpcPeer {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	p := rpcPeer{name: "aria2c", url: fmt.Sprintf("http://127.0.0.1:%d/jsonrpc", port)}
+	p := rpcPeer{name: "aria2c", url: fmt.Sprintf("http://127.0.0.1:%d/jsonrpc", port), dir: dir}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if resp, err := http.Get(p.url + "?method=system.listMethods&id=1"); err == nil {
@@ -173,8 +230,9 @@ func TestAria2Differential(t *testing.T) {
 	}
 	url, _ := startServe(t, srcDir, 256<<10)
 	aria := startAria2c(t, t.TempDir())
-	nd := startDaemon(t, "--dir", t.TempDir(), "--state", filepath.Join(t.TempDir(), "q.db"), "--rpc-secret", "diff", "-n", "2")
-	fox := rpcPeer{name: "netfox", url: nd.url}
+	foxDir := t.TempDir()
+	nd := startDaemon(t, "--dir", foxDir, "--state", filepath.Join(t.TempDir(), "q.db"), "--rpc-secret", "diff", "-n", "2")
+	fox := rpcPeer{name: "netfox", url: nd.url, dir: foxDir}
 	peers := []rpcPeer{aria, fox}
 	tok := "token:diff"
 
@@ -290,6 +348,60 @@ func TestAria2Differential(t *testing.T) {
 		complete[i] = p.waitStatus(t, gids[i], func(st map[string]any) bool { return st["status"] == "complete" })
 	}
 	same("aria2.tellStatus (complete)", complete)
+
+	// On a running download: changeOption of max-download-limit (live on
+	// both), changeUri adding a mirror ([deleted, added] as numbers),
+	// getServers; then to its end.
+	var changed, uriCounts, servers [2]any
+	for i, p := range peers {
+		gid := p.mustCall(t, "aria2.addUri", tok, []string{url + "/f.bin"}, map[string]any{"out": "c.bin", "max-download-limit": "512K", "header": []string{"X-A: 1"}}).(string)
+		p.waitStatus(t, gid, func(st map[string]any) bool { return st["status"] == "active" && st["totalLength"] != "0" })
+		changed[i] = p.mustCall(t, "aria2.changeOption", tok, gid, map[string]string{"max-download-limit": "0"})
+		uriCounts[i] = p.mustCall(t, "aria2.changeUri", tok, gid, 1, []string{}, []string{url + "/f.bin?mirror"})
+		if !slices.Equal(uriCounts[i].([]any), []any{0.0, 1.0}) {
+			t.Errorf("%s: changeUri answered %v, want [0 1]", p.name, uriCounts[i])
+		}
+		servers[i] = p.mustCall(t, "aria2.getServers", tok, gid)
+		p.waitStatus(t, gid, func(st map[string]any) bool { return st["status"] == "complete" })
+		if got, err := os.ReadFile(filepath.Join(p.dir, "c.bin")); err != nil || !bytes.Equal(got, data) {
+			t.Errorf("%s: c.bin is not the served file (%v)", p.name, err)
+		}
+	}
+	same("aria2.changeOption", changed)
+	same("aria2.changeUri", uriCounts)
+	same("aria2.getServers (after changeUri)", servers)
+
+	// The queue: changePosition (a number), pauseAll/unpauseAll ("OK"),
+	// forceRemove (the gid).
+	var moved, pausedAll, unpausedAll, forced [2]any
+	for i, p := range peers {
+		first := p.mustCall(t, "aria2.addUri", tok, []string{url + "/f.bin"}, map[string]string{"out": "q1.bin", "pause": "true"}).(string)
+		second := p.mustCall(t, "aria2.addUri", tok, []string{url + "/f.bin"}, map[string]string{"out": "q2.bin", "pause": "true"}).(string)
+		moved[i] = p.mustCall(t, "aria2.changePosition", tok, second, 0, "POS_SET")
+		if moved[i] != 0.0 {
+			t.Errorf("%s: changePosition answered %v, want 0", p.name, moved[i])
+		}
+		pausedAll[i] = p.mustCall(t, "aria2.pauseAll", tok)
+		unpausedAll[i] = p.mustCall(t, "aria2.unpauseAll", tok)
+		forced[i] = p.mustCall(t, "aria2.forceRemove", tok, second)
+		p.mustCall(t, "aria2.forceRemove", tok, first)
+	}
+	same("aria2.changePosition", moved)
+	same("aria2.pauseAll", pausedAll)
+	same("aria2.unpauseAll", unpausedAll)
+	same("aria2.forceRemove", forced)
+
+	// Over the WebSocket, addUri's answer comes before onDownloadStart.
+	var order [2]any
+	for i, p := range peers {
+		seq, gid := wsAddOrder(t, p, tok, url+"/f.bin")
+		order[i] = seq
+		if len(seq) < 2 || seq[0] != "answer" || seq[1] != "aria2.onDownloadStart" {
+			t.Errorf("%s: over the WebSocket, addUri gave %v, want its answer, then aria2.onDownloadStart", p.name, seq)
+		}
+		p.mustCall(t, "aria2.forceRemove", tok, gid)
+	}
+	table = append(table, row{"WebSocket: addUri then", fmt.Sprint(order[0]), fmt.Sprint(order[1])})
 
 	// Remove a running download: a removed result. A paused one that
 	// never ran is forgotten.

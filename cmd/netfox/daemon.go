@@ -109,9 +109,7 @@ func runDaemon(c *cli.Context) error {
 		Log:           logLine,
 		Notify: func(event, gid string) {
 			if s := rpc.Load(); s != nil {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				s.Notify(ctx, event, gid)
-				cancel()
+				s.Notify(event, gid)
 			}
 		},
 	})

@@ -224,8 +224,9 @@ func TestDaemonListenAllNeedsSecret(t *testing.T) {
 // TestDaemonNodeClient runs daemon/testdata/node under node's test runner:
 // the npm aria2 client (4.1.2) drives this build of netfox daemon over
 // HTTP and WebSocket (add, status while active, pause and resume, a 404's
-// error code and notification, multicall, a wrong token, remove, global
-// options, a kill -9 and restart mid-download). .ci/run installs node and
+// error code and notification, multicall, a wrong token, remove,
+// changeOption and changeUri while running, global options, a kill -9 and
+// restart mid-download). .ci/run installs node and
 // runs npm ci there.
 func TestDaemonNodeClient(t *testing.T) {
 	node, err := exec.LookPath("node")
@@ -239,14 +240,16 @@ func TestDaemonNodeClient(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "aria2")); err != nil {
 		idaemon.Missing(t, "the npm aria2 client is not installed (cd daemon/testdata/node && npm ci)")
 	}
-	cmd := exec.Command(node, "--test")
+	// A test that hangs fails after 2 minutes, and the runner's after
+	// hook then stops the netfox processes it started.
+	cmd := exec.Command(node, "--test", "--test-timeout=120000")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "NETFOX_BIN="+binary)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test: %v\n%s", err, out)
 	}
-	if !bytes.Contains(out, []byte("# fail 0")) || !bytes.Contains(out, []byte("# pass 8")) {
-		t.Fatalf("node --test did not pass its 8 tests:\n%s", out)
+	if !bytes.Contains(out, []byte("# fail 0")) || !bytes.Contains(out, []byte("# pass 9")) {
+		t.Fatalf("node --test did not pass its 9 tests:\n%s", out)
 	}
 }

@@ -53,22 +53,34 @@ let daemon;
 let http; // calls over HTTP POST
 let ws; // calls over the WebSocket, with notifications
 
+const NOTIFICATIONS = ["onDownloadStart", "onDownloadPause", "onDownloadStop", "onDownloadComplete", "onDownloadError"];
+// Every notification received, as "name gid", with the waiters for those
+// not received yet: a test may add a download over HTTP and ask for its
+// notification after the WebSocket has already delivered it.
+const received = new Set();
+const waiters = new Map();
+
 function clients(port) {
   http = new Aria2({ host: "127.0.0.1", port, secret: SECRET });
   ws = new Aria2({ host: "127.0.0.1", port, secret: SECRET });
+  for (const name of NOTIFICATIONS) {
+    ws.on(name, ([e]) => {
+      const key = `${name} ${e.gid}`;
+      received.add(key);
+      for (const resolve of waiters.get(key) ?? []) resolve(e.gid);
+      waiters.delete(key);
+    });
+  }
   return ws.open();
 }
 
-// event resolves with the gid of the next notification name about gid.
+// event resolves with gid once the notification name about gid has come
+// (before the call or after it).
 function event(name, gid) {
+  const key = `${name} ${gid}`;
+  if (received.has(key)) return Promise.resolve(gid);
   return new Promise((resolve) => {
-    const on = ([e]) => {
-      if (e.gid === gid) {
-        ws.off(name, on);
-        resolve(e.gid);
-      }
-    };
-    ws.on(name, on);
+    waiters.set(key, [...(waiters.get(key) ?? []), resolve]);
   });
 }
 
@@ -110,7 +122,7 @@ test("getVersion, listNotifications and getGlobalStat over HTTP", async () => {
   assert.equal(typeof v.version, "string");
   assert.ok(Array.isArray(v.enabledFeatures));
   const events = await http.listNotifications();
-  for (const e of ["onDownloadStart", "onDownloadPause", "onDownloadStop", "onDownloadComplete", "onDownloadError"]) {
+  for (const e of NOTIFICATIONS) {
     assert.ok(events.includes(e), e);
   }
   allStrings(await http.call("getGlobalStat"), "getGlobalStat");
@@ -170,6 +182,21 @@ test("remove", async () => {
   assert.equal(st.status, "removed");
   const list = await http.call("tellStopped", -1, 10, ["gid"]);
   assert.equal(list[0].gid, gid, "tellStopped(-1, ...) lists the last stopped first");
+});
+
+test("changeOption max-download-limit while running, changeUri adds a mirror", async () => {
+  const gid = await ws.call("addUri", [serveURL + "/f.bin"], { out: "u.bin", "max-download-limit": "256K", header: ["X-A: 1", "X-B: 2"] });
+  await waitStatus(ws, gid, (s) => s.status === "active" && s.completedLength !== "0");
+  assert.equal(await ws.call("changeOption", gid, { "max-download-limit": "0" }), "OK");
+  assert.equal((await http.call("getOption", gid))["max-download-limit"], "0");
+  // As aria2c: [deleted, added], numbers.
+  assert.deepEqual(await ws.call("changeUri", gid, 1, [], [serveURL + "/f.bin?mirror"]), [0, 1]);
+  const uris = await http.call("getUris", gid);
+  assert.deepEqual(uris.map((u) => u.uri), [serveURL + "/f.bin", serveURL + "/f.bin?mirror"]);
+  await assert.rejects(http.call("changeUri", gid, 2, [], [serveURL + "/f.bin"]), (err) => err.code === 1);
+  const st = await waitStatus(http, gid, (s) => s.status === "complete" || s.status === "error");
+  assert.equal(st.status, "complete");
+  assert.equal(sha(readFileSync(join(dlDir, "u.bin"))), sha(content));
 });
 
 test("global options", async () => {
