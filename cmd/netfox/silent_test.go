@@ -16,6 +16,7 @@ import (
 // succeeds and is byte-identical; how long it takes is measured by
 // bench/compare.sh (cases silent and silent-body), not here.
 func TestSilentConnections(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("16 MiB through a faulty link, twice")
 	}
