@@ -230,9 +230,7 @@ func TestDaemonListenAllNeedsSecret(t *testing.T) {
 // options, a kill -9 and restart mid-download). .ci/run installs node and
 // runs npm ci there.
 func TestDaemonNodeClient(t *testing.T) {
-	// Not parallel: its "a 404" case listens for onDownloadError only once
-	// addUri has answered, and a loaded machine can deliver the event first
-	// (the case then waits forever).
+	t.Parallel()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		idaemon.Missing(t, "node is not installed (apt-get install nodejs npm)")
