@@ -6,7 +6,7 @@ STATICCHECK_VERSION ?= v0.8.2
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build test test-linux test-race test-alone test-windows demo vet lint fuzz bench clean
+.PHONY: build test test-linux test-race test-long test-alone test-windows demo vet lint fuzz bench clean
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/netfox ./cmd/netfox
@@ -15,19 +15,20 @@ build:
 # vsftpd fails when it is missing (NETFOX_REQUIRE_SERVERS=1); a bare
 # `go test ./...` skips such tests with a message instead.
 #
-# make test runs the lint beside the race-detector run (their output each
-# in one piece as it ends, make -O), then the Windows lane, then the tests
-# that measure throughput alone. Most tests wait on rate-capped servers,
-# not the CPU, so lint and tests share 2 cores well. The Windows lane does
-# not run beside them: segment's tests of slow connections, under Wine's
-# slower sockets, then see a starved machine (notes in issue 27).
+# make test runs the lint beside the race-detector run and its longest
+# test (their output each in one piece as it ends, make -O), then the
+# Windows lane, then the tests that measure throughput alone. Most tests
+# wait on rate-capped servers, not the CPU, so lint and tests share 2
+# cores well. The Windows lane does not run beside them: segment's tests
+# of slow connections, under Wine's slower sockets, then see a starved
+# machine (notes in issue 27).
 test: build
-	$(MAKE) --no-print-directory -j 2 -O lint test-race
+	$(MAKE) --no-print-directory -j 3 -O lint test-race test-long
 	$(MAKE) --no-print-directory test-windows
 	$(MAKE) --no-print-directory test-alone
 
 # The Linux lane alone: build, lint, then every test with the race detector.
-test-linux: build lint test-race
+test-linux: build lint test-race test-long
 	$(MAKE) --no-print-directory test-alone
 
 # Tests that run in parallel (t.Parallel) wait on servers more than on the
@@ -36,15 +37,21 @@ test-linux: build lint test-race
 # exits (ThreadSanitizer's default), and the tests run netfox hundreds of
 # times. Races are reported as before (a test fails, netfox exits 66);
 # only goroutines still running after main returned get no last second.
+# LONG is the longest test (100 kill -9 one after the other, over a
+# minute): run apart, it starts at once instead of wherever go test's
+# parallel tests happen to give it its turn.
 # ALONE are the tests that measure throughput against a local link (-n
 # auto finding its knee): beside other tests they would measure the
 # machine's load, so test-alone runs them after everything else.
 GORACE ?= atexit_sleep_ms=0
 export GORACE
 RACE_TEST = NETFOX_REQUIRE_SERVERS=1 $(GO) test -race -count=1 -timeout 15m -parallel 4
+LONG = ^TestKillNineAndResume$$
 ALONE = ^TestAuto(SettlesAtLinkCapacity|PerMirror)$$
 test-race:
-	$(RACE_TEST) -skip '$(ALONE)' ./...
+	$(RACE_TEST) -skip '$(ALONE)|$(LONG)' ./...
+test-long:
+	$(RACE_TEST) -run '$(LONG)' ./cmd/netfox
 test-alone:
 	$(RACE_TEST) -run '$(ALONE)' ./cmd/netfox
 
