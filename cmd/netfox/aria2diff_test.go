@@ -223,6 +223,7 @@ func startAria2c(t *testing.T, dir string) rpcPeer {
 // shapes front ends written for aria2 read. Options are compared one way:
 // every option netfox reports, aria2c reports too, as a string.
 func TestAria2Differential(t *testing.T) {
+	t.Parallel()
 	srcDir := t.TempDir()
 	data := content(3<<20, 31)
 	if err := os.WriteFile(filepath.Join(srcDir, "f.bin"), data, 0o644); err != nil {

@@ -209,6 +209,7 @@ func TestAutoServerMaxConns(t *testing.T) {
 }
 
 func TestConnectionsFlagBad(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"get", "-n", "automatic", "http://127.0.0.1:1/f"},
 		{"get", "-n", "300", "http://127.0.0.1:1/f"},

@@ -18,6 +18,7 @@ import (
 // 404's exit code, and a summary naming each file (the missing one by
 // the name its URL gives, the URL once, in the server's answer).
 func TestBatch(t *testing.T) {
+	t.Parallel()
 	a, b := content(150_000, 30), content(250_000, 31)
 	srvA := testserver.New(t, a, testserver.Named("a.bin"))
 	srvB := testserver.New(t, b, testserver.Named("b.bin"))
@@ -62,6 +63,7 @@ func TestBatch(t *testing.T) {
 }
 
 func TestBatchFromStdin(t *testing.T) {
+	t.Parallel()
 	a := content(10_000, 32)
 	srv := testserver.New(t, a)
 	dir := t.TempDir()
@@ -78,6 +80,7 @@ func TestBatchFromStdin(t *testing.T) {
 // start and the last done with the file's sha256; a failure ends in error
 // with its exit code.
 func TestJSONEvents(t *testing.T) {
+	t.Parallel()
 	data := content(4<<20, 33) // 2 s at 4 x 512 KiB/s: progress comes every second
 	// The first GET is the probe's, of one byte; the second is a range,
 	// cut after 200 000 bytes.

@@ -25,6 +25,7 @@ import (
 // sampled over the run must stay flat: nothing may grow with the count of
 // files done.
 func TestBatchAtScale(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("1,000-file batch in -short mode")
 	}

@@ -21,6 +21,7 @@ import (
 // local server: the JSON holds every run in the documented shape, and the
 // SVG is well-formed with one point per connection count.
 func TestBenchJSONAndPlot(t *testing.T) {
+	t.Parallel()
 	local, err := bench.StartLocal(bench.LocalOptions{Size: 512 << 10, RatePerConn: 2 << 20, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -92,6 +93,7 @@ func TestBenchJSONAndPlot(t *testing.T) {
 }
 
 func TestBenchUsage(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{
 		{"bench", "--connections", "1,x"},
 		{"bench", "--connections", "0"},
@@ -108,6 +110,7 @@ func TestBenchUsage(t *testing.T) {
 // TestBenchInTmux: on a terminal the progress bar names the count being
 // run, and ends before the table, which keeps its recommendation line.
 func TestBenchInTmux(t *testing.T) {
+	t.Parallel()
 	local, err := bench.StartLocal(bench.LocalOptions{Size: 1 << 20, RatePerConn: 1 << 20, Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
@@ -141,6 +144,7 @@ func TestBenchInTmux(t *testing.T) {
 // TestBenchPlot: --plot into a missing directory fails at once, before
 // any run; a PNG is at least 1200 px wide.
 func TestBenchPlot(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	stderr, code := run(t, dir, "bench", "--plot", filepath.Join(dir, "missing", "chart.png"), "http://127.0.0.1:1/never-fetched")
 	if code != exitUsage || strings.Count(stderr, "\n") != 1 {

@@ -14,6 +14,7 @@ import (
 // "--" work as they do before it; a URL without a scheme is http://;
 // --limit-rate 0 is no limit.
 func TestFlagsAnywhere(t *testing.T) {
+	t.Parallel()
 	data := content(200_000, 50)
 	srv := testserver.New(t, data)
 	noScheme := strings.TrimPrefix(srv.FileURL, "http://")
@@ -36,6 +37,7 @@ func TestFlagsAnywhere(t *testing.T) {
 // completion script is valid for its shell (checked by the shell itself
 // when installed) and names every command and flag of get.
 func TestVersionAndCompletion(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command(binary, "--version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "netfox version ") || strings.Count(string(out), "\n") != 1 {
 		t.Errorf("--version: %v: %q", err, out)

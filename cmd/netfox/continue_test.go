@@ -108,6 +108,7 @@ func mustNotExist(t *testing.T, paths ...string) {
 // lone PATH.part alike. The server's log shows that no byte below 19 MiB
 // but the overlap was sent.
 func TestContinueAdoptsPartial(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("64 MiB download")
 	}
@@ -167,6 +168,7 @@ func TestContinueAdoptsPartial(t *testing.T) {
 // the remote, and a file of another kind are refused with their exit code
 // and left exactly as they were; a complete file is reported complete.
 func TestContinueLeavesOtherFiles(t *testing.T) {
+	// Not parallel: it counts bytes served, and a probe slowed by parallel tests is hedged.
 	srcDir := t.TempDir()
 	data := content(3*mib, 5)
 	if err := os.WriteFile(filepath.Join(srcDir, "f.bin"), data, 0o644); err != nil {
@@ -232,6 +234,7 @@ func TestContinueLeavesOtherFiles(t *testing.T) {
 
 // TestContinueCompletesLonePart: a complete lone .part becomes the output.
 func TestContinueCompletesLonePart(t *testing.T) {
+	t.Parallel()
 	data := content(200_000, 7)
 	srv := testserver.New(t, data)
 	dir := t.TempDir()
@@ -249,6 +252,7 @@ func TestContinueCompletesLonePart(t *testing.T) {
 // partial trustworthy, so a server without ETag or Last-Modified does not
 // make the adopted bytes go to waste.
 func TestContinueWithoutValidators(t *testing.T) {
+	// Not parallel: it counts bytes served, and a probe slowed by parallel tests is hedged.
 	data := content(3*mib, 8)
 	srv := testserver.New(t, data, testserver.NoValidators())
 	dir := t.TempDir()
@@ -268,6 +272,7 @@ func TestContinueWithoutValidators(t *testing.T) {
 // touched, with the documented exit code; without -c, the refusal of a
 // shorter PATH points to -c.
 func TestContinueRefusals(t *testing.T) {
+	t.Parallel()
 	data := content(300_000, 9)
 	srv := testserver.New(t, data)
 	noRanges := testserver.New(t, data, testserver.IgnoreRanges(), testserver.NoAcceptRanges())
@@ -317,6 +322,7 @@ func TestContinueRefusals(t *testing.T) {
 // TestLonePartMentionsContinue: without -c, a lone .part shorter than the
 // remote is not continued, and the notice says that -c would.
 func TestLonePartMentionsContinue(t *testing.T) {
+	t.Parallel()
 	data := content(300_000, 10)
 	srv := testserver.New(t, data)
 	dir := t.TempDir()

@@ -19,6 +19,7 @@ import (
 // .info is saved every 100ms, only ever claims bytes already written, and
 // always accounts for every byte, so no resume is refused or starts over.
 func TestKillNineAndResume(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kill -9 cycle in -short mode")
 	}
@@ -83,6 +84,7 @@ func TestKillNineAndResume(t *testing.T) {
 // TestKillNineFTP: the same kill -9 and resume cycle against a real
 // vsftpd, where each range is a REST + RETR of its own.
 func TestKillNineFTP(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kill -9 cycle in -short mode")
 	}

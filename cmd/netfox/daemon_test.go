@@ -137,6 +137,7 @@ func (d *daemonProc) waitStatus(t *testing.T, gid string, cond func(map[string]a
 // database, and checks that the same gid resumes from its .info and
 // completes byte-identical.
 func TestDaemonKillNine(t *testing.T) {
+	t.Parallel()
 	srcDir := t.TempDir()
 	data := content(6<<20, 30)
 	if err := os.WriteFile(filepath.Join(srcDir, "f.bin"), data, 0o644); err != nil {
@@ -195,6 +196,7 @@ func TestDaemonKillNine(t *testing.T) {
 // secret is refused with the usage exit code, and the secret never shows
 // in the log.
 func TestDaemonListenAllNeedsSecret(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	stderr, code := run(t, dir, "daemon", "--rpc-listen-all", "--rpc-listen-port", "0", "--state", filepath.Join(dir, "q.db"))
 	if code != exitUsage || !strings.Contains(stderr, "--rpc-secret") {
@@ -229,6 +231,7 @@ func TestDaemonListenAllNeedsSecret(t *testing.T) {
 // restart mid-download). .ci/run installs node and
 // runs npm ci there.
 func TestDaemonNodeClient(t *testing.T) {
+	t.Parallel()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		idaemon.Missing(t, "node is not installed (apt-get install nodejs npm)")

@@ -27,6 +27,7 @@ import (
 // aria2c's spelling, sha-256) fetches nothing: the done event's fetched
 // is 0 and the server sends no byte more; the file is right.
 func TestChecksumCorrectedOnlyVerifies(t *testing.T) {
+	t.Parallel()
 	data := content(3<<20, 290)
 	srv := testserver.New(t, data)
 	dir := t.TempDir()
@@ -54,6 +55,7 @@ func TestChecksumCorrectedOnlyVerifies(t *testing.T) {
 // TestChecksumSpellings: aria2c's names of the algorithms are accepted,
 // in any case; an unknown one is a usage error.
 func TestChecksumSpellings(t *testing.T) {
+	t.Parallel()
 	data := content(100_000, 291)
 	srv := testserver.New(t, data)
 	for i, algo := range []string{"sha-256", "SHA-256", "sha256", "Sha256"} {
@@ -70,6 +72,7 @@ func TestChecksumSpellings(t *testing.T) {
 // TestNotFoundFTPAndHTTP: a missing file is the same exit code over FTP
 // (550 to SIZE) as over HTTP (404), and nothing is left behind.
 func TestNotFoundFTPAndHTTP(t *testing.T) {
+	t.Parallel()
 	srv := testserver.New(t, content(1000, 292))
 	ftp := ftptest.Start(t, ftptest.Options{Root: t.TempDir()})
 	for _, url := range []string{srv.URL + "/missing.bin", ftp.URL + "/missing.bin"} {
@@ -88,6 +91,7 @@ func TestNotFoundFTPAndHTTP(t *testing.T) {
 // version: the one of the build information in the tests' binary, the
 // one set with -ldflags -X (as the Makefile does) in another.
 func TestVersionIsUserAgent(t *testing.T) {
+	t.Parallel()
 	stamped := filepath.Join(t.TempDir(), "netfox")
 	build := exec.Command("go", "build", "-ldflags", "-X main.version=1.2.3-test", "-o", stamped, ".")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -129,6 +133,7 @@ func writeList(t *testing.T, dir string, lines ...string) {
 // the same OUTPUT, the same name from their URLs, a relative OUTPUT
 // inside -d and an absolute one at the same place.
 func TestBatchDuplicateOutputs(t *testing.T) {
+	t.Parallel()
 	srv := testserver.New(t, content(10_000, 294))
 	tests := []struct {
 		name  string
@@ -172,6 +177,7 @@ func TestBatchDuplicateOutputs(t *testing.T) {
 // the other fails with the usage code, in this run and the next, never
 // with -c's advice; the saved file is whole.
 func TestBatchSameServerName(t *testing.T) {
+	t.Parallel()
 	a, b := content(200_000, 295), content(300_000, 296)
 	srvA := testserver.New(t, a, testserver.Named("a.bin"), testserver.ContentDisposition(`attachment; filename="same.bin"`))
 	srvB := testserver.New(t, b, testserver.Named("b.bin"), testserver.ContentDisposition(`attachment; filename="same.bin"`))
@@ -198,6 +204,7 @@ func TestBatchSameServerName(t *testing.T) {
 // -o naming a directory is a usage error that creates nothing; a list's
 // files go into -d too.
 func TestDirFlag(t *testing.T) {
+	t.Parallel()
 	data := content(50_000, 297)
 	srv := testserver.New(t, data)
 	dir := t.TempDir()
@@ -249,6 +256,7 @@ func TestDirFlag(t *testing.T) {
 // output, the one begun as interrupted (its .part and .info kept), those
 // never begun as not started (nothing of them on disk); exit 130.
 func TestBatchInterruptNamesFiles(t *testing.T) {
+	t.Parallel()
 	srcDir := t.TempDir()
 	os.WriteFile(filepath.Join(srcDir, "f.bin"), content(8<<20, 298), 0o644)
 	url, _ := startServe(t, srcDir, 512<<10)
@@ -294,6 +302,7 @@ func TestBatchInterruptNamesFiles(t *testing.T) {
 // single download print a progress line every 5 s, with the batch's
 // files, bytes of the whole and a speed near the server's.
 func TestPlainProgressOffTerminal(t *testing.T) {
+	// Not parallel: it measures the rate.
 	srcDir := t.TempDir()
 	os.WriteFile(filepath.Join(srcDir, "a.bin"), content(3<<20, 299), 0o644)
 	os.WriteFile(filepath.Join(srcDir, "b.bin"), content(3<<20, 300), 0o644)
@@ -330,6 +339,7 @@ func TestPlainProgressOffTerminal(t *testing.T) {
 // TestJSONProgressRate: --json progress events carry the rate (bytes/s,
 // near the server's) and the ETA (seconds, consistent with the rate).
 func TestJSONProgressRate(t *testing.T) {
+	// Not parallel: it measures the rate.
 	srcDir := t.TempDir()
 	os.WriteFile(filepath.Join(srcDir, "f.bin"), content(4<<20, 301), 0o644)
 	url, _ := startServe(t, srcDir, 512<<10) // 2 connections: 1 MiB/s
@@ -366,6 +376,7 @@ func TestJSONProgressRate(t *testing.T) {
 // replaced reports none (--json done) and its summary names no
 // replacement; "1 file" in a batch of one.
 func TestSummaryReplacedOnlyWhenSo(t *testing.T) {
+	// Not parallel: a connection starved by parallel tests would be replaced.
 	data := content(2<<20, 302)
 	srv := testserver.New(t, data)
 	events, code := getJSON(t, t.TempDir(), "-n", "4", srv.FileURL)

@@ -80,6 +80,7 @@ func checkTLSLog(t *testing.T, srv *nginxtest.Server, n int, reported float64) {
 // connections are eight TCP connections speaking HTTP/1.1, their TLS
 // sessions resumed from the first, and the file is byte-identical.
 func TestHTTPSNginxHTTP2(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	data := content(16<<20, 11)
 	os.WriteFile(filepath.Join(root, "f.bin"), data, 0o644)
@@ -96,6 +97,7 @@ func TestHTTPSNginxHTTP2(t *testing.T) {
 
 // TestHTTPSGoHTTP2: the same against Go's own server with HTTP/2 on.
 func TestHTTPSGoHTTP2(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	data := content(8<<20, 12)
 	os.WriteFile(filepath.Join(root, "f.bin"), data, 0o644)
@@ -162,6 +164,7 @@ func TestHTTPSGoHTTP2(t *testing.T) {
 // each TCP connection 40 ms of latency and 2 MiB/s, the shape of a real
 // path to a CDN: 64 MiB at -n 8 arrives byte-identical over 8 connections.
 func TestHTTPSOverWAN(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("64 MiB over a simulated WAN")
 	}
@@ -184,6 +187,7 @@ func TestHTTPSOverWAN(t *testing.T) {
 // another address of the same file (a refreshed signed link), fetching
 // little again; an address of another file is still refused.
 func TestResumeFromNewURL(t *testing.T) {
+	t.Parallel()
 	srcDir := t.TempDir()
 	data := content(16<<20, 14)
 	os.WriteFile(filepath.Join(srcDir, "f.bin"), data, 0o644)
@@ -238,6 +242,7 @@ func TestResumeFromNewURL(t *testing.T) {
 // few requests (an expired signed link) ends the download with the HTTP
 // status code and keeps .part and .info; a fresh link then resumes it.
 func TestLinkRefusedMidDownload(t *testing.T) {
+	t.Parallel()
 	srcDir := t.TempDir()
 	data := content(8<<20, 16)
 	os.WriteFile(filepath.Join(srcDir, "f.bin"), data, 0o644)

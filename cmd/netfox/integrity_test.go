@@ -19,6 +19,7 @@ import (
 // server's file, byte-identical, or in a refusal with the documented exit
 // code, never in a wrong file saved with exit 0.
 func TestIntegrityCases(t *testing.T) {
+	t.Parallel()
 	data := content(2<<20, 21)
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
@@ -69,6 +70,7 @@ func TestIntegrityCases(t *testing.T) {
 // with the bad-state code and the --restart advice, the partial download
 // left as it was; --restart then fetches the file.
 func TestInfoMustCoverTheFile(t *testing.T) {
+	t.Parallel()
 	data := content(1<<20, 24)
 	srv := testserver.New(t, data)
 	n := int64(len(data))
@@ -131,6 +133,7 @@ func covered(segs []state.Segment, off int64) bool {
 // "AddEncoding gzip .gz" does. The file saved is the server's file,
 // byte-identical, fetched in ranges on several connections.
 func TestStoredGzipNginx(t *testing.T) {
+	t.Parallel()
 	root := t.TempDir()
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)

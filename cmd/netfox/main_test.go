@@ -111,6 +111,7 @@ func sameFile(t *testing.T, path string, want []byte) {
 }
 
 func TestGet(t *testing.T) {
+	t.Parallel()
 	data := content(300_000, 1)
 	srv := testserver.New(t, data)
 	dir := t.TempDir()
@@ -127,6 +128,7 @@ func TestGet(t *testing.T) {
 // TestExitCodes checks the one-line message and the documented exit code
 // of each failure, and that no Go stack trace leaks.
 func TestExitCodes(t *testing.T) {
+	t.Parallel()
 	data := content(100_000, 2)
 	srv := testserver.New(t, data)
 	changing := testserver.New(t, data, testserver.ChangeEvery(1, content(100_000, 3), data))
@@ -217,6 +219,7 @@ func startServe(t *testing.T, dir string, rate int64) (url string, srv *serve.Se
 // each must exit with the interrupted code, keep .part and .info, and the
 // same command must finish the file.
 func TestInterruptAndResume(t *testing.T) {
+	// Not parallel: its summary must say 4 connections, and a connection starved by parallel tests is replaced.
 	srcDir := t.TempDir()
 	data := content(8<<20, 4)
 	os.WriteFile(filepath.Join(srcDir, "f.bin"), data, 0o644)
@@ -280,6 +283,7 @@ func waitForFile(t *testing.T, path string, since time.Time) {
 // the first MiB the server holds until then, finishes. (What the second
 // asks to learn the file, HEAD or a first range, is answered at once.)
 func TestSecondProcessRefused(t *testing.T) {
+	t.Parallel()
 	data := content(4<<20, 5)
 	release := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -316,6 +320,7 @@ func TestSecondProcessRefused(t *testing.T) {
 // TestFaultsRecovered runs the binary against servers with faults it must
 // get past: the file must come out byte-identical, exit code 0.
 func TestFaultsRecovered(t *testing.T) {
+	t.Parallel()
 	data := content(1<<20, 7)
 	tests := []struct {
 		name string
@@ -353,6 +358,7 @@ func TestFaultsRecovered(t *testing.T) {
 // TestDiskFullBinary: exit code 7 and advice when the disk is full, and
 // the same command completes once there is room.
 func TestDiskFullBinary(t *testing.T) {
+	t.Parallel()
 	dir := tmpfs.Mount(t, 1<<20)
 	data := content(3<<20, 9)
 	srv := testserver.New(t, data)
@@ -369,6 +375,7 @@ func TestDiskFullBinary(t *testing.T) {
 
 // TestReadOnlyFileSystem: exit code 7 and advice on a read-only mount.
 func TestReadOnlyFileSystem(t *testing.T) {
+	t.Parallel()
 	dir := tmpfs.Mount(t, 1<<20)
 	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {
 		t.Skipf("cannot remount read-only: %v: %s", err, out)

@@ -8,6 +8,7 @@ import (
 )
 
 func TestPlaceOutput(t *testing.T) {
+	t.Parallel()
 	tmp := t.TempDir()
 	existing := filepath.Join(tmp, "existing")
 	os.Mkdir(existing, 0o755)
@@ -44,6 +45,7 @@ func TestPlaceOutput(t *testing.T) {
 }
 
 func TestWithin(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		dir, path string
 		want      bool

@@ -41,6 +41,7 @@ func (rec *recorder) all(ok func(*http.Request) bool) bool {
 }
 
 func TestRequestOptions(t *testing.T) {
+	t.Parallel()
 	data := content(200_000, 20)
 	netrcFile := filepath.Join(t.TempDir(), "netrc")
 	os.WriteFile(netrcFile, []byte("machine 127.0.0.1 login nina password fromnetrc\n"), 0o600)
@@ -88,6 +89,7 @@ func TestRequestOptions(t *testing.T) {
 // TestProxy: with --proxy, every request goes to the proxy with the
 // target's absolute URL.
 func TestProxy(t *testing.T) {
+	t.Parallel()
 	data := content(200_000, 21)
 	proxy := &recorder{data: data} // answers itself, as a caching proxy would
 	srv := httptest.NewServer(proxy)
@@ -104,6 +106,7 @@ func TestProxy(t *testing.T) {
 }
 
 func TestTLSOptions(t *testing.T) {
+	t.Parallel()
 	data := content(100_000, 22)
 	srv := httptest.NewTLSServer(&recorder{data: data})
 	defer srv.Close()

@@ -14,6 +14,7 @@ import (
 // remote changes it is refused as before (exit 9); without
 // Last-Modified nothing proves the version, so it is refused too.
 func TestRerunAfterSuccess(t *testing.T) {
+	// Not parallel: it counts bytes served, and a probe slowed by parallel tests is hedged.
 	data := content(300_000, 60)
 	srv := testserver.New(t, data)
 	dir := t.TempDir()
@@ -57,6 +58,7 @@ func TestRerunAfterSuccess(t *testing.T) {
 
 // TestBatchRerun: running a finished batch again is a no-op with exit 0.
 func TestBatchRerun(t *testing.T) {
+	// Not parallel: it counts bytes served, and a probe slowed by parallel tests is hedged.
 	a, b := content(100_000, 62), content(200_000, 63)
 	srvA := testserver.New(t, a, testserver.Named("a.bin"))
 	srvB := testserver.New(t, b, testserver.Named("b.bin"))

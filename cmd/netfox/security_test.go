@@ -82,6 +82,7 @@ func (rec *recorder) count(ok func(*http.Request) bool) (n, total int) {
 // redirect elsewhere drops them unless --location-trusted. netfox decides
 // the same for every request: the probe, each range, retries.
 func TestCredentialsStayWithTheirOrigin(t *testing.T) {
+	t.Parallel()
 	data := content(300_000, 140)
 	dir := t.TempDir()
 	netrcFile := filepath.Join(dir, "netrc")
@@ -172,6 +173,7 @@ func tlsRedirector(t *testing.T, target string) (string, string) {
 // server), and with --allow-insecure-redirect follows it but sends no
 // credentials over http, even with --location-trusted.
 func TestNoSilentDowngrade(t *testing.T) {
+	t.Parallel()
 	data := content(200_000, 141)
 	rec := &recorder{data: data}
 	plain := httptest.NewServer(rec)
@@ -212,6 +214,7 @@ func TestNoSilentDowngrade(t *testing.T) {
 // errors, notices, JSON events, summaries and batch lines, and keeps no
 // password in the .info.
 func TestPasswordsNeverPrinted(t *testing.T) {
+	t.Parallel()
 	data := content(300_000, 142)
 	other := content(100_001, 143)
 	failing := atomic.Bool{}
@@ -341,6 +344,7 @@ func rawServer(t *testing.T, head string) string {
 // prints the reason phrase, ETags and names escaped: they reach the
 // terminal as \x.. and \u.... .
 func TestServerTextEscaped(t *testing.T) {
+	t.Parallel()
 	u := rawServer(t, "HTTP/1.1 404 Not\x1b]0;TITLE\x07\x1b[31mFound\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
 	stderr, code := run(t, t.TempDir(), "get", "-o", "out", u+"/f.bin")
 	if code != exitHTTPStatus {
@@ -396,6 +400,7 @@ func TestServerTextEscaped(t *testing.T) {
 // someone else's: netfox leaves it as it is (exit 6) and --restart
 // discards it.
 func TestPartNotClobbered(t *testing.T) {
+	t.Parallel()
 	data := content(150_000, 145)
 	srv := testserver.New(t, data)
 	victimBytes := []byte("export PATH=/usr/bin # the user's own file\n")
@@ -449,6 +454,7 @@ func TestPartNotClobbered(t *testing.T) {
 // it is, the finished download kept in PATH.part. The race between two
 // runs on one PATH.part is tested in fileaccess (TestOpenSeesRename).
 func TestFinalRenameKeepsANewFile(t *testing.T) {
+	t.Parallel()
 	data := content(200_000, 147)
 	dir := t.TempDir()
 	theirs := []byte("written by someone else meanwhile\n")
@@ -474,6 +480,7 @@ func TestFinalRenameKeepsANewFile(t *testing.T) {
 // "invtxt.exe", not shown as "invexe.txt"; and shortens a long name,
 // keeping its extension, so that its .info's temporary file fits too.
 func TestServerNames(t *testing.T) {
+	t.Parallel()
 	data := content(50_000, 148)
 	tests := []struct {
 		name, disposition string

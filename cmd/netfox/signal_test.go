@@ -16,6 +16,7 @@ import (
 // TestJSONStartAlwaysFirst: a 1-byte file, over before the first tick,
 // still gets start then done.
 func TestJSONStartAlwaysFirst(t *testing.T) {
+	t.Parallel()
 	srv := testserver.New(t, []byte("x"))
 	cmd := exec.Command(binary, "get", "--json", srv.FileURL)
 	cmd.Dir = t.TempDir()
@@ -34,6 +35,7 @@ func TestJSONStartAlwaysFirst(t *testing.T) {
 // server with ranges; on a server without ranges the message says the
 // next run starts over, not that progress is saved.
 func TestInterruptedEvents(t *testing.T) {
+	t.Parallel()
 	data := content(4<<20, 70)
 	ranged := testserver.New(t, data, testserver.RatePerResponse(256<<10))
 	plain := testserver.New(t, data, testserver.RatePerResponse(256<<10), testserver.IgnoreRanges(), testserver.NoAcceptRanges())
@@ -80,6 +82,7 @@ func TestInterruptedEvents(t *testing.T) {
 // exits 3 and says how to resume; one that never reached the server does
 // not.
 func TestNetworkLossHint(t *testing.T) {
+	t.Parallel()
 	data := content(4<<20, 71)
 	srv := testserver.New(t, data, testserver.RatePerResponse(256<<10))
 	dir := t.TempDir()

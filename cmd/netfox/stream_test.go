@@ -23,6 +23,7 @@ import (
 // 8 connections, byte-identical, with a peak RSS under 64 MiB and no
 // file on disk; the summary says it cannot resume.
 func TestStreamToStdout(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("256 MiB; skipped with -short")
 	}
@@ -80,6 +81,7 @@ func TestStreamToStdout(t *testing.T) {
 // connection, in order; Ctrl-C on a stream does not claim progress is
 // saved.
 func TestStreamWithoutRanges(t *testing.T) {
+	t.Parallel()
 	data := content(3<<20, 81)
 	srv := testserver.New(t, data, testserver.IgnoreRanges(), testserver.NoAcceptRanges())
 	cmd := exec.Command(binary, "get", "-o", "-", "-q", srv.FileURL)

@@ -50,6 +50,7 @@ var (
 // to the new width, and nothing left of the wider frames; the summary
 // line at the end.
 func TestViewInTmux(t *testing.T) {
+	// Not parallel: its summary must say 4 connections, and a connection starved by parallel tests is replaced.
 	srcDir := t.TempDir()
 	data := content(8<<20, 40)
 	os.WriteFile(filepath.Join(srcDir, "f.bin"), data, 0o644)
@@ -96,6 +97,7 @@ func TestViewInTmux(t *testing.T) {
 // TestBarsInTmux: --bars shows one bar per segment and a total with a
 // speed while it runs, the summary line at the end.
 func TestBarsInTmux(t *testing.T) {
+	// Not parallel: its summary must say 4 connections, and a connection starved by parallel tests is replaced.
 	srcDir := t.TempDir()
 	data := content(8<<20, 40)
 	os.WriteFile(filepath.Join(srcDir, "f.bin"), data, 0o644)
@@ -155,6 +157,7 @@ func parseSize(t *testing.T, s string) float64 {
 // under the batch's line (files, bytes, speed, ETA), the other with its
 // one connection.
 func TestBatchWaitingInTmux(t *testing.T) {
+	t.Parallel()
 	srcDir := t.TempDir()
 	for _, name := range []string{"a.bin", "b.bin"} {
 		os.WriteFile(filepath.Join(srcDir, name), content(1<<20, 42), 0o644)
@@ -194,6 +197,7 @@ func TestBatchWaitingInTmux(t *testing.T) {
 // TestViewNarrowInTmux: at 40 columns the status line keeps whole
 // fields: every field it shows is complete, none cut mid-number.
 func TestViewNarrowInTmux(t *testing.T) {
+	t.Parallel()
 	srcDir := t.TempDir()
 	os.WriteFile(filepath.Join(srcDir, "f.bin"), content(4<<20, 43), 0o644)
 	url, _ := startServe(t, srcDir, 256<<10)
@@ -227,6 +231,7 @@ func poll(t *testing.T, cond func() bool) {
 // TestBatchViewInTmux: a batch on a terminal shows one status line per
 // file being downloaded, and its report at the end.
 func TestBatchViewInTmux(t *testing.T) {
+	t.Parallel()
 	srcDir := t.TempDir()
 	for _, name := range []string{"a.bin", "b.bin"} {
 		os.WriteFile(filepath.Join(srcDir, name), content(4<<20, 41), 0o644)

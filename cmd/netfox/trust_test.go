@@ -154,6 +154,7 @@ var someTime = time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
 // at the output path is never replaced, --overwrite or not: exit 7, the
 // node left as it is. It used to be replaced by a regular file, exit 0.
 func TestTrustNonRegularOutput(t *testing.T) {
+	t.Parallel()
 	needRoot(t)
 	data := content(100_000, 2601)
 	srv := testserver.New(t, data)
@@ -208,6 +209,7 @@ func infoFor(t *testing.T, path, url string, length int64, etag, lastModified st
 // link, is refused with exit 13 and left as it is; the output is never
 // that user's file. It used to become the output, exit 0.
 func TestTrustPlantedPartial(t *testing.T) {
+	t.Parallel()
 	needRoot(t)
 	data := content(200_000, 2602)
 	srv := testserver.New(t, data)
@@ -302,6 +304,7 @@ func chown(t *testing.T, path string, uid int) {
 // file downloaded from the same address still is (exit 0, nothing
 // fetched).
 func TestTrustAlreadyCompleteNeedsOrigin(t *testing.T) {
+	// Not parallel: it counts requests, and a probe slowed by parallel tests is hedged.
 	a, b := content(150_000, 2604), content(150_000, 2605)
 	srvA := serveVersion(t, a, `"a1"`, someTime)
 	srvB := serveVersion(t, b, `"b1"`, someTime)
@@ -340,6 +343,7 @@ func TestTrustAlreadyCompleteNeedsOrigin(t *testing.T) {
 // once (or, for the cache, which is only a hint, reads nothing), and
 // SIGINT still ends it with the interrupted code.
 func TestTrustFIFOs(t *testing.T) {
+	t.Parallel()
 	data := content(100_000, 2606)
 	srv := testserver.New(t, data)
 
@@ -435,6 +439,7 @@ func TestTrustFIFOs(t *testing.T) {
 // or gives no length: exit 6, both left as they were. It used to be
 // emptied silently when the new server had no ranges or no length.
 func TestTrustForeignPartialKept(t *testing.T) {
+	t.Parallel()
 	data := content(300_000, 2607)
 	other := content(300_000, 2608)
 	tests := []struct {
@@ -480,6 +485,7 @@ func TestTrustForeignPartialKept(t *testing.T) {
 // never another file of the user's (exit 9, kept). A name the user gave
 // with -o is replaced as asked.
 func TestTrustOverwriteServerName(t *testing.T) {
+	t.Parallel()
 	data := content(100_000, 2608)
 	named := testserver.New(t, data, testserver.Named("list.txt"))
 	srv := testserver.New(t, data)
@@ -531,6 +537,7 @@ func TestTrustOverwriteServerName(t *testing.T) {
 // link and target left as they are. It used to tell the server the
 // target's size in a Range header.
 func TestTrustContinueThroughLink(t *testing.T) {
+	t.Parallel()
 	data := content(300_000, 2609)
 	srv := testserver.New(t, data)
 	dir := t.TempDir()
@@ -559,6 +566,7 @@ func TestTrustContinueThroughLink(t *testing.T) {
 // Case 8: an -o name of 240 to 255 bytes is saved (curl and aria2c save
 // it); its .part and .info get shortened names and are gone at the end.
 func TestTrustLongName(t *testing.T) {
+	t.Parallel()
 	data := content(300_000, 2610)
 	srv := testserver.New(t, data)
 	for _, n := range []int{240, 250, 251, 255} {
@@ -584,6 +592,7 @@ func TestTrustLongName(t *testing.T) {
 // with the whole file, so the download is the one stream whose 200 is
 // compared with the probe's 206.
 func TestTrustValidatorOmitted(t *testing.T) {
+	t.Parallel()
 	data := content(3<<20, 2611) // more than a segment: the probe asks for one byte
 	lm := someTime.Format(http.TimeFormat)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -613,6 +622,7 @@ func TestTrustValidatorOmitted(t *testing.T) {
 // claims 1 GiB and sends nothing leaves a .part of no blocks; a length
 // no file can have (2^63-1) is refused before anything is made, exit 14.
 func TestTrustClaimedLength(t *testing.T) {
+	t.Parallel()
 	const claimed = 1 << 30
 	asked := make(chan struct{}, 64)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -686,6 +696,7 @@ func TestTrustClaimedLength(t *testing.T) {
 // retried); a .info of 1 GB is refused by its size, unread (exit 6, and
 // netfox's memory stays far below it).
 func TestTrustReadBounds(t *testing.T) {
+	// Not parallel: it counts requests, and a probe slowed by parallel tests is hedged.
 	var requests atomic.Int64
 	big := strings.Repeat("a", 9<<20)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -761,6 +772,7 @@ func TestTrustReadBounds(t *testing.T) {
 // 51st, a loop or a Location that is not http(s) is refused at once, each
 // with its own exit code, and not retried.
 func TestTrustRedirects(t *testing.T) {
+	// Not parallel: it counts requests, and a probe slowed by parallel tests is hedged.
 	data := content(100_000, 2613)
 	var requests atomic.Int64
 	mux := http.NewServeMux()

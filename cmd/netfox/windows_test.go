@@ -90,6 +90,7 @@ var hostileNames = []struct{ prefix, param, saved string }{
 }
 
 func TestWindows(t *testing.T) {
+	t.Parallel()
 	if os.Getenv("NETFOX_WINE") == "" {
 		t.Skip("NETFOX_WINE is not set: the Windows lane (make test-windows) runs this")
 	}
