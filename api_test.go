@@ -27,6 +27,7 @@ func TestEngineTwins(t *testing.T) {
 		{ParallelStep{}, engine.ParallelStep{}},
 		{Snapshot{}, engine.Snapshot{}},
 		{Span{}, engine.Span{}},
+		{SourceState{}, engine.SourceState{}},
 		{Event{}, engine.Event{}},
 		{Checksum{}, engine.Checksum{}},
 	} {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/netfox/netfox"
 	"github.com/netfox/netfox/internal/testserver"
@@ -90,5 +92,46 @@ func TestMirrorsOfDifferentLength(t *testing.T) {
 	_, err := netfox.Download(context.Background(), netfox.Request{URL: a.FileURL, Mirrors: []string{b.FileURL}, Output: filepath.Join(t.TempDir(), "out")})
 	if !errors.Is(err, netfox.ErrMirrorMismatch) {
 		t.Fatalf("got %v, want ErrMirrorMismatch", err)
+	}
+}
+
+// A download with a mirror shows each address in its snapshots: URL
+// first, each with its share of the bytes, the shares adding up to what
+// was fetched.
+func TestSnapshotSources(t *testing.T) {
+	content := randomBytes(4<<20, 37)
+	a := testserver.New(t, content, testserver.RatePerResponse(1<<20))
+	b := testserver.New(t, content, testserver.RatePerResponse(1<<20))
+	var mu sync.Mutex
+	var withSources []netfox.Snapshot
+	out := filepath.Join(t.TempDir(), "out")
+	_, err := netfox.Download(context.Background(), netfox.Request{URL: a.FileURL, Mirrors: []string{b.FileURL}, Output: out, Connections: 4, MinSplit: 256 << 10,
+		ProgressInterval: 20 * time.Millisecond, OnProgress: func(s netfox.Snapshot) {
+			if len(s.Sources) > 0 {
+				mu.Lock()
+				withSources = append(withSources, s)
+				mu.Unlock()
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assertFile(t, out, content)
+	if len(withSources) == 0 {
+		t.Fatal("no snapshot named the sources")
+	}
+	last := withSources[len(withSources)-1]
+	if len(last.Sources) != 2 || last.Sources[0].URL != a.FileURL || last.Sources[1].URL != b.FileURL {
+		t.Fatalf("sources %+v, want %s then %s", last.Sources, a.FileURL, b.FileURL)
+	}
+	var sum int64
+	for _, s := range last.Sources {
+		if s.Fetched <= 0 || s.Dropped {
+			t.Errorf("source %s: %d bytes, dropped %v; want a share of the work", s.URL, s.Fetched, s.Dropped)
+		}
+		sum += s.Fetched
+	}
+	if sum != last.Fetched {
+		t.Errorf("the sources' shares add up to %d, the download fetched %d", sum, last.Fetched)
 	}
 }

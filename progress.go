@@ -25,10 +25,26 @@ type Snapshot struct {
 	ETA time.Duration
 	// Connections is the number of connections fetching now.
 	Connections int
+	// Sources are the addresses being fetched from, URL first, each with
+	// its share of Fetched and its Rate, when the download has mirrors;
+	// nil for one address.
+	Sources []SourceState
 	// Segments are the ranges of the file, ordered by offset. For a
 	// stream (see Stream) they cover only the window being fetched: the
 	// bytes below it are done, those above it waiting.
 	Segments []Span
+}
+
+// SourceState is one address of a download with mirrors, as it runs.
+type SourceState struct {
+	// URL is the address, without its password.
+	URL string
+	// Fetched is what it served in this run; Rate its bytes per second
+	// over the last few seconds.
+	Fetched int64
+	Rate    float64
+	// Dropped reports that it failed and was given up.
+	Dropped bool
 }
 
 // Span is one segment of a download: bytes [Start, End) of the file, of
@@ -54,6 +70,9 @@ func snapshotOf(s engine.Snapshot) Snapshot {
 	out := Snapshot{Path: s.Path, Length: s.Length, Written: s.Written, Fetched: s.Fetched, Rate: s.Rate, ETA: s.ETA, Connections: s.Connections}
 	for _, sp := range s.Segments {
 		out.Segments = append(out.Segments, Span(sp))
+	}
+	for _, src := range s.Sources {
+		out.Sources = append(out.Sources, SourceState(src))
 	}
 	return out
 }

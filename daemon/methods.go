@@ -12,6 +12,7 @@ import (
 
 	"github.com/netfox/netfox"
 	"github.com/netfox/netfox/aria2rpc"
+	"github.com/netfox/netfox/siteinfo"
 )
 
 // Methods returns aria2's methods on q. shutdown is called (once the
@@ -285,13 +286,30 @@ func (q *Queue) rpcGetServers(_ context.Context, p []json.RawMessage) (any, erro
 	if it.status != statusActive || it.tr == nil {
 		return nil, aria2rpc.Failed("No active download for GID#%s", it.gid)
 	}
-	speed := itoa(int64(it.tr.Snapshot().Rate))
+	snap := it.tr.Snapshot()
 	servers := make([]any, 0, len(it.uris))
-	for _, u := range it.uris {
-		servers = append(servers, map[string]string{"uri": u, "currentUri": u, "downloadSpeed": speed})
-		speed = "0" // the library reports one rate for all sources
+	for i, u := range it.uris {
+		servers = append(servers, map[string]string{"uri": u, "currentUri": u, "downloadSpeed": itoa(int64(serverRate(snap, i, u)))})
 	}
 	return []any{map[string]any{"index": "1", "servers": servers}}, nil
+}
+
+// serverRate is the rate of the download's i-th URI, u: its source's in
+// the snapshot when the download has mirrors (a source is named by its
+// address without a password), else the whole rate for the first URI.
+func serverRate(snap netfox.Snapshot, i int, u string) float64 {
+	if len(snap.Sources) == 0 {
+		if i == 0 {
+			return snap.Rate
+		}
+		return 0
+	}
+	for _, src := range snap.Sources {
+		if src.URL == siteinfo.RedactURL(u) && !src.Dropped {
+			return src.Rate
+		}
+	}
+	return 0
 }
 
 func (q *Queue) rpcTellActive(_ context.Context, p []json.RawMessage) (any, error) {

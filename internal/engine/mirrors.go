@@ -95,4 +95,5 @@ func (d *Downloader) useSources(f *segment.Fetcher, sources []*source) {
 		}
 	}
 	d.sources = sources
+	d.req.Progress.useSources(sources)
 }

@@ -21,11 +21,14 @@ type Progress struct {
 	// samples are recent (time, fetched) pairs, for the rate.
 	samples []progressSample
 	base    int64 // bytes before the table's ranges, already done (a stream's window)
+	// sources are the addresses of a ranged download, URL first.
+	sources []*source
 }
 
 type progressSample struct {
 	at      time.Time
 	fetched int64
+	sources []int64 // each source's share of fetched, with several
 }
 
 // rateWindow is the span of recent samples the rate is measured over.
@@ -51,10 +54,22 @@ type Snapshot struct {
 	ETA time.Duration
 	// Connections is the number of connections fetching now.
 	Connections int
+	// Sources are the addresses being fetched from, URL first, with
+	// their share of Fetched and their rate; nil for one address.
+	Sources []SourceState
 	// Segments are the ranges of the file, ordered by offset. For a
 	// stream (see Stream) they cover only the window being fetched: the
 	// bytes below it are done, those above it waiting.
 	Segments []Span
+}
+
+// SourceState is what one address of a download with mirrors has served
+// (netfox.SourceState).
+type SourceState struct {
+	URL     string
+	Fetched int64
+	Rate    float64
+	Dropped bool
 }
 
 // Span is one segment of a download: bytes [Start, End) of the file, of
@@ -73,7 +88,19 @@ func (p *Progress) start(path string, length int64, table *segment.Table, fetche
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.path, p.length, p.table, p.fetched, p.base = path, length, table, fetched, 0
-	p.began, p.samples = time.Now(), nil
+	p.began, p.samples, p.sources = time.Now(), nil, nil
+}
+
+// useSources records the addresses of a ranged download with mirrors.
+func (p *Progress) useSources(sources []*source) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(sources) > 1 {
+		p.sources = sources
+	}
 }
 
 // window moves a stream's progress on to the next window: the bytes
@@ -108,7 +135,15 @@ func (p *Progress) Snapshot() Snapshot {
 		}
 	}
 	s.Fetched = p.fetched.Load()
-	s.Rate = p.rate(time.Now(), s.Fetched)
+	shares := make([]int64, len(p.sources))
+	for i, src := range p.sources {
+		shares[i] = src.mirror.Written()
+	}
+	var rates []float64
+	s.Rate, rates = p.rate(progressSample{at: time.Now(), fetched: s.Fetched, sources: shares})
+	for i, src := range p.sources {
+		s.Sources = append(s.Sources, SourceState{URL: src.url, Fetched: shares[i], Rate: rates[i], Dropped: src.mirror.Dropped() != nil})
+	}
 	if s.Length >= 0 && s.Rate > 0 {
 		s.ETA = time.Duration(float64(s.Length-s.Written) / s.Rate * float64(time.Second)).Round(time.Second)
 	}
@@ -116,22 +151,30 @@ func (p *Progress) Snapshot() Snapshot {
 }
 
 // rate records a sample and returns the bytes per second since the
-// oldest sample of the window, or since the start.
-func (p *Progress) rate(now time.Time, fetched int64) float64 {
-	for len(p.samples) > 0 && now.Sub(p.samples[0].at) > rateWindow {
+// oldest sample of the window, or since the start: of the whole, and of
+// each source.
+func (p *Progress) rate(now progressSample) (float64, []float64) {
+	for len(p.samples) > 0 && now.at.Sub(p.samples[0].at) > rateWindow {
 		p.samples = p.samples[1:]
 	}
 	if len(p.samples) >= 64 {
 		p.samples = p.samples[1:]
 	}
 	from := progressSample{at: p.began}
-	if len(p.samples) > 0 && now.Sub(p.samples[0].at) >= time.Second {
+	if len(p.samples) > 0 && now.at.Sub(p.samples[0].at) >= time.Second {
 		from = p.samples[0]
 	}
-	p.samples = append(p.samples, progressSample{at: now, fetched: fetched})
-	dt := now.Sub(from.at).Seconds()
+	p.samples = append(p.samples, now)
+	rates := make([]float64, len(now.sources))
+	dt := now.at.Sub(from.at).Seconds()
 	if dt <= 0 {
-		return 0
+		return 0, rates
 	}
-	return float64(fetched-from.fetched) / dt
+	for i, n := range now.sources {
+		if i < len(from.sources) {
+			n -= from.sources[i]
+		}
+		rates[i] = float64(n) / dt
+	}
+	return float64(now.fetched-from.fetched) / dt, rates
 }

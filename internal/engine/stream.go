@@ -119,6 +119,7 @@ func (d *Downloader) streamWindows(ctx context.Context, w io.Writer, fetcher *se
 		return err
 	}
 	d.req.Progress.start(StreamPath, length, &segment.Table{}, fetched)
+	d.req.Progress.useSources(d.sources)
 	for base, i := int64(0), 0; base < length; base, i = base+half, i+1 {
 		end := min(base+half, length)
 		buf := bufs[i%2][:end-base]
