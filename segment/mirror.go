@@ -7,8 +7,8 @@ import (
 
 // Mirror is one source of the file in a Run with several
 // (Fetcher.Mirrors): the Opener of its address, and what Run did with it.
-// Run is the one owner of its state; the caller reads Written and
-// Dropped once Run has returned.
+// Run is the one owner of its state; Written and Dropped may be read
+// while Run goes on (a progress report) and once it has returned.
 type Mirror struct {
 	Opener Opener
 
@@ -16,17 +16,25 @@ type Mirror struct {
 	written  atomic.Int64 // bytes of it written to the output
 	failures atomic.Int64 // transient failures of its connections
 	dead     bool         // guarded by mirrorSet.mu
-	dropped  error        // why it was given up; guarded by mirrorSet.mu
+	dropped  atomic.Pointer[dropCause]
 }
+
+// dropCause is why a mirror was given up.
+type dropCause struct{ err error }
 
 // Written is the number of bytes fetched from the mirror and written to
 // the output, counted where Fetcher.Fetched is: the mirrors' shares add
 // up to it.
 func (m *Mirror) Written() int64 { return m.written.Load() }
 
-// Dropped is the error the mirror was given up for, nil when it served
-// to the end. Read it once Run has returned.
-func (m *Mirror) Dropped() error { return m.dropped }
+// Dropped is the error the mirror was given up for, nil while it serves
+// and when it served to the end.
+func (m *Mirror) Dropped() error {
+	if c := m.dropped.Load(); c != nil {
+		return c.err
+	}
+	return nil
+}
 
 // mirrorSet hands out the live mirrors to workers.
 type mirrorSet struct {
@@ -106,7 +114,8 @@ func (ms *mirrorSet) drop(m *Mirror, err error) *Mirror {
 			ms.mu.Unlock()
 			return nil
 		}
-		m.dead, m.dropped = true, err
+		m.dead = true
+		m.dropped.Store(&dropCause{err})
 		dropped = true
 	}
 	next := ms.nextAliveLocked(m)
