@@ -56,7 +56,8 @@ var errPaused = errors.New("paused")
 // Start starts req on c and returns at once, with a handle to the running
 // download; Wait returns its Result. req is checked first: a request that
 // cannot run returns an error wrapping ErrUsage and no Transfer. When ctx
-// ends, the download stops as Cancel stops it.
+// ends, the download ends, running or paused, keeping its partial file;
+// Wait's error then wraps ctx's (context.Canceled, DeadlineExceeded).
 func (c *Client) Start(ctx context.Context, req Request) (*Transfer, error) {
 	if err := clientRequest(req); err != nil {
 		return nil, err
