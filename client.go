@@ -9,7 +9,7 @@ import (
 	"sync"
 
 	"github.com/netfox/netfox/internal/engine"
-	"golang.org/x/time/rate"
+	"github.com/netfox/netfox/segment"
 )
 
 // ClientOptions configure a Client.
@@ -42,7 +42,7 @@ type Client struct {
 	http      *http.Client
 	userAgent string
 	budget    *engine.Budget
-	limiter   *rate.Limiter // shared by all downloads; rate.Inf for none
+	limiter   *segment.Limit // shared by all downloads
 
 	// bufs are the read buffers of all the Client's downloads.
 	bufs sync.Pool
@@ -71,7 +71,7 @@ func NewClient(opts ClientOptions) *Client {
 		http:      hc,
 		userAgent: ua,
 		budget:    engine.NewBudget(perHost),
-		limiter:   engine.NewLimiter(opts.LimitRate),
+		limiter:   segment.NewLimit(opts.LimitRate),
 	}
 }
 
@@ -161,11 +161,11 @@ func (o TransportOptions) isZero() bool { return o.Proxy == nil && o.TLS == nil 
 
 // env is what c gives a download of req, capped by own (the
 // transfer's limiter) and c's shared limiter.
-func (c *Client) env(req Request, own *rate.Limiter) engine.Env {
+func (c *Client) env(req Request, own *segment.Limit) engine.Env {
 	httpClient := req.HTTPClient
 	if httpClient == nil {
 		httpClient = c.http
 	}
 	return engine.Env{HTTP: httpClient, UserAgent: c.userAgent, Budget: c.budget, Buffers: &c.bufs,
-		Limits: []*rate.Limiter{own, c.limiter}}
+		Limits: []*segment.Limit{own, c.limiter}}
 }

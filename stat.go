@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/netfox/netfox/internal/engine"
+	"github.com/netfox/netfox/segment"
 )
 
 // FileInfo is what the server says about a file before any of it is
@@ -31,7 +32,7 @@ func (c *Client) Stat(ctx context.Context, req Request) (FileInfo, error) {
 	if err != nil {
 		return FileInfo{}, err
 	}
-	info, err := engine.New(c.env(req, engine.NewLimiter(req.LimitRate)), req.job(nil)).Stat(ctx)
+	info, err := engine.New(c.env(req, segment.NewLimit(req.LimitRate)), req.job(nil)).Stat(ctx)
 	if err != nil {
 		return FileInfo{}, public(err)
 	}

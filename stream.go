@@ -5,6 +5,7 @@ import (
 	"io"
 
 	"github.com/netfox/netfox/internal/engine"
+	"github.com/netfox/netfox/segment"
 )
 
 // StreamPath is Result.Path of a Stream.
@@ -47,7 +48,7 @@ func (c *Client) stream(ctx context.Context, req Request, w io.Writer, window in
 		window = DefaultStreamWindow
 	}
 	progress := new(engine.Progress)
-	d := engine.New(c.env(req, engine.NewLimiter(req.LimitRate)), req.job(progress))
+	d := engine.New(c.env(req, segment.NewLimit(req.LimitRate)), req.job(progress))
 	stop := reportProgress(req, progress)
 	res, err := d.Stream(ctx, w, window)
 	stop()

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/netfox/netfox/internal/engine"
-	"golang.org/x/time/rate"
+	"github.com/netfox/netfox/segment"
 )
 
 // Transfer is a download running on a Client, started by Client.Start: a
@@ -26,7 +26,7 @@ type Transfer struct {
 	client   *Client
 	req      Request // normalised (Request.Normalized)
 	ctx      context.Context
-	limit    *rate.Limiter    // the transfer's own cap; rate.Inf for none
+	limit    *segment.Limit   // the transfer's own cap
 	progress *engine.Progress // the live state, across runs
 	began    time.Time
 	stopCtx  func() bool // stops watching ctx
@@ -70,7 +70,7 @@ func (c *Client) start(ctx context.Context, req Request) (*Transfer, error) {
 	if err != nil {
 		return nil, err
 	}
-	limit := engine.NewLimiter(req.LimitRate)
+	limit := segment.NewLimit(req.LimitRate)
 	t := &Transfer{
 		client:   c,
 		req:      req,
@@ -214,7 +214,7 @@ func (t *Transfer) ctxDone() {
 // SetLimitRate caps this download at bytesPerSec from now on; zero or
 // less removes its own cap (the Client's still applies). A paused
 // transfer keeps the cap for when it resumes.
-func (t *Transfer) SetLimitRate(bytesPerSec int64) { engine.SetLimit(t.limit, bytesPerSec) }
+func (t *Transfer) SetLimitRate(bytesPerSec int64) { t.limit.Set(bytesPerSec) }
 
 // Snapshot returns the download's state now: while paused, its bytes as
 // they stood, with no rate and no ETA.
@@ -244,4 +244,4 @@ func (t *Transfer) Done() <-chan struct{} { return t.done }
 
 // SetLimitRate caps all the downloads of c together at bytesPerSec from
 // now on, the running ones included; zero or less removes the cap.
-func (c *Client) SetLimitRate(bytesPerSec int64) { engine.SetLimit(c.limiter, bytesPerSec) }
+func (c *Client) SetLimitRate(bytesPerSec int64) { c.limiter.Set(bytesPerSec) }

@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/netfox/netfox/byterange"
 	"github.com/netfox/netfox/internal/clock"
 	"github.com/netfox/netfox/retry"
@@ -101,9 +99,9 @@ type Fetcher struct {
 	MaxReconnects int
 	// Limits cap the bytes per second of all the segments that share
 	// them: every byte passes each of them (a download's own cap and its
-	// Client's shared one). A limiter's rate may change while it runs
-	// (rate.Inf: no cap); reads and waits follow its current burst.
-	Limits []*rate.Limiter
+	// Client's shared one). A limit may change while it runs; reads and
+	// waits follow its current burst.
+	Limits []*Limit
 	// Gate, when set, is asked for a connection before each attempt,
 	// whose first request is for r to o (with Pieces, the attempt's
 	// later requests go over the same connection), and returns the
@@ -522,14 +520,15 @@ func (f *Fetcher) wrote(w *worker, n int64) {
 	}
 }
 
-// waitRate waits until every limiter lets n more bytes through, in
-// steps of at most its burst (which may have shrunk since the read was
-// sized). A limiter refuses at once a wait that would end after ctx's
-// deadline; the download cannot go on past that deadline anyway, so that
-// refusal is the deadline's error, not a failure to retry.
-func waitRate(ctx context.Context, limits []*rate.Limiter, n int) error {
-	for _, l := range limits {
-		for left := n; left > 0 && l.Limit() != rate.Inf; {
+// waitRate waits until every limit lets n more bytes through, in steps
+// of at most its burst (which may have shrunk since the read was sized).
+// A limiter refuses at once a wait that would end after ctx's deadline;
+// the download cannot go on past that deadline anyway, so that refusal is
+// the deadline's error, not a failure to retry.
+func waitRate(ctx context.Context, limits []*Limit, n int) error {
+	for _, lim := range limits {
+		l := lim.active()
+		for left := n; left > 0 && l != nil; {
 			step := min(left, max(l.Burst(), 1))
 			if err := l.WaitN(ctx, step); err != nil {
 				if ctx.Err() != nil {
@@ -546,12 +545,13 @@ func waitRate(ctx context.Context, limits []*rate.Limiter, n int) error {
 	return nil
 }
 
-// charge counts n bytes against every limiter without waiting: the next
+// charge counts n bytes against every limit without waiting: the next
 // reads pay for them.
-func charge(limits []*rate.Limiter, n int) {
+func charge(limits []*Limit, n int) {
 	now := time.Now()
-	for _, l := range limits {
-		for left := n; left > 0 && l.Limit() != rate.Inf; {
+	for _, lim := range limits {
+		l := lim.active()
+		for left := n; left > 0 && l != nil; {
 			step := min(left, max(l.Burst(), 1))
 			l.ReserveN(now, step)
 			left -= step
@@ -559,12 +559,12 @@ func charge(limits []*rate.Limiter, n int) {
 	}
 }
 
-// burstOf is the most bytes all the limiters let through at once; a
-// large number when none caps.
-func burstOf(limits []*rate.Limiter) int {
+// burstOf is the most bytes all the limits let through at once; a large
+// number when none caps.
+func burstOf(limits []*Limit) int {
 	most := math.MaxInt
-	for _, l := range limits {
-		if l.Limit() != rate.Inf {
+	for _, lim := range limits {
+		if l := lim.active(); l != nil {
 			most = min(most, max(l.Burst(), 1))
 		}
 	}

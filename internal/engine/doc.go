@@ -17,7 +17,6 @@
 //	auto.go        -n auto: the count's changes and why (the log)
 //	remember.go    -n auto: the count remembered per host
 //	budget.go      the connections per host a Client's downloads share
-//	limit.go       the rate caps
 //	stream.go      a download written in order to a writer
 //	checksum.go    the digest checked after the last byte
 //	progress.go    the live state a UI reads

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
-	"golang.org/x/time/rate"
 
 	"github.com/netfox/netfox/byterange"
 	"github.com/netfox/netfox/fileaccess"
@@ -43,7 +42,7 @@ type Downloader struct {
 	adopted bool
 	// limits are the caps every byte passes: the transfer's own and the
 	// Client's shared one.
-	limits []*rate.Limiter
+	limits []*segment.Limit
 	// slots is the connection budget of the URL's host, shared with the
 	// other downloads of the Client; primed is the first request's
 	// answer while no segment has taken it.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/netfox/netfox/fileaccess"
 	"github.com/netfox/netfox/internal/syserr"
-	"golang.org/x/time/rate"
+	"github.com/netfox/netfox/segment"
 )
 
 // AutoConnections as Job.Connections finds the count by measurement.
@@ -69,7 +69,7 @@ type Env struct {
 	Buffers *sync.Pool
 	// Limits cap the bytes per second: the transfer's own and the
 	// Client's.
-	Limits []*rate.Limiter
+	Limits []*segment.Limit
 }
 
 // MaxConnections is the most connections a job may use
