@@ -52,7 +52,7 @@ QUIET_PKGS = ./segment
 # bytes that a probe hedged after 250 ms would add (their "Not parallel"
 # comments).
 QUIET_NAMES = TestAutoSettlesAtLinkCapacity|TestAutoPerMirror|TestSlowConnectionsDoNotHoldUp|TestPoliteOnOverload|TestLimitRate|TestEachByteOnce|$(QUIET_CLI)
-QUIET_CLI = TestViewInTmux|TestBarsInTmux|TestInterruptAndResume|TestSummaryReplacedOnlyWhenSo|TestJSONProgressRate|TestPlainProgressOffTerminal|TestTrustRedirects|TestTrustReadBounds|TestTrustAlreadyCompleteNeedsOrigin|TestContinueLeavesOtherFiles|TestContinueWithoutValidators|TestRerunAfterSuccess|TestBatchRerun|TestSilentConnections
+QUIET_CLI = TestJSONEvents|TestViewInTmux|TestBarsInTmux|TestInterruptAndResume|TestSummaryReplacedOnlyWhenSo|TestJSONProgressRate|TestPlainProgressOffTerminal|TestTrustRedirects|TestTrustReadBounds|TestTrustAlreadyCompleteNeedsOrigin|TestContinueLeavesOtherFiles|TestContinueWithoutValidators|TestRerunAfterSuccess|TestBatchRerun|TestSilentConnections
 QUIET_TESTS = ^($(QUIET_NAMES))$$
 # The packages that hold them, wherever they move (test-race skips them by name).
 QUIET_TESTS_IN = $$(grep -rlE --include='*_test.go' '^func ($(QUIET_NAMES))\(' . | xargs -n1 dirname | sort -u)
